@@ -1,0 +1,190 @@
+"""Derivative rules as data: each op is declared once, here.
+
+A :class:`Rule` pairs a float ``forward`` with a ``vjp`` (vector-Jacobian product)
+written in plain arithmetic.  The engine calls ``vjp`` with floats for the fast
+first-order backward, and with :class:`~autograd.value.Value` objects when it
+builds a differentiable gradient graph (``grad(..., create_graph=True)``): one
+rule serves both.
+
+``vjp(g, out, *args)`` receives the upstream gradient ``g``, the op's output
+``out`` and its inputs, and returns one gradient per input.  N-ary rules
+(``arity == 0``) receive their inputs as a single tuple.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from functools import lru_cache
+from typing import Any, Callable, Optional
+
+
+class Rule:
+    """One differentiable op: its symbol, arity, float forward and vjp."""
+
+    __slots__ = ("symbol", "arity", "forward", "vjp", "domain", "law", "kink")
+
+    def __init__(
+        self,
+        symbol: str,
+        arity: int,
+        forward: Callable[..., float],
+        vjp: Callable[..., Any],
+        domain: Optional[Callable[..., Optional[str]]] = None,
+        law: str = "",
+        kink: Optional[Callable[..., bool]] = None,
+    ) -> None:
+        self.symbol = symbol  # what graphs and micrograd's ``_op`` show
+        self.arity = arity  # 1, 2, or 0 for n-ary
+        self.forward = forward
+        self.vjp = vjp
+        # Only consulted after forward failed, so it costs nothing on the hot path.
+        self.domain = domain
+        self.law = law  # how the rule routes gradient, for the backward trace
+        self.kink = kink  # True where the op is not differentiable (relu/abs at 0)
+
+    def __repr__(self) -> str:
+        return f"Rule({self.symbol!r})"
+
+
+def _data(x: Any) -> float:
+    return x if x.__class__ is float else float(x.data if hasattr(x, "data") else x)
+
+
+def log(x: Any) -> Any:
+    """``log`` for floats and Values alike, so rules can use it."""
+    return math.log(x) if isinstance(x, (int, float)) else x.log()
+
+
+def step(x: Any) -> float:
+    """Heaviside step as a constant: its own derivative is zero almost everywhere."""
+    return 1.0 if _data(x) > 0.0 else 0.0
+
+
+def sign(x: Any) -> float:
+    d = _data(x)
+    return 1.0 if d > 0.0 else (-1.0 if d < 0.0 else 0.0)
+
+
+def _sigmoid(x: float) -> float:
+    # Two branches keep exp() from overflowing for large |x|.
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _relu(x: float) -> float:
+    return x if x > 0.0 else 0.0
+
+
+def _pow(a: float, b: float) -> float:
+    r = a**b
+    if r.__class__ is complex:  # Python silently goes complex for (-8) ** 0.5
+        raise ValueError("negative base with a non-integer exponent")
+    return float(r)
+
+
+def _at_zero(x: Any) -> bool:
+    return _data(x) == 0.0
+
+
+def _pow_domain(a: float, b: float) -> Optional[str]:
+    if a == 0.0 and b < 0.0:
+        return "zero base with a negative exponent (division by zero)"
+    if a < 0.0 and b != int(b):
+        return "negative base with a non-integer exponent"
+    return None
+
+
+# --- the table ---------------------------------------------------------------
+
+ADD = Rule("+", 2, operator.add, lambda g, out, a, b: (g, g), law="add distributes")
+SUB = Rule("-", 2, operator.sub, lambda g, out, a, b: (g, -g), law="sub distributes, negated")
+MUL = Rule("*", 2, operator.mul, lambda g, out, a, b: (g * b, g * a), law="mul swaps")
+DIV = Rule(
+    "/",
+    2,
+    operator.truediv,
+    lambda g, out, a, b: (g / b, -g * out / b),
+    domain=lambda a, b: "division by zero" if b == 0.0 else None,
+    law="quotient rule",
+)
+POW = Rule(
+    "**",
+    2,
+    _pow,
+    lambda g, out, a, b: (g * b * a ** (b - 1), g * out * log(a)),
+    domain=_pow_domain,
+    law="power rule; exponent gets out*log(base)",
+)
+NEG = Rule("neg", 1, operator.neg, lambda g, out, x: (-g,), law="negates")
+EXP = Rule("exp", 1, math.exp, lambda g, out, x: (g * out,), law="exp: times its output")
+LOG = Rule(
+    "log",
+    1,
+    math.log,
+    lambda g, out, x: (g / x,),
+    domain=lambda x: "argument must be > 0" if x <= 0.0 else None,
+    law="log: divides by its input",
+)
+SQRT = Rule(
+    "sqrt",
+    1,
+    math.sqrt,
+    lambda g, out, x: (g / (2.0 * out),),
+    domain=lambda x: "argument must be >= 0" if x < 0.0 else None,
+    law="sqrt: divides by twice its output",
+)
+TANH = Rule("tanh", 1, math.tanh, lambda g, out, x: (g * (1.0 - out * out),), law="tanh: 1 - out^2")
+SIGMOID = Rule(
+    "sigmoid", 1, _sigmoid, lambda g, out, x: (g * out * (1.0 - out),), law="sigmoid: out(1 - out)"
+)
+RELU = Rule(
+    "relu", 1, _relu, lambda g, out, x: (g * step(x),), law="relu routes (passes if > 0)", kink=_at_zero
+)
+ABS = Rule("abs", 1, abs, lambda g, out, x: (g * sign(x),), law="abs routes by sign", kink=_at_zero)
+
+
+def _sum_vjp(g: Any, out: Any, xs: tuple) -> tuple:
+    return (g,) * len(xs)
+
+
+def _dot_forward(args: tuple) -> float:
+    n = len(args) // 2
+    return sum(map(operator.mul, args[:n], args[n:]), 0.0)
+
+
+def _dot_vjp(g: Any, out: Any, args: tuple) -> list:
+    n = len(args) // 2
+    return [g * x for x in args[n:]] + [g * w for w in args[:n]]
+
+
+SUM = Rule("sum", 0, lambda xs: sum(xs, 0.0), _sum_vjp, law="sum distributes")
+DOT = Rule("dot", 0, _dot_forward, _dot_vjp, law="dot: each weight gets its input, and back")
+
+
+@lru_cache(maxsize=512)
+def power(c: float) -> Rule:
+    """The rule for ``x ** c`` with a constant exponent (shared per exponent)."""
+    return Rule(
+        f"**{c}",
+        1,
+        lambda x: _pow(x, c),
+        lambda g, out, x: (g * c * x ** (c - 1),),
+        domain=lambda x: _pow_domain(x, c),
+        law="power rule",
+    )
+
+
+@lru_cache(maxsize=512)
+def exponential(c: float) -> Rule:
+    """The rule for ``c ** x`` with a constant base (shared per base)."""
+    return Rule(
+        f"{c}**",
+        1,
+        lambda x: _pow(c, x),
+        lambda g, out, x: (g * out * math.log(c),),
+        domain=lambda x: _pow_domain(c, x),
+        law="exponential: times out*log(base)",
+    )

@@ -1,0 +1,329 @@
+"""The :class:`Value` node: a scalar that records the op that produced it.
+
+A node holds its data, its gradient, an optional label, the :class:`Rule` that
+made it and up to two parent slots.  Binary ops keep both parents inline and
+n-ary ops (``sum``, ``dot``) keep one tuple, so a node costs a few pointers
+instead of micrograd's ``set`` + closure.  Nodes point only at their parents
+and at shared rules: a graph has no reference cycles, and reference counting
+frees it as soon as it is dropped.
+"""
+
+from __future__ import annotations
+
+import numbers
+from contextlib import ContextDecorator
+from contextvars import ContextVar
+from typing import Any, Callable, Iterable, Optional, Union
+
+from . import rules as R
+from .rules import Rule
+
+Number = Union[int, float]
+Operand = Union["Value", int, float]
+
+_grad_enabled: ContextVar[bool] = ContextVar("autograd_grad_enabled", default=True)
+
+
+class no_grad(ContextDecorator):
+    """Context manager (or decorator) inside which ops record no graph.
+
+    Uses :mod:`contextvars`, so it is local to the thread (and asyncio task).
+    """
+
+    def __enter__(self) -> no_grad:
+        self._token = _grad_enabled.set(False)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _grad_enabled.reset(self._token)
+
+
+class enable_grad(ContextDecorator):
+    """Context manager that turns recording back on inside ``no_grad``."""
+
+    def __enter__(self) -> enable_grad:
+        self._token = _grad_enabled.set(True)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _grad_enabled.reset(self._token)
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops currently record the graph."""
+    return _grad_enabled.get()
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, Value):
+        return repr(x)
+    return f"{x!r} ({type(x).__name__})"
+
+
+def _to_float(x: Any, op: str) -> float:
+    """Check a raw number for ``op``; raise naming the op and the value otherwise."""
+    if x.__class__ is float or x.__class__ is int:
+        f = float(x)
+    elif isinstance(x, numbers.Real):
+        try:
+            f = float(x)
+        except OverflowError:
+            raise OverflowError(f"{op}: {x!r} is too large for a float") from None
+    else:
+        raise TypeError(
+            f"{op}: expected a real number or Value, got {_describe(x)}"
+        )
+    if f - f != 0.0:
+        raise ValueError(f"{op}: value must be finite, got {x!r}")
+    return f
+
+
+_new = object.__new__
+
+
+class Value:
+    """A scalar in a computation graph.
+
+    ``Value(data, label="")``: ``.data`` and ``.grad`` are floats; ``.op`` and
+    ``.parents`` say what produced it.  micrograd's ``_prev``, ``_op`` and the
+    ``(data, _children, _op, label)`` signature work too.
+    """
+
+    __slots__ = ("data", "grad", "label", "_rule", "_a", "_b")
+
+    def __init__(
+        self,
+        data: Number,
+        _children: Iterable[Value] = (),
+        _op: str = "",
+        label: str = "",
+    ) -> None:
+        self.data = _to_float(data, "Value")
+        self.grad = 0.0
+        self.label = label
+        children = tuple(_children)
+        if children:
+            # micrograd-style hand-built node: keep the edges for pictures; its
+            # derivative is unknown, so backward through it raises.
+            self._rule = Rule(_op or "?", 0, lambda xs: 0.0, _opaque_vjp)
+            self._a = children
+        else:
+            self._rule = None
+            self._a = None
+        self._b = None
+
+    # --- introspection ---------------------------------------------------------
+
+    @property
+    def op(self) -> str:
+        """The op's symbol (``'+'``, ``'tanh'``, ``'**2'``...), ``''`` for a leaf."""
+        r = self._rule
+        return "" if r is None else r.symbol
+
+    _op = op  # micrograd's name
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The inputs of the op that produced this node, in order."""
+        r = self._rule
+        if r is None:
+            return ()
+        if r.arity == 1:
+            return (self._a,)
+        if r.arity == 2:
+            return (self._a, self._b)
+        return self._a
+
+    @property
+    def _prev(self) -> set[Value]:
+        return set(self.parents)
+
+    @property
+    def rule(self) -> Optional[Rule]:
+        """The derivative rule of the op that produced this node (None for a leaf)."""
+        return self._rule
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._rule is None
+
+    def __repr__(self) -> str:
+        lab = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data!r}, grad={self.grad!r}{lab})"
+
+    def __float__(self) -> float:
+        return self.data
+
+    # --- unary ops ---------------------------------------------------------------
+
+    def exp(self) -> Value:
+        return _unary(R.EXP, self)
+
+    def log(self) -> Value:
+        return _unary(R.LOG, self)
+
+    def sqrt(self) -> Value:
+        return _unary(R.SQRT, self)
+
+    def tanh(self) -> Value:
+        return _unary(R.TANH, self)
+
+    def sigmoid(self) -> Value:
+        return _unary(R.SIGMOID, self)
+
+    def relu(self) -> Value:
+        return _unary(R.RELU, self)
+
+    def __neg__(self) -> Value:
+        return _unary(R.NEG, self)
+
+    def __abs__(self) -> Value:
+        return _unary(R.ABS, self)
+
+    def __pos__(self) -> Value:
+        return self
+
+    def __pow__(self, other: Operand, modulo: None = None) -> Value:
+        if modulo is not None:
+            raise TypeError("**: three-argument pow is not supported")
+        if other.__class__ is Value:
+            return _binary(R.POW, self, other)
+        c = other if other.__class__ is int else _to_float(other, "**")
+        return _unary(R.power(c), self)
+
+    def __rpow__(self, other: Number) -> Value:
+        return _unary(R.exponential(_to_float(other, "**")), self)
+
+    # --- graph utilities ----------------------------------------------------------
+
+    def detach(self) -> Value:
+        """A new leaf with the same data (and label), cut off from the graph."""
+        return Value(self.data, label=self.label)
+
+    def backward(self, gradient: Number = 1.0) -> None:
+        """Reverse-mode backprop from this node; see :func:`autograd.backward`."""
+        from .backward import backward
+
+        backward(self, gradient)
+
+
+def _opaque_vjp(g: Any, out: Any, xs: tuple) -> tuple:
+    raise TypeError(
+        "backward: this node was built by hand with _children and has no derivative rule; "
+        "build it from Value ops, or give it a Rule via autograd.apply"
+    )
+
+
+def _lift(x: Any, op: str) -> Value:
+    """Wrap a number as a constant leaf (as micrograd does)."""
+    v = _new(Value)
+    v.data = _to_float(x, op)
+    v.grad = 0.0
+    v.label = ""
+    v._rule = v._a = v._b = None
+    return v
+
+
+def _fail(rule: Rule, exc: Exception, operands: tuple) -> Exception:
+    """Turn a float-level failure into an error naming the op and its operands."""
+    datas = [x.data for x in operands]
+    bad = [x for x in operands if x.data - x.data != 0.0]
+    if bad:
+        return FloatingPointError(
+            f"{rule.symbol}: operand {bad[0]!r} is not finite (was .data set by hand?)"
+        )
+    what = ", ".join(map(repr, operands))
+    if isinstance(exc, OverflowError):
+        return OverflowError(f"{rule.symbol}: result overflows a float for {what}")
+    reason = rule.domain(*datas) if rule.domain is not None and rule.arity else None
+    reason = reason or str(exc)
+    kind = ZeroDivisionError if isinstance(exc, ZeroDivisionError) else ValueError
+    return kind(f"{rule.symbol}: {reason}, got {what}")
+
+
+def _record(rule: Rule, data: float, a: Any, b: Any) -> Value:
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    if _grad_enabled.get():
+        out._rule = rule
+        out._a = a
+        out._b = b
+    else:
+        out._rule = out._a = out._b = None
+    return out
+
+
+def _unary(rule: Rule, x: Value) -> Value:
+    try:
+        data = rule.forward(x.data)
+    except (ArithmeticError, ValueError) as e:
+        raise _fail(rule, e, (x,)) from None
+    if data - data != 0.0:
+        raise _fail(rule, OverflowError(), (x,))
+    return _record(rule, data, x, None)
+
+
+def _binary(rule: Rule, a: Value, b: Value) -> Value:
+    try:
+        data = rule.forward(a.data, b.data)
+    except (ArithmeticError, ValueError) as e:
+        raise _fail(rule, e, (a, b)) from None
+    if data - data != 0.0:
+        raise _fail(rule, OverflowError(), (a, b))
+    return _record(rule, data, a, b)
+
+
+def apply(rule: Rule, *args: Operand) -> Value:
+    """Record ``rule`` applied to ``args`` (numbers become constants)."""
+    xs = tuple(x if x.__class__ is Value else _lift(x, rule.symbol) for x in args)
+    if rule.arity == 1:
+        return _unary(rule, xs[0])
+    if rule.arity == 2:
+        return _binary(rule, xs[0], xs[1])
+    try:
+        data = float(rule.forward(tuple(x.data for x in xs)))
+    except (ArithmeticError, ValueError) as e:
+        raise _fail(rule, e, xs) from None
+    if data - data != 0.0:
+        raise _fail(rule, OverflowError(), xs)
+    return _record(rule, data, xs, None)
+
+
+def _operator_pair(rule: Rule) -> tuple[Callable[..., Value], Callable[..., Value]]:
+    """Forward and reflected methods for a binary op, made in one place."""
+
+    def forward(a: Value, b: Operand) -> Value:
+        if b.__class__ is not Value:
+            b = _lift(b, rule.symbol)
+        return _binary(rule, a, b)
+
+    def reverse(b: Value, a: Operand) -> Value:
+        return _binary(rule, _lift(a, rule.symbol), b)
+
+    return forward, reverse
+
+
+Value.__add__, Value.__radd__ = _operator_pair(R.ADD)
+Value.__sub__, Value.__rsub__ = _operator_pair(R.SUB)
+Value.__mul__, Value.__rmul__ = _operator_pair(R.MUL)
+Value.__truediv__, Value.__rtruediv__ = _operator_pair(R.DIV)
+
+
+def vsum(values: Iterable[Operand]) -> Value:
+    """The sum of ``values`` as one n-ary node."""
+    vals = tuple(values)
+    if not vals:
+        raise ValueError("sum: needs at least one value, got an empty sequence")
+    return apply(R.SUM, *vals)
+
+
+def dot(weights: Iterable[Operand], inputs: Iterable[Operand]) -> Value:
+    """``sum(w * x)`` as one node: a neuron's whole weighted sum."""
+    ws, xs = tuple(weights), tuple(inputs)
+    if len(ws) != len(xs):
+        raise ValueError(f"dot: lengths differ, {len(ws)} weights and {len(xs)} inputs")
+    if not ws:
+        raise ValueError("dot: needs at least one pair, got empty sequences")
+    return apply(R.DOT, *ws, *xs)
