@@ -1,0 +1,1 @@
+"""Runnable demonstrations of valuegrad: ``python -m demos.<name>`` from the repository root."""
