@@ -4,13 +4,14 @@
 ``grad`` returns gradients (differentiable ones with ``create_graph=True``).
 """
 
-from .backward import backward, backward_order, grad, topological_order, zero_grad
+from .backward import GradientError, backward, backward_order, grad, topological_order, zero_grad
 from .rules import Rule
 from .value import Value, apply, dot, enable_grad, is_grad_enabled, no_grad, vsum
 
-sum = vsum  # noqa: A001 - ``autograd.sum`` reads naturally; not exported by ``*``
+sum = vsum  # ``autograd.sum`` reads naturally; left out of ``*`` so it never shadows the builtin
 
 __all__ = [
+    "GradientError",
     "Rule",
     "Value",
     "apply",

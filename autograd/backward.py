@@ -1,19 +1,25 @@
-"""Reverse-mode backpropagation over an iteratively built order.
+"""Reverse-mode backpropagation over an iteratively built topological order.
 
 No recursion anywhere, so graphs of any depth work under Python's default
-recursion limit.  A node is processed once every node that consumes it has
-been (Kahn's algorithm, from the output back), which gives each node its full
-gradient before it passes that gradient on.  The order depends only on the
-graph's structure, so gradients are bit-identical in every process.
+recursion limit.  The order is a depth-first post-order that follows each
+node's parents in their recorded order, so it depends only on the graph's
+structure and gradients are bit-identical in every process.
+
+Semantics (as in PyTorch): ``backward`` *sets* the gradient of every interior
+node to this pass's value and *adds* to the gradient of every leaf, which
+therefore accumulates across calls until it is zeroed.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence, Union, overload
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from .value import Value, _to_float, enable_grad
 
-__all__ = ["backward", "backward_order", "grad", "topological_order", "zero_grad"]
+__all__ = ["GradientError", "backward", "backward_order", "grad", "topological_order", "zero_grad"]
 
 
 def _parents(node: Value) -> tuple:
@@ -25,129 +31,145 @@ def _parents(node: Value) -> tuple:
     return node._a
 
 
-def _consumer_counts(root: Value) -> dict:
-    """How many times each reachable node is used as an input within the graph."""
-    counts = {root: 0}
-    get = counts.get
-    stack = [root]
-    pop, push = stack.pop, stack.append
+def _order(root: Value, leaves: bool, reset: bool) -> list[Value]:
+    """Iterative DFS post-order: every node after all of its inputs.
+
+    ``leaves=False`` leaves out leaf nodes, which the hot backward path never
+    needs to visit; ``reset=True`` zeroes each interior node's gradient as it
+    is found, saving backward a second sweep.
+    """
+    if root._rule is None:
+        return [root] if leaves else []
+    if reset:
+        root.grad = 0.0
+    order: list[Value] = []
+    append = order.append
+    seen = {root}
+    add = seen.add
+    stack = [(root, iter(_parents(root)))]
+    push, pop = stack.append, stack.pop
     while stack:
-        node = pop()
-        if node._rule is None:
-            continue
-        for p in _parents(node):
-            c = get(p)
-            if c is None:
-                counts[p] = 1
-                push(p)
-            else:
-                counts[p] = c + 1
-    return counts
-
-
-def backward_order(root: Value) -> list[Value]:
-    """Every node ``root`` depends on, each after all of its consumers (root first)."""
-    counts = _consumer_counts(root)
-    order = []
-    ready = [root]
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        if node._rule is None:
-            continue
-        for p in _parents(node):
-            c = counts[p] - 1
-            counts[p] = c
-            if c == 0:
-                ready.append(p)
+        node, it = stack[-1]
+        for p in it:
+            r = p._rule
+            if r is None:
+                if leaves and p not in seen:
+                    add(p)
+                    append(p)
+                continue
+            if p in seen:
+                continue
+            add(p)
+            if reset:
+                p.grad = 0.0
+            # _parents() inlined: this loop runs once per edge of the graph
+            ar = r.arity
+            push((p, iter((p._a, p._b) if ar == 2 else (p._a,) if ar == 1 else p._a)))
+            break
+        else:
+            pop()
+            append(node)
     return order
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC: a pass allocates many short-lived containers that
+    trigger collections over the whole (cycle-free) graph, to find nothing."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def topological_order(root: Value) -> list[Value]:
     """Every node ``root`` depends on, inputs first and ``root`` last."""
-    return backward_order(root)[::-1]
+    return _order(root, leaves=True, reset=False)
 
 
-def _backprop(root: Value, seed: Any, create_graph: bool) -> tuple[list, dict]:
-    """Gradients of ``root`` w.r.t. every node it depends on, as ``(order, grads)``."""
-    counts = _consumer_counts(root)
-    grads = {root: seed}
-    get = grads.get
-    order = []
-    ready = [root]
-    pop, push = ready.pop, ready.append
-    node = root
-    try:
-        while ready:
-            node = pop()
-            order.append(node)
-            r = node._rule
-            if r is None:
-                continue
-            g = grads[node]
-            ar = r.arity
-            if create_graph:
-                ps = _parents(node)
-                gs = r.vjp(g, node, *ps) if ar else r.vjp(g, node, ps)
-            elif ar == 2:
-                a, b = ps = (node._a, node._b)
-                gs = r.vjp(g, node.data, a.data, b.data)
-            elif ar == 1:
-                a = node._a
-                ps = (a,)
-                gs = r.vjp(g, node.data, a.data)
-            else:
-                ps = node._a
-                gs = r.vjp(g, node.data, tuple([p.data for p in ps]))
-            for p, gp in zip(ps, gs):
-                if not create_graph and gp - gp != 0.0:
-                    raise OverflowError(f"gradient {gp!r} sent to input {p!r}")
-                prev = get(p)
-                grads[p] = gp if prev is None else prev + gp
-                c = counts[p] - 1
-                counts[p] = c
-                if c == 0:
-                    push(p)
-    except (ArithmeticError, ValueError) as e:
-        raise FloatingPointError(
-            f"backward through {node.op!r} at {node!r} failed: {e}"
-        ) from e
-    return order, grads
+def backward_order(root: Value) -> list[Value]:
+    """The order backward visits nodes in: ``root`` first, each node before its inputs."""
+    return _order(root, leaves=True, reset=False)[::-1]
+
+
+class GradientError(FloatingPointError):
+    """A derivative that is infinite, or a gradient that overflows, during backward."""
+
+
+def _fail(node: Value, why: str) -> GradientError:
+    return GradientError(f"backward through {node.op!r} at {node!r}: {why}")
 
 
 def backward(root: Value, gradient: Any = 1.0) -> None:
     """Backpropagate from ``root``, filling ``.grad`` of every node it depends on.
 
-    Interior nodes get this pass's gradient (overwritten each call); leaves
-    accumulate across calls until zeroed, as in PyTorch.  Nothing is written if
-    the pass fails.
+    Interior nodes get this pass's gradient; leaves accumulate.  Every gradient
+    an op sends is checked: an infinite derivative or an overflow raises
+    :class:`GradientError` naming the node.  After such an error the leaves may
+    hold part of this pass: zero them before trying again.
     """
     seed = _to_float(gradient, "backward")
-    order, grads = _backprop(root, seed, False)
-    for node in order:
-        g = grads[node]
-        if node._rule is None:
-            total = node.grad + g
-            if total - total != 0.0:
-                raise OverflowError(f"backward: accumulated gradient of {node!r} overflows")
-    for node in order:
-        if node._rule is None:
-            node.grad += grads[node]
-        else:
-            node.grad = grads[node]
+    with _gc_paused():
+        _backward(root, seed)
 
 
-@overload
-def grad(output: Value, inputs: Value, create_graph: bool = ..., gradient: Any = ...) -> Any: ...
-@overload
-def grad(
-    output: Value, inputs: Sequence[Value], create_graph: bool = ..., gradient: Any = ...
-) -> list: ...
+def _backward(root: Value, seed: float) -> None:
+    order = _order(root, leaves=False, reset=True)
+    if not order:  # root is a leaf
+        root.grad += seed
+        return
+    root.grad = seed
+    node = root
+    try:
+        for node in reversed(order):
+            r = node._rule
+            g = node.grad
+            ar = r.arity
+            if ar == 2:
+                a = node._a
+                b = node._b
+                ga, gb = r.vjp(g, node.data, a.data, b.data)
+                if ga - ga != 0.0 or gb - gb != 0.0:
+                    raise _fail(node, f"gradient overflowed ({ga!r}, {gb!r})")
+                a.grad += ga
+                b.grad += gb
+            elif ar == 1:
+                a = node._a
+                (ga,) = r.vjp(g, node.data, a.data)
+                if ga - ga != 0.0:
+                    raise _fail(node, f"gradient overflowed ({ga!r})")
+                a.grad += ga
+            else:
+                ps = node._a
+                gs = r.vjp(g, node.data, [p.data for p in ps])
+                s = sum(gs)  # one C-level pass: non-finite if any element is
+                if s - s != 0.0:
+                    raise _fail(node, "gradient overflowed")
+                for p, gp in zip(ps, gs):
+                    p.grad += gp
+    except GradientError:
+        raise
+    except (ArithmeticError, ValueError) as e:
+        raise _fail(node, f"derivative is not finite here ({e})") from e
+
+
+def _vjp(node: Value, g: Any, create_graph: bool) -> tuple:
+    r = node._rule
+    ps = _parents(node)
+    if create_graph:
+        gs = r.vjp(g, node, *ps) if r.arity else r.vjp(g, node, ps)
+    else:
+        datas = [p.data for p in ps]
+        gs = r.vjp(g, node.data, *datas) if r.arity else r.vjp(g, node.data, datas)
+    return ps, gs
 
 
 def grad(
     output: Value,
-    inputs: Union[Value, Sequence[Value]],
+    inputs: Value | Sequence[Value],
     create_graph: bool = False,
     gradient: Any = 1.0,
 ) -> Any:
@@ -155,22 +177,40 @@ def grad(
 
     Returns floats, or with ``create_graph=True`` Values that are themselves
     differentiable (second derivatives, Hessian-vector products...).  An input
-    that ``output`` does not depend on gets zero.
+    that ``output`` does not depend on gets zero.  A single Value in gives a
+    single gradient out; a sequence gives a list.
     """
     single = isinstance(inputs, Value)
     xs = [inputs] if single else list(inputs)
     for x in xs:
         if not isinstance(x, Value):
             raise TypeError(f"grad: inputs must be Values, got {x!r} ({type(x).__name__})")
-    if create_graph:
-        with enable_grad():
+    with enable_grad(), _gc_paused():
+        if create_graph:
             seed = gradient if isinstance(gradient, Value) else Value(gradient)
-            _, grads = _backprop(output, seed, True)
-            zero = Value(0.0)
-    else:
-        _, grads = _backprop(output, _to_float(gradient, "grad"), False)
-        zero = 0.0
-    out = [grads.get(x, zero) for x in xs]
+            zero: Any = Value(0.0)
+        else:
+            seed = _to_float(gradient, "grad")
+            zero = 0.0
+        grads = {output: seed}
+        get = grads.get
+        node = output
+        try:
+            for node in reversed(_order(output, leaves=False, reset=False)):
+                g = grads[node]
+                if not create_graph and g - g != 0.0:
+                    raise _fail(node, f"gradient overflowed ({g!r})")
+                for p, gp in zip(*_vjp(node, g, create_graph)):
+                    prev = get(p)
+                    grads[p] = gp if prev is None else prev + gp
+        except GradientError:
+            raise
+        except (ArithmeticError, ValueError) as e:
+            raise _fail(node, f"derivative is not finite here ({e})") from e
+    out = [get(x, zero) for x in xs]
+    for x, gx in zip(xs, out):
+        if not create_graph and gx - gx != 0.0:
+            raise FloatingPointError(f"grad: gradient of {x!r} overflowed ({gx!r})")
     return out[0] if single else out
 
 

@@ -8,15 +8,16 @@ rule serves both.
 
 ``vjp(g, out, *args)`` receives the upstream gradient ``g``, the op's output
 ``out`` and its inputs, and returns one gradient per input.  N-ary rules
-(``arity == 0``) receive their inputs as a single tuple.
+(``arity == 0``) receive their inputs as a single sequence.
 """
 
 from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 
 class Rule:
@@ -30,9 +31,9 @@ class Rule:
         arity: int,
         forward: Callable[..., float],
         vjp: Callable[..., Any],
-        domain: Optional[Callable[..., Optional[str]]] = None,
+        domain: Callable[..., str | None] | None = None,
         law: str = "",
-        kink: Optional[Callable[..., bool]] = None,
+        kink: Callable[..., bool] | None = None,
     ) -> None:
         self.symbol = symbol  # what graphs and micrograd's ``_op`` show
         self.arity = arity  # 1, 2, or 0 for n-ary
@@ -89,7 +90,7 @@ def _at_zero(x: Any) -> bool:
     return _data(x) == 0.0
 
 
-def _pow_domain(a: float, b: float) -> Optional[str]:
+def _pow_domain(a: float, b: float) -> str | None:
     if a == 0.0 and b < 0.0:
         return "zero base with a negative exponent (division by zero)"
     if a < 0.0 and b != int(b):
@@ -141,21 +142,21 @@ SIGMOID = Rule(
     "sigmoid", 1, _sigmoid, lambda g, out, x: (g * out * (1.0 - out),), law="sigmoid: out(1 - out)"
 )
 RELU = Rule(
-    "relu", 1, _relu, lambda g, out, x: (g * step(x),), law="relu routes (passes if > 0)", kink=_at_zero
+    "relu", 1, _relu, lambda g, out, x: (g * step(x),), law="relu routes (if > 0)", kink=_at_zero
 )
 ABS = Rule("abs", 1, abs, lambda g, out, x: (g * sign(x),), law="abs routes by sign", kink=_at_zero)
 
 
-def _sum_vjp(g: Any, out: Any, xs: tuple) -> tuple:
-    return (g,) * len(xs)
+def _sum_vjp(g: Any, out: Any, xs: Sequence) -> list:
+    return [g] * len(xs)
 
 
-def _dot_forward(args: tuple) -> float:
+def _dot_forward(args: Sequence[float]) -> float:
     n = len(args) // 2
     return sum(map(operator.mul, args[:n], args[n:]), 0.0)
 
 
-def _dot_vjp(g: Any, out: Any, args: tuple) -> list:
+def _dot_vjp(g: Any, out: Any, args: Sequence) -> list:
     n = len(args) // 2
     return [g * x for x in args[n:]] + [g * w for w in args[:n]]
 

@@ -11,9 +11,10 @@ frees it as soon as it is dropped.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable
 from contextlib import ContextDecorator
 from contextvars import ContextVar
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import Any, Callable, Union
 
 from . import rules as R
 from .rules import Rule
@@ -139,7 +140,7 @@ class Value:
         return set(self.parents)
 
     @property
-    def rule(self) -> Optional[Rule]:
+    def rule(self) -> Rule | None:
         """The derivative rule of the op that produced this node (None for a leaf)."""
         return self._rule
 
@@ -277,18 +278,18 @@ def _binary(rule: Rule, a: Value, b: Value) -> Value:
 
 def apply(rule: Rule, *args: Operand) -> Value:
     """Record ``rule`` applied to ``args`` (numbers become constants)."""
-    xs = tuple(x if x.__class__ is Value else _lift(x, rule.symbol) for x in args)
+    vals = [x if x.__class__ is Value else _lift(x, rule.symbol) for x in args]
     if rule.arity == 1:
-        return _unary(rule, xs[0])
+        return _unary(rule, vals[0])
     if rule.arity == 2:
-        return _binary(rule, xs[0], xs[1])
+        return _binary(rule, vals[0], vals[1])
     try:
-        data = float(rule.forward(tuple(x.data for x in xs)))
+        data = float(rule.forward([x.data for x in vals]))
     except (ArithmeticError, ValueError) as e:
-        raise _fail(rule, e, xs) from None
+        raise _fail(rule, e, vals) from None
     if data - data != 0.0:
-        raise _fail(rule, OverflowError(), xs)
-    return _record(rule, data, xs, None)
+        raise _fail(rule, OverflowError(), vals)
+    return _record(rule, data, tuple(vals), None)
 
 
 def _operator_pair(rule: Rule) -> tuple[Callable[..., Value], Callable[..., Value]]:
@@ -321,7 +322,7 @@ def vsum(values: Iterable[Operand]) -> Value:
 
 def dot(weights: Iterable[Operand], inputs: Iterable[Operand]) -> Value:
     """``sum(w * x)`` as one node: a neuron's whole weighted sum."""
-    ws, xs = tuple(weights), tuple(inputs)
+    ws, xs = list(weights), list(inputs)
     if len(ws) != len(xs):
         raise ValueError(f"dot: lengths differ, {len(ws)} weights and {len(xs)} inputs")
     if not ws:
