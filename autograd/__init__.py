@@ -5,12 +5,19 @@
 """
 
 from .backward import GradientError, backward, backward_order, grad, topological_order, zero_grad
+from .draw import draw_dot, render_svg
+from .gradcheck import GradcheckError, GradcheckReport, GradcheckRow, gradcheck
 from .rules import Rule
+from .trace import BackwardTrace, trace_backward
 from .value import Value, apply, dot, enable_grad, is_grad_enabled, no_grad, vsum
 
 sum = vsum  # ``autograd.sum`` reads naturally; left out of ``*`` so it never shadows the builtin
 
 __all__ = [
+    "BackwardTrace",
+    "GradcheckError",
+    "GradcheckReport",
+    "GradcheckRow",
     "GradientError",
     "Rule",
     "Value",
@@ -18,11 +25,15 @@ __all__ = [
     "backward",
     "backward_order",
     "dot",
+    "draw_dot",
     "enable_grad",
     "grad",
+    "gradcheck",
     "is_grad_enabled",
     "no_grad",
+    "render_svg",
     "topological_order",
+    "trace_backward",
     "vsum",
     "zero_grad",
 ]

@@ -31,16 +31,18 @@ def _parents(node: Value) -> tuple:
     return node._a
 
 
-def _order(root: Value, leaves: bool, reset: bool) -> list[Value]:
+def _order(root: Value, leaves: bool, stash: dict | None = None) -> list[Value]:
     """Iterative DFS post-order: every node after all of its inputs.
 
     ``leaves=False`` leaves out leaf nodes, which the hot backward path never
-    needs to visit; ``reset=True`` zeroes each interior node's gradient as it
-    is found, saving backward a second sweep.
+    needs to visit.  With a ``stash`` dict, every node found (leaves too) has
+    its gradient zeroed, saving backward a second sweep; nonzero gradients are
+    saved in ``stash`` first.
     """
     if root._rule is None:
         return [root] if leaves else []
-    if reset:
+    if stash is not None and root.grad:
+        stash[root] = root.grad
         root.grad = 0.0
     order: list[Value] = []
     append = order.append
@@ -56,11 +58,15 @@ def _order(root: Value, leaves: bool, reset: bool) -> list[Value]:
                 if leaves and p not in seen:
                     add(p)
                     append(p)
+                elif stash is not None and p.grad:  # zeroed now, so saved once
+                    stash[p] = p.grad
+                    p.grad = 0.0
                 continue
             if p in seen:
                 continue
             add(p)
-            if reset:
+            if stash is not None and p.grad:
+                stash[p] = p.grad
                 p.grad = 0.0
             # _parents() inlined: this loop runs once per edge of the graph
             ar = r.arity
@@ -87,12 +93,12 @@ def _gc_paused() -> Iterator[None]:
 
 def topological_order(root: Value) -> list[Value]:
     """Every node ``root`` depends on, inputs first and ``root`` last."""
-    return _order(root, leaves=True, reset=False)
+    return _order(root, leaves=True)
 
 
 def backward_order(root: Value) -> list[Value]:
     """The order backward visits nodes in: ``root`` first, each node before its inputs."""
-    return _order(root, leaves=True, reset=False)[::-1]
+    return _order(root, leaves=True)[::-1]
 
 
 class GradientError(FloatingPointError):
@@ -108,8 +114,8 @@ def backward(root: Value, gradient: Any = 1.0) -> None:
 
     Interior nodes get this pass's gradient; leaves accumulate.  Every gradient
     an op sends is checked: an infinite derivative or an overflow raises
-    :class:`GradientError` naming the node.  After such an error the leaves may
-    hold part of this pass: zero them before trying again.
+    :class:`GradientError` naming the node, and every ``.grad`` is left as it
+    was before the call.
     """
     seed = _to_float(gradient, "backward")
     with _gc_paused():
@@ -117,7 +123,11 @@ def backward(root: Value, gradient: Any = 1.0) -> None:
 
 
 def _backward(root: Value, seed: float) -> None:
-    order = _order(root, leaves=False, reset=True)
+    # Every node starts the pass at zero; leaves get their old gradient added
+    # back at the end, so they accumulate old + (this pass's total) exactly as
+    # the docs say, whatever the old value.  On failure everything is restored.
+    stash: dict = {}
+    order = _order(root, leaves=False, stash=stash)
     if not order:  # root is a leaf
         root.grad += seed
         return
@@ -145,15 +155,32 @@ def _backward(root: Value, seed: float) -> None:
             else:
                 ps = node._a
                 gs = r.vjp(g, node.data, [p.data for p in ps])
-                s = sum(gs)  # one C-level pass: non-finite if any element is
-                if s - s != 0.0:
+                s = sum(gs)  # one C-level pass: non-finite if any element is...
+                # ...or if finite elements overflow when summed, hence the recheck
+                if s - s != 0.0 and any(gp - gp != 0.0 for gp in gs):
                     raise _fail(node, "gradient overflowed")
                 for p, gp in zip(ps, gs):
                     p.grad += gp
-    except GradientError:
-        raise
-    except (ArithmeticError, ValueError) as e:
+        for n, old in stash.items():
+            if n._rule is None:
+                total = n.grad + old
+                if total - total != 0.0:
+                    raise _fail(n, f"accumulated gradient overflowed ({n.grad!r} + {old!r})")
+                n.grad = total
+    except BaseException as e:
+        _restore(order, stash)
+        if isinstance(e, GradientError) or not isinstance(e, (ArithmeticError, ValueError)):
+            raise
         raise _fail(node, f"derivative is not finite here ({e})") from e
+
+
+def _restore(order: list[Value], stash: dict) -> None:
+    """Put back the gradients a failed pass found (zero unless stashed)."""
+    get = stash.get
+    for node in order:
+        node.grad = get(node, 0.0)
+        for p in _parents(node):
+            p.grad = get(p, 0.0)
 
 
 def _vjp(node: Value, g: Any, create_graph: bool) -> tuple:
@@ -196,7 +223,7 @@ def grad(
         get = grads.get
         node = output
         try:
-            for node in reversed(_order(output, leaves=False, reset=False)):
+            for node in reversed(_order(output, leaves=False)):
                 g = grads[node]
                 if not create_graph and g - g != 0.0:
                     raise _fail(node, f"gradient overflowed ({g!r})")

@@ -63,17 +63,14 @@ def _describe(x: Any) -> str:
 
 def _to_float(x: Any, op: str) -> float:
     """Check a raw number for ``op``; raise naming the op and the value otherwise."""
-    if x.__class__ is float or x.__class__ is int:
-        f = float(x)
-    elif isinstance(x, numbers.Real):
-        try:
-            f = float(x)
-        except OverflowError:
-            raise OverflowError(f"{op}: {x!r} is too large for a float") from None
-    else:
+    if x.__class__ is not float and x.__class__ is not int and not isinstance(x, numbers.Real):
         raise TypeError(
             f"{op}: expected a real number or Value, got {_describe(x)}"
         )
+    try:
+        f = float(x)
+    except OverflowError:  # ints too: float(10**400) overflows
+        raise OverflowError(f"{op}: {x!r} is too large for a float") from None
     if f - f != 0.0:
         raise ValueError(f"{op}: value must be finite, got {x!r}")
     return f
@@ -257,21 +254,26 @@ def _record(rule: Rule, data: float, a: Any, b: Any) -> Value:
 
 
 def _unary(rule: Rule, x: Value) -> Value:
+    xd = x.data
     try:
-        data = rule.forward(x.data)
+        data = rule.forward(xd)
     except (ArithmeticError, ValueError) as e:
         raise _fail(rule, e, (x,)) from None
-    if data - data != 0.0:
+    # The operand is checked too: .data set to inf/nan by hand would otherwise
+    # pass silently through ops that map it to a finite number (tanh, relu...).
+    if data - data + (xd - xd) != 0.0:
         raise _fail(rule, OverflowError(), (x,))
     return _record(rule, data, x, None)
 
 
 def _binary(rule: Rule, a: Value, b: Value) -> Value:
+    ad = a.data
+    bd = b.data
     try:
-        data = rule.forward(a.data, b.data)
+        data = rule.forward(ad, bd)
     except (ArithmeticError, ValueError) as e:
         raise _fail(rule, e, (a, b)) from None
-    if data - data != 0.0:
+    if data - data + (ad - ad) + (bd - bd) != 0.0:  # operands too, as in _unary
         raise _fail(rule, OverflowError(), (a, b))
     return _record(rule, data, a, b)
 
@@ -323,8 +325,30 @@ def vsum(values: Iterable[Operand]) -> Value:
 def dot(weights: Iterable[Operand], inputs: Iterable[Operand]) -> Value:
     """``sum(w * x)`` as one node: a neuron's whole weighted sum."""
     ws, xs = list(weights), list(inputs)
-    if len(ws) != len(xs):
-        raise ValueError(f"dot: lengths differ, {len(ws)} weights and {len(xs)} inputs")
-    if not ws:
+    n = len(ws)
+    if n != len(xs):
+        raise ValueError(f"dot: lengths differ, {n} weights and {len(xs)} inputs")
+    if not n:
         raise ValueError("dot: needs at least one pair, got empty sequences")
-    return apply(R.DOT, *ws, *xs)
+    ps = ws + xs
+    if set(map(type, ps)) != _ONLY_VALUES:  # one C-level pass; lift only when needed
+        return apply(R.DOT, *ps)
+    # The hot path of every neuron, so apply() is inlined here.
+    datas = [p.data for p in ps]
+    data = R.DOT.forward(datas)
+    if data - data != 0.0:
+        raise _fail(R.DOT, OverflowError(), ps)
+    out = _new(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    if _grad_enabled.get():
+        out._rule = R.DOT
+        out._a = tuple(ps)
+    else:
+        out._rule = out._a = None
+    out._b = None
+    return out
+
+
+_ONLY_VALUES = {Value}

@@ -1,0 +1,393 @@
+"""Check analytic gradients against central differences.
+
+``gradcheck(f, inputs)`` differentiates ``f`` with the engine and compares every
+partial derivative with a central difference, input by input.  It knows the two
+places where finite differences lie -- a kink (relu, abs at 0) and the edge of a
+function's domain -- and reports them as such instead of failing blindly.
+
+Step: input ``x`` is moved by ``h = eps * max(1, |x|)`` (relative to its scale).
+Tolerance: an entry passes when ::
+
+    |analytic - numeric| <= atol + rtol * max(|analytic|, |numeric|) + noise
+
+where ``noise = 64 * machine_eps * max|f(x +- h)| / h`` is the rounding error a
+difference quotient of values that large can carry.  With the defaults
+(``eps=1e-6, atol=1e-5, rtol=1e-3``) the truncation error of the central
+difference (``~h^2 f'''``) is far below the tolerance for any function with
+moderate higher derivatives, while a wrong derivative rule is off by O(1).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, Union
+
+from .backward import grad, topological_order
+from .value import Value, _to_float, enable_grad, no_grad
+
+__all__ = ["GradcheckError", "GradcheckReport", "GradcheckRow", "gradcheck"]
+
+Operand = Union[Value, int, float]
+
+# Errors that mean "f is not defined here" rather than "f is broken"
+# (FloatingPointError, OverflowError and ZeroDivisionError are ArithmeticErrors).
+_OUTSIDE = (ArithmeticError, ValueError)
+_NOISE = 64 * sys.float_info.epsilon
+_JUMP = 1e-3  # relative jump of a local derivative that counts as crossing a kink
+
+OK, FAIL, KINK, DOMAIN = "ok", "FAIL", "kink", "domain"
+
+
+@dataclass(frozen=True)
+class GradcheckRow:
+    """One checked derivative: ``d f / d x_i`` (order 1) or ``d2 f / dx_i dx_j`` (order 2)."""
+
+    name: str
+    index: tuple[int, ...]
+    x: float  # value of the input that was perturbed
+    analytic: float
+    numeric: float
+    abs_error: float
+    rel_error: float
+    status: str  # 'ok', 'FAIL', 'kink' or 'domain'
+    note: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status != FAIL
+
+
+@dataclass
+class GradcheckReport:
+    """The rows of one :func:`gradcheck` run; ``passed`` when no row is a FAIL."""
+
+    rows: list[GradcheckRow]
+    order: int
+    eps: float
+    atol: float
+    rtol: float
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.rows)
+
+    @property
+    def all_ok(self) -> bool:
+        """Stricter than ``passed``: no row was a kink or at a domain edge either."""
+        return all(r.status == OK for r in self.rows)
+
+    @property
+    def failures(self) -> list[GradcheckRow]:
+        return [r for r in self.rows if not r.passed]
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __iter__(self) -> Iterator[GradcheckRow]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> GradcheckRow:
+        return self.rows[i]
+
+    def __str__(self) -> str:
+        verdict = "passed" if self.passed else f"FAILED ({len(self.failures)} of {len(self.rows)})"
+        head = (
+            f"gradcheck order {self.order}: {verdict} "
+            f"(eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g})"
+        )
+        table = [("input", "x", "analytic", "numeric", "rel err", "status", "note")]
+        for r in self.rows:
+            table.append(
+                (
+                    r.name,
+                    f"{r.x:.6g}",
+                    f"{r.analytic:.9g}",
+                    f"{r.numeric:.9g}",
+                    f"{r.rel_error:.1e}",
+                    r.status,
+                    r.note,
+                )
+            )
+        widths = [max(len(row[c]) for row in table) for c in range(6)]
+        lines = [head]
+        for row in table:
+            cells = [row[0].ljust(widths[0])]
+            cells += [row[c].rjust(widths[c]) for c in range(1, 5)]
+            cells += [row[5].ljust(widths[5]), row[6]]
+            lines.append("  ".join(cells).rstrip())
+        return "\n".join(lines)
+
+
+class GradcheckError(AssertionError):
+    """Raised by ``gradcheck(..., raise_on_failure=True)``; ``.report`` has the details."""
+
+    def __init__(self, report: GradcheckReport) -> None:
+        super().__init__(str(report))
+        self.report = report
+
+
+def gradcheck(
+    f: Callable[..., Value],
+    inputs: Operand | Sequence[Operand],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    order: int = 1,
+    raise_on_failure: bool = False,
+) -> GradcheckReport:
+    """Compare the engine's derivatives of ``f`` with central differences.
+
+    ``f(*values)`` gets one fresh leaf Value per input (numbers, or Values whose
+    ``.data`` and ``.label`` are used; the originals are never touched) and must
+    return a Value.  ``order=1`` checks the gradient, ``order=2`` the Hessian
+    built with ``grad(..., create_graph=True)`` against central differences of
+    the gradient.  Each row's status is ``'ok'``, ``'FAIL'``, ``'kink'`` (an
+    input sits on or within a step of a non-differentiable point; it passes if
+    the analytic value lies between the one-sided differences, i.e. is a valid
+    one-sided/sub-gradient) or ``'domain'`` (``f`` fails at ``x + h`` or
+    ``x - h``; a one-sided difference is reported instead).  See the module
+    docstring for the step and tolerance.
+    """
+    if order not in (1, 2):
+        raise ValueError(f"gradcheck: order must be 1 or 2, got {order!r}")
+    if not (eps > 0.0 and atol >= 0.0 and rtol >= 0.0):
+        raise ValueError(
+            f"gradcheck: need eps > 0, atol >= 0, rtol >= 0, got {eps!r}, {atol!r}, {rtol!r}"
+        )
+    items = [inputs] if isinstance(inputs, (Value, int, float)) else list(inputs)
+    if not items:
+        raise ValueError("gradcheck: needs at least one input")
+    xs, names = [], []
+    for i, v in enumerate(items):
+        data = v.data if isinstance(v, Value) else v
+        xs.append(_to_float(data, "gradcheck"))
+        names.append(v.label if isinstance(v, Value) and v.label else f"x{i}")
+    tol = _Tolerance(atol, rtol)
+    hs = [eps * max(1.0, abs(x)) for x in xs]
+
+    def leaves(at: Sequence[float]) -> list[Value]:
+        return [Value(v, label=name) for v, name in zip(at, names)]
+
+    def call(vals: list[Value]) -> Value:
+        out = f(*vals)
+        if not isinstance(out, Value):
+            raise TypeError(
+                f"gradcheck: f must return a Value, got {out!r} ({type(out).__name__})"
+            )
+        return out
+
+    def shifted(j: int, k: int) -> list[float]:
+        at = list(xs)
+        at[j] += k * hs[j]
+        return at
+
+    with enable_grad():
+        base = leaves(xs)
+        out = call(base)
+        kinks = _kink_notes(out, base, hs)
+        analytic, a_err = _analytic(out, base, order)
+
+    if order == 1:
+
+        def evaluate(at: Sequence[float]) -> list[float]:
+            with no_grad():
+                return [call(leaves(at)).data]
+
+        labels = [[n] for n in names]
+    else:
+
+        def evaluate(at: Sequence[float]) -> list[float]:
+            with enable_grad():
+                vals = leaves(at)
+                return grad(call(vals), vals)
+
+        labels = [[f"{a},{b}" for b in names] for a in names]
+
+    centre = evaluate(xs)
+    rows = []
+    for j in range(len(xs)):
+        cache: dict = {}
+
+        def probe(k: int, j: int = j, cache: dict = cache) -> list[float]:
+            if k not in cache:
+                try:
+                    cache[k] = evaluate(shifted(j, k))
+                except _OUTSIDE as e:
+                    cache[k] = e
+            got = cache[k]
+            if isinstance(got, Exception):
+                raise got
+            return got
+
+        for i in range(len(centre)):
+            a = analytic[j] if order == 1 else analytic[i][j]
+            numeric, status, note = _judge(
+                a, a_err, centre[i], lambda k, i=i: probe(k)[i], hs[j], kinks[j], tol
+            )
+            name = names[j] if order == 1 else labels[i][j]
+            index = (j,) if order == 1 else (i, j)
+            err = abs(a - numeric)
+            rel = err / max(abs(a), abs(numeric)) if err else 0.0
+            rows.append(GradcheckRow(name, index, xs[j], a, numeric, err, rel, status, note))
+    rows.sort(key=lambda r: r.index)
+    report = GradcheckReport(rows, order, eps, atol, rtol)
+    if raise_on_failure and not report.passed:
+        raise GradcheckError(report)
+    return report
+
+
+class _Tolerance:
+    def __init__(self, atol: float, rtol: float) -> None:
+        self.atol, self.rtol = atol, rtol
+
+    def __call__(self, a: float, b: float, noise: float = 0.0) -> float:
+        return self.atol + self.rtol * max(abs(a), abs(b)) + noise
+
+
+def _analytic(out: Value, leaves: list[Value], order: int) -> tuple[Any, str]:
+    """The gradient (order 1) or Hessian rows (order 2), or NaNs and the error."""
+    n = len(leaves)
+    try:
+        if order == 1:
+            return grad(out, leaves), ""
+        first = grad(out, leaves, create_graph=True)
+        return [grad(g, leaves) for g in first], ""
+    except _OUTSIDE as e:
+        nan = math.nan
+        return ([nan] * n if order == 1 else [[nan] * n for _ in range(n)]), str(e)
+
+
+def _judge(
+    a: float,
+    a_err: str,
+    c0: float,
+    probe: Callable[[int], float],
+    h: float,
+    kink: str,
+    tol: _Tolerance,
+) -> tuple[float, str, str]:
+    """Numeric estimate, status and note for one analytic entry ``a``."""
+    side_errors = {}
+    values = {}
+    for k in (1, -1):
+        try:
+            values[k] = probe(k)
+        except _OUTSIDE as e:
+            side_errors[k] = e
+    if not side_errors:
+        cp, cm = values[1], values[-1]
+        noise = _NOISE * max(abs(cp), abs(cm), abs(c0)) / h
+        central = (cp - cm) / (2.0 * h)
+        fwd, bwd = (cp - c0) / h, (c0 - cm) / h
+        sides = f"one-sided {bwd:.6g} | {fwd:.6g}"
+        split = abs(fwd - bwd) > tol(fwd, bwd, 2.0 * noise)
+        reason = kink or "one-sided differences disagree"
+        if a != a:  # the engine's own derivative failed at x
+            if kink or split:
+                return central, KINK, f"{reason}; {sides}; {a_err}"
+            return central, FAIL, f"analytic failed: {a_err}"
+        close = abs(a - central) <= tol(a, central, noise)
+        if kink or (not close and split):
+            lo, hi = min(fwd, bwd), max(fwd, bwd)
+            margin = tol(lo, hi, 2.0 * noise)
+            if lo - margin <= a <= hi + margin:
+                return central, KINK, f"{reason}; {sides}"
+            return central, FAIL, f"{reason}; analytic outside {sides}"
+        return central, (OK if close else FAIL), ""
+    if len(side_errors) == 2:
+        return math.nan, DOMAIN, f"f fails at x-h and x+h: {side_errors[1]}"
+    k = 1 if 1 in values else -1
+    c1 = values[k]
+    try:  # second-order one-sided difference when x + 2kh is still inside
+        estimate = k * (-3.0 * c0 + 4.0 * c1 - probe(2 * k)) / (2.0 * h)
+    except _OUTSIDE:
+        estimate = k * (c1 - c0) / h
+    which = "forward" if k == 1 else "backward"
+    outside = "x-h" if k == 1 else "x+h"
+    verdict = (
+        "agrees"
+        if abs(a - estimate) <= tol(a, estimate)
+        else "disagrees (too close to the edge to judge)"
+    )
+    note = f"f fails at {outside} ({side_errors[-k]}); {which} difference {verdict}"
+    return estimate, DOMAIN, note + (f"; analytic failed: {a_err}" if a_err else "")
+
+
+def _local_partials(node: Value) -> list[float]:
+    """d node / d parent for each parent, from the node's rule, as floats."""
+    r = node.rule
+    pdata = [p.data for p in node.parents]
+    try:
+        if r.arity:
+            return [float(d) for d in r.vjp(1.0, node.data, *pdata)]
+        return [float(d) for d in r.vjp(1.0, node.data, pdata)]
+    except _OUTSIDE:
+        return [math.nan] * len(pdata)
+
+
+def _local_derivative(rule: Any, u: float) -> float:
+    return float(rule.vjp(1.0, rule.forward(u), u)[0])
+
+
+def _kink_notes(out: Value, leaves: list[Value], hs: list[float]) -> list[str]:
+    """Per input: which kinked op its perturbation reaches ('' if none).
+
+    Forward-mode tangents say how far moving input ``j`` by up to ``2h`` moves
+    the input ``u`` of each kinked op; it is flagged if the op is at its kink or
+    its local derivative jumps within that reach.
+    """
+    order = topological_order(out)
+    kinked = [n for n in order if n.rule is not None and n.rule.kink is not None]
+    notes = [""] * len(leaves)
+    if not kinked:
+        return notes
+    partials = {}
+    for j, leaf in enumerate(leaves):
+        tangent = {leaf: 1.0}
+        for node in order:
+            if node.rule is None:
+                continue
+            ps = node.parents
+            if not any(p in tangent for p in ps):
+                continue
+            if node not in partials:
+                partials[node] = _local_partials(node)
+            tangent[node] = sum(d * tangent.get(p, 0.0) for d, p in zip(partials[node], ps))
+        found = []
+        for node in kinked:
+            found += _near_kink(node, tangent, 2.0 * hs[j])
+        if found:
+            more = f" (+{len(found) - 1} more)" if len(found) > 1 else ""
+            notes[j] = found[0] + more
+    return notes
+
+
+def _near_kink(node: Value, tangent: dict, reach: float) -> list[str]:
+    rule, ps = node.rule, node.parents
+    moves = [abs(tangent.get(p, 0.0)) * reach for p in ps]
+    if not any(m > 0.0 for m in moves):
+        return []
+    what = f"{rule.symbol}{f' ({node.label})' if node.label else ''} input"
+    pdata = [p.data for p in ps]
+    try:
+        at = rule.kink(*pdata) if rule.arity else rule.kink(pdata)
+    except _OUTSIDE:
+        at = False
+    if at:
+        return [f"{what} {pdata[0]:.3g} is at its kink"]
+    if rule.arity != 1:
+        return []
+    u, d = pdata[0], moves[0]
+    try:
+        lo, hi = _local_derivative(rule, u - d), _local_derivative(rule, u + d)
+    except _OUTSIDE:
+        return []
+    if abs(hi - lo) > _JUMP * max(1.0, abs(lo), abs(hi)):
+        return [f"{what} {u:.3g} is within {d:.1g} of its kink"]
+    return []

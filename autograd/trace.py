@@ -1,0 +1,279 @@
+"""A step-by-step account of one backward pass.
+
+``trace_backward(root)`` replays backpropagation in the engine's own order
+(root first, each node once all its consumers are done) and records, for every
+op, the upstream gradient, the local derivatives (``rule.vjp(1.0, ...)``), what
+it adds to each parent and the rule it follows.  The numbers are the ones
+``backward()`` produces, bit for bit.  Print it as a table, iterate over its
+steps, or render one SVG frame per step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .backward import backward_order
+from .draw import (
+    MAX_NODES,
+    _consumers,
+    _draw,
+    _grad_scale,
+    _param_set,
+    _write_atomic,
+    fmt,
+    require_graphviz,
+    visible,
+)
+from .value import Value, _to_float
+
+if TYPE_CHECKING:
+    import graphviz
+
+__all__ = ["BackwardTrace", "Contribution", "TraceStep", "formula", "trace_backward"]
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """What one step sends to one parent: ``added = upstream * local``."""
+
+    parent: Value
+    name: str
+    local: float  # d(node)/d(parent) at this point
+    added: float  # the gradient this step adds to the parent
+    total: float  # the parent's gradient after this step (complete once all its consumers ran)
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    """One op's share of the backward pass."""
+
+    index: int  # 1-based, in the order backward() runs
+    node: Value
+    name: str
+    op: str
+    law: str  # the rule it follows, e.g. "mul swaps"
+    upstream: float  # d(root)/d(node), complete when this step runs
+    contributions: tuple[Contribution, ...]
+
+    @property
+    def locals(self) -> tuple[float, ...]:
+        """The local derivatives, one per parent."""
+        return tuple(c.local for c in self.contributions)
+
+
+def _names(order: list) -> dict:
+    """Each value's label, or ``#i`` (its index inputs-first) when it has none."""
+    n = len(order)
+    return {v: visible(v.label).replace("\n", " ") or f"#{n - 1 - i}" for i, v in enumerate(order)}
+
+
+def _local_derivatives(node: Value) -> tuple:
+    r = node.rule
+    ps = node.parents
+    if r.arity:
+        return tuple(r.vjp(1.0, node.data, *[p.data for p in ps]))
+    return tuple(r.vjp(1.0, node.data, [p.data for p in ps]))
+
+
+def _law(node: Value) -> str:
+    r = node.rule
+    law = r.law or f"{r.symbol}: local derivative from its rule"
+    if r.kink is not None and any(r.kink(p.data) for p in node.parents):
+        law += " (at its kink, where the engine takes the derivative as 0)"
+    return law
+
+
+_INFIX = frozenset({"+", "-", "*", "/", "**"})
+
+
+def formula(node: Value, names: dict) -> str:
+    """How ``node`` was computed, in its parents' names: ``e * c``, ``tanh(n)``, ``x**2``."""
+    ps = [names[p] for p in node.parents]
+    op = node.op
+    if op in _INFIX and len(ps) == 2:
+        return f"{ps[0]} {op} {ps[1]}"
+    if op.startswith("**") and len(ps) == 1:
+        return f"{ps[0]}{op}"
+    if op.endswith("**") and len(ps) == 1:
+        return f"{op}{ps[0]}"
+    if op == "neg":
+        return f"-{ps[0]}"
+    args = ", ".join(ps[:4]) + (f", … ({len(ps)} inputs)" if len(ps) > 4 else "")
+    return f"{op}({args})"
+
+
+def trace_backward(root: Value, gradient: Any = 1.0) -> BackwardTrace:
+    """Replay ``root.backward(gradient)`` step by step, without touching any ``.grad``."""
+    if not isinstance(root, Value):
+        raise TypeError(f"trace_backward: root must be a Value, got {root!r}")
+    seed = _to_float(gradient, "trace_backward")
+    order = backward_order(root)
+    names = _names(order)
+    grads = {root: seed}
+    steps = []
+    for node in order:
+        if node.is_leaf:
+            continue
+        g = grads[node]
+        r = node.rule
+        ps = node.parents
+        datas = [p.data for p in ps]
+        # The same vjp call backward() makes, so every sum below matches it exactly.
+        sent = r.vjp(g, node.data, *datas) if r.arity else r.vjp(g, node.data, datas)
+        contribs = []
+        for p, local, gp in zip(ps, _local_derivatives(node), sent):
+            prev = grads.get(p)
+            grads[p] = gp if prev is None else prev + gp
+            contribs.append(Contribution(p, names[p], local, gp, grads[p]))
+        steps.append(
+            TraceStep(len(steps) + 1, node, names[node], node.op, _law(node), g, tuple(contribs))
+        )
+    return BackwardTrace(root, seed, steps, grads, names, order)
+
+
+class BackwardTrace:
+    """The steps of one backward pass; iterate, index, print, or draw them."""
+
+    def __init__(
+        self, root: Value, seed: float, steps: list, grads: dict, names: dict, order: list
+    ) -> None:
+        self.root = root
+        self.seed = seed
+        self.steps: list[TraceStep] = steps
+        self.grads: dict = grads  # Value -> its full gradient, as backward() computes it
+        self.names: dict = names
+        self._order = order
+        # Every frame shades gradients on the final pass's scale, so colours compare across frames.
+        self._scale = _grad_scale(order, root, grads.get)
+
+    def __iter__(self) -> Iterator[TraceStep]:
+        return iter(self.steps)
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def __getitem__(self, i: int) -> TraceStep:
+        return self.steps[i]
+
+    def __repr__(self) -> str:
+        return f"<BackwardTrace of {self.names[self.root]}: {len(self.steps)} steps>"
+
+    def grad(self, v: Value) -> float:
+        """The gradient of the root w.r.t. ``v`` (0.0 if the root does not depend on it)."""
+        return self.grads.get(v, 0.0)
+
+    def table(self) -> str:
+        """The trace as a fixed-width text table, one row per (step, parent)."""
+        head = ("step", "node", "op", "upstream", "parent", "local", "adds", "grad so far", "rule")
+        rows = []
+        for s in self.steps:
+            for k, c in enumerate(s.contributions):
+                first = k == 0
+                rows.append(
+                    (
+                        str(s.index) if first else "",
+                        s.name if first else "",
+                        s.op if first else "",
+                        fmt(s.upstream) if first else "",
+                        c.name,
+                        fmt(c.local),
+                        fmt(c.added),
+                        fmt(c.total),
+                        s.law if first else "",
+                    )
+                )
+        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+        numeric = {3, 5, 6, 7}
+
+        def line(r: tuple) -> str:
+            cells = [
+                x.rjust(w) if i in numeric else x.ljust(w)
+                for i, (x, w) in enumerate(zip(r, widths))
+            ]
+            return "  ".join(cells).rstrip()
+
+        title = (
+            f"Backward pass from {self.names[self.root]} (seed {fmt(self.seed)}): "
+            f"{len(self.steps)} steps; adds = upstream × local"
+        )
+        sep = "  ".join("-" * w for w in widths)
+        return "\n".join([title, line(head), sep, *map(line, rows)])
+
+    __str__ = table
+
+    def frames(self, rankdir: str = "LR", params: Any = None) -> list[graphviz.Digraph]:
+        """One picture per step (plus the seed): the current op highlighted, grads so far.
+
+        Frame 0 shows the seed at the root; frame ``k`` the state right after
+        step ``k``, with the gradient it sends written on the edges to its parents.
+        """
+        if len(self._order) * 2 > MAX_NODES:
+            raise ValueError(
+                f"BackwardTrace.frames: {len(self._order)} values is too many for one picture per "
+                "step; trace a smaller graph (an intermediate Value as root), or use .table()"
+            )
+        order = self._order[::-1]
+        cons = _consumers(order)
+        frame = partial(
+            _draw,
+            order,
+            cons,
+            {},
+            root=self.root,
+            params=_param_set(params),
+            rankdir=rankdir,
+            legend=True,
+            names=self.names,
+            scale=self._scale,
+        )
+        unknown = 'grad ? = not reached yet; "so far" = more consumers still to add'
+        root = self.names[self.root]
+        grads = {self.root: self.seed}
+        out = [
+            frame(
+                title=f"Backward from {root}: seed d{root}/d{root} = {fmt(self.seed)}",
+                grads=dict(grads),
+                notes=(unknown,),
+            )
+        ]
+        remaining = {v: len(cons[v]) for v in order}
+        for s in self.steps:
+            for c in s.contributions:
+                grads[c.parent] = c.total
+                remaining[c.parent] -= 1
+            sent = ", ".join(
+                f"{c.name} gets {fmt(s.upstream)} × {fmt(c.local)} = {fmt(c.added)}"
+                for c in s.contributions
+            )
+            out.append(
+                frame(
+                    title=f"Step {s.index}/{len(self.steps)}: {s.name} = "
+                    f"{formula(s.node, self.names)}  ({s.law})",
+                    grads=dict(grads),
+                    partial={v for v, n in remaining.items() if n > 0 and v in grads},
+                    current=s.node,
+                    flows=[f"{c.name} += {fmt(c.added)}" for c in s.contributions],
+                    notes=(sent, unknown),
+                )
+            )
+        return out
+
+    def render_frames(
+        self, directory: str | os.PathLike, prefix: str = "step", **frame_options: Any
+    ) -> list[Path]:
+        """Write :meth:`frames` as ``{prefix}_00.svg``, ``{prefix}_01.svg``... to ``directory``."""
+        require_graphviz("dot")
+        frames = self.frames(**frame_options)
+        width = max(2, len(str(len(frames) - 1)))
+        return [
+            _write_atomic(
+                Path(directory) / f"{prefix}_{i:0{width}d}.svg",
+                f.pipe(format="svg", encoding="utf-8"),
+            )
+            for i, f in enumerate(frames)
+        ]

@@ -1,0 +1,117 @@
+"""The demos' data: the shipped 8x8 digits, a seeded train/test split and the two moons.
+
+Standard library only; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import math
+import random
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+DIGITS_PATH = Path(__file__).resolve().parent / "data" / "digits.csv.gz"
+DIGITS_FEATURES = 64  # 8x8 pixels, row-major
+DIGITS_MAX_LEVEL = 16  # gray levels are integers 0..16
+
+
+def load_digits(path: str | Path = DIGITS_PATH) -> tuple[list[list[float]], list[int]]:
+    """The 1,797 hand-written digits: ``(X, y)``, pixels scaled from 0..16 to 0..1, labels 0..9."""
+    X: list[list[float]] = []
+    y: list[int] = []
+    with gzip.open(path, "rt", newline="") as f:
+        for lineno, row in enumerate(csv.reader(f), start=1):
+            if len(row) != DIGITS_FEATURES + 1:
+                raise ValueError(
+                    f"load_digits: {path} line {lineno} has {len(row)} fields, "
+                    f"expected {DIGITS_FEATURES} pixels and a label"
+                )
+            try:
+                pixels = [int(v) for v in row[:DIGITS_FEATURES]]
+                label = int(row[DIGITS_FEATURES])
+            except ValueError as e:
+                raise ValueError(f"load_digits: {path} line {lineno}: {e}") from None
+            if not all(0 <= p <= DIGITS_MAX_LEVEL for p in pixels) or not 0 <= label <= 9:
+                raise ValueError(
+                    f"load_digits: {path} line {lineno}: gray level outside 0..16 "
+                    f"or label outside 0..9"
+                )
+            X.append([p / DIGITS_MAX_LEVEL for p in pixels])
+            y.append(label)
+    return X, y
+
+
+def train_test_split(
+    X: Sequence[T], y: Sequence[int], test_fraction: float = 0.2, seed: int = 0
+) -> tuple[list[T], list[T], list[int], list[int]]:
+    """A seeded, stratified split: ``(X_train, X_test, y_train, y_test)``.
+
+    Each class contributes ``round(test_fraction * its count)`` examples to the
+    test set, so both sets keep the class balance; within each set the order is
+    shuffled. The same ``seed`` gives the same split on every machine.
+    """
+    if len(X) != len(y):
+        raise ValueError(f"train_test_split: {len(X)} examples but {len(y)} labels")
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(
+            f"train_test_split: test_fraction must be in (0, 1), got {test_fraction!r}"
+        )
+    rng = random.Random(seed)
+    by_class: dict[int, list[int]] = {}
+    for i, label in enumerate(y):
+        by_class.setdefault(label, []).append(i)
+    train_idx: list[int] = []
+    test_idx: list[int] = []
+    for label in sorted(by_class):
+        idx = by_class[label]
+        rng.shuffle(idx)
+        n_test = round(test_fraction * len(idx))
+        test_idx += idx[:n_test]
+        train_idx += idx[n_test:]
+    rng.shuffle(train_idx)
+    rng.shuffle(test_idx)
+    return (
+        [X[i] for i in train_idx],
+        [X[i] for i in test_idx],
+        [y[i] for i in train_idx],
+        [y[i] for i in test_idx],
+    )
+
+
+def _linspace(start: float, stop: float, n: int) -> list[float]:
+    if n == 1:
+        return [start]
+    step = (stop - start) / (n - 1)
+    return [start + i * step for i in range(n)]
+
+
+def make_moons(
+    n: int = 100, noise: float = 0.1, seed: int = 0
+) -> tuple[list[list[float]], list[int]]:
+    """Two interleaving half circles, scikit-learn's recipe: ``(X, y)`` with labels 0 and 1.
+
+    The upper moon (label 0) gets ``n // 2`` points, the lower one the rest; the
+    points are shuffled, then Gaussian noise with standard deviation ``noise`` is
+    added to both coordinates.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
+        raise ValueError(f"make_moons: n must be an integer >= 2, got {n!r}")
+    if not noise >= 0.0 or math.isinf(noise):
+        raise ValueError(f"make_moons: noise must be a finite number >= 0, got {noise!r}")
+    rng = random.Random(seed)
+    n_out = n // 2
+    n_in = n - n_out
+    points = [[math.cos(t), math.sin(t)] for t in _linspace(0.0, math.pi, n_out)]
+    points += [[1.0 - math.cos(t), 0.5 - math.sin(t)] for t in _linspace(0.0, math.pi, n_in)]
+    labels = [0] * n_out + [1] * n_in
+    order = list(range(n))
+    rng.shuffle(order)
+    X = [[points[i][0] + rng.gauss(0.0, noise), points[i][1] + rng.gauss(0.0, noise)]
+         for i in order]
+    y = [labels[i] for i in order]
+    return X, y

@@ -1,0 +1,211 @@
+"""Train the explainer's network on the real 8x8 digits: ``python -m demos.digits``.
+
+64 input neurons (one per pixel), two hidden ReLU layers, 10 outputs; softmax
+cross-entropy on minibatches, Adam with a learning rate that decays linearly to
+a tenth of its start. The train/test split is stratified and fixed (seed 0), so
+every run is judged on the same test digits; ``--seed`` changes the initial
+weights and the batch order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from autograd import vsum
+from demos import cli
+from demos.datasets import load_digits, train_test_split
+from demos.output import pyplot, save_figure, write_svg, wrote
+from demos.training import (
+    Progress,
+    accuracy,
+    argmax,
+    confusion_matrix,
+    format_confusion,
+    minibatches,
+    predict,
+)
+from nn import MLP, Adam, cross_entropy
+
+DEFAULT_HIDDEN = (32, 32)
+TEST_FRACTION = 0.2  # an 80/20 split
+SPLIT_SEED = 0
+FINAL_LR_FRACTION = 0.1  # the learning rate decays linearly to this fraction of --lr
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        prog="python -m demos.digits",
+        description="Train a 64-input, two-hidden-layer, 10-output network on the 8x8 digits.",
+    )
+    p.add_argument("--epochs", type=cli.positive_int, default=8,
+                   help="passes over the training set")
+    p.add_argument("--hidden", type=cli.hidden_sizes, default=list(DEFAULT_HIDDEN),
+                   help="hidden layer widths, comma-separated")
+    p.add_argument("--lr", type=cli.positive_float, default=1e-2,
+                   help="Adam's starting learning rate")
+    p.add_argument("--batch-size", type=cli.positive_int, default=32, help="examples per step")
+    p.add_argument("--seed", type=int, default=0, help="initial weights and batch order")
+    p.add_argument("--out", type=Path, default=Path("out/digits"), help="output folder")
+    p.add_argument("--limit", type=cli.positive_int, default=None,
+                   help="use only the first N digits of the data (quick runs)")
+    p.add_argument("--no-plots", action="store_true", help="skip the matplotlib figures")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    args = p.parse_args(argv)
+    if len(args.hidden) != 2:
+        p.error(f"argument --hidden: the explainer's network has two hidden layers, "
+                f"got {len(args.hidden)} sizes")
+    if args.limit is not None and args.limit < 20:
+        p.error(f"argument --limit: need at least 20 digits to split, got {args.limit}")
+    return args
+
+
+def train(
+    model: MLP,
+    X: Sequence[list[float]],
+    y: Sequence[int],
+    X_test: Sequence[list[float]],
+    y_test: Sequence[int],
+    args: argparse.Namespace,
+) -> dict[str, list[float]]:
+    """Minibatch Adam on softmax cross-entropy; returns the per-epoch history."""
+    rng = random.Random(args.seed)
+    opt = Adam(model.parameters(), lr=args.lr)
+    steps_per_epoch = -(-len(X) // args.batch_size)
+    total_steps = args.epochs * steps_per_epoch
+    history: dict[str, list[float]] = {"step_loss": [], "loss": [], "train": [], "test": []}
+    step = 0
+    for epoch in range(1, args.epochs + 1):
+        bar = Progress(steps_per_epoch, f"epoch {epoch}/{args.epochs}", enabled=not args.quiet)
+        loss_sum = 0.0
+        correct = 0
+        seen = 0
+        for batch in minibatches(len(X), args.batch_size, rng):
+            opt.lr = args.lr * (1.0 - (1.0 - FINAL_LR_FRACTION) * step / max(1, total_steps - 1))
+            logits = [model(X[i]) for i in batch]
+            loss = vsum([cross_entropy(out, y[i]) for out, i in zip(logits, batch)]) / len(batch)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            step += 1
+            correct += sum(argmax(out) == y[i] for out, i in zip(logits, batch))
+            seen += len(batch)
+            loss_sum += loss.data * len(batch)
+            history["step_loss"].append(loss.data)
+            bar.update(1, loss=f"{loss_sum / seen:.3f}", train=f"{correct / seen:.1%}")
+        test_acc = accuracy(predict(model, X_test), y_test)
+        history["loss"].append(loss_sum / seen)
+        history["train"].append(correct / seen)
+        history["test"].append(test_acc)
+        summary = dict(loss=f"{loss_sum / seen:.3f}", train=f"{correct / seen:.1%}",
+                       test=f"{test_acc:.1%}")
+        bar.close(**summary)
+        if not bar.shown and not args.quiet:
+            print(f"epoch {epoch}/{args.epochs}: loss {summary['loss']}, train accuracy "
+                  f"{summary['train']} (during the epoch), test accuracy {summary['test']}",
+                  flush=True)
+    return history
+
+
+def plot_history(plt: Any, history: dict[str, list[float]], path: Path) -> Path:
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
+    n_steps = len(history["step_loss"])
+    epochs = len(history["loss"])
+    per_epoch = n_steps / epochs
+    ax1.plot([(i + 1) / per_epoch for i in range(n_steps)], history["step_loss"],
+             color="0.75", lw=0.8, label="each minibatch")
+    ax1.plot(range(1, epochs + 1), history["loss"], "o-", color="C0", label="epoch mean")
+    ax1.set(xlabel="epoch", ylabel="cross-entropy loss", title="training loss", yscale="log")
+    ax1.legend()
+    ax2.plot(range(1, epochs + 1), [100 * a for a in history["train"]], "o-", label="train")
+    ax2.plot(range(1, epochs + 1), [100 * a for a in history["test"]], "s-", label="test")
+    ax2.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    ax2.grid(alpha=0.3)
+    ax2.legend(loc="lower right")
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=100)
+
+
+def plot_mistakes(
+    plt: Any, X: Sequence[list[float]], y: Sequence[int], pred: Sequence[int], path: Path,
+    limit: int = 40,
+) -> Path:
+    wrong = [i for i, (t, p) in enumerate(zip(y, pred)) if t != p][:limit]
+    cols = 10
+    rows = max(1, -(-len(wrong) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 1.1 + 0.5), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, wrong):
+        ax.imshow([X[i][r * 8 : r * 8 + 8] for r in range(8)], cmap="gray_r", vmin=0, vmax=1)
+        ax.set_title(f"{y[i]} → {pred[i]}", fontsize=9, color="C3")
+    n_wrong = sum(t != p for t, p in zip(y, pred))
+    shown = f" (first {len(wrong)} shown)" if n_wrong > len(wrong) else ""
+    title = (f"{n_wrong} of {len(y)} test digits misread{shown}: true → predicted"
+             if n_wrong else f"no mistakes on the {len(y)} test digits")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=100)
+
+
+def draw_three(model: MLP, X: Sequence[list[float]], y: Sequence[int], path: Path) -> Path | None:
+    """The network view of the trained model reading the first "3" of the test set."""
+    from nn import draw_network
+
+    if 3 not in y:
+        print('note: no "3" in the test set, so no network view')
+        return None
+    x = X[list(y).index(3)]
+    return write_svg(path, draw_network(model, x, target=3))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    X, y = load_digits()
+    if args.limit is not None:
+        X, y = X[: args.limit], y[: args.limit]
+    X_train, X_test, y_train, y_test = train_test_split(X, y, TEST_FRACTION, seed=SPLIT_SEED)
+    model = MLP(64, [*args.hidden, 10], seed=args.seed)
+    print(f"data: {len(X)} digits, {len(X_train)} train / {len(X_test)} test "
+          f"(stratified 80/20 split, seed {SPLIT_SEED})")
+    print(f"model: MLP(64, {[*args.hidden, 10]}), {model.num_parameters()} parameters; "
+          f"Adam lr {args.lr:g} -> {args.lr * FINAL_LR_FRACTION:g}, batch {args.batch_size}, "
+          f"{args.epochs} epochs, seed {args.seed}")
+
+    start = time.perf_counter()
+    history = train(model, X_train, y_train, X_test, y_test, args)
+    seconds = time.perf_counter() - start
+
+    pred = predict(model, X_test)
+    test_acc = accuracy(pred, y_test)
+    train_acc = accuracy(predict(model, X_train), y_train)
+    print("\nconfusion matrix on the test set (rows: true digit, columns: predicted):")
+    print(format_confusion(confusion_matrix(y_test, pred, 10)))
+    print()
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    model_path = args.out / "model.json"
+    model.save(model_path)
+    wrote(model_path, "trained model")
+    plt = pyplot(enabled=not args.no_plots)
+    if plt is not None:
+        wrote(plot_history(plt, history, args.out / "training.png"), "loss/accuracy plot")
+        wrote(plot_mistakes(plt, X_test, y_test, pred, args.out / "mistakes.png"),
+              "misread test digits")
+    three = draw_three(model, X_test, y_test, args.out / "network_3.svg")
+    if three is not None:
+        wrote(three, 'network view of a test "3"')
+
+    print(f"\ntrained in {seconds:.1f} s; train accuracy: {train_acc:.1%}")
+    print(f"test accuracy: {test_acc:.1%} ({sum(p == t for p, t in zip(pred, y_test))} of "
+          f"{len(y_test)} test digits)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""Train-loop pieces shared by the demos: batches, predictions, accuracy, confusion, progress."""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any, Callable
+
+from autograd import Value, no_grad
+
+
+def minibatches(n: int, batch_size: int, rng: random.Random) -> Iterator[list[int]]:
+    """Shuffled index batches covering ``range(n)`` once; the last one may be shorter."""
+    order = list(range(n))
+    rng.shuffle(order)
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
+def argmax(values: Sequence[Any]) -> int:
+    """Index of the largest value (floats or Values); the first one on ties."""
+    datas = [v.data if isinstance(v, Value) else v for v in values]
+    return max(range(len(datas)), key=datas.__getitem__)
+
+
+def predict(model: Callable[[Any], Any], X: Sequence[Sequence[float]]) -> list[int]:
+    """The class with the largest output for each example, computed without recording a graph."""
+    with no_grad():
+        return [argmax(model(x)) for x in X]
+
+
+def accuracy(predicted: Sequence[int], labels: Sequence[int]) -> float:
+    """Fraction of predictions equal to their label."""
+    if len(predicted) != len(labels):
+        raise ValueError(f"accuracy: {len(predicted)} predictions but {len(labels)} labels")
+    if not labels:
+        raise ValueError("accuracy: no examples")
+    return sum(p == t for p, t in zip(predicted, labels)) / len(labels)
+
+
+def confusion_matrix(
+    labels: Sequence[int], predicted: Sequence[int], n_classes: int
+) -> list[list[int]]:
+    """``m[true][predicted]`` counts."""
+    m = [[0] * n_classes for _ in range(n_classes)]
+    for t, p in zip(labels, predicted):
+        m[t][p] += 1
+    return m
+
+
+def format_confusion(m: Sequence[Sequence[int]]) -> str:
+    """The confusion matrix as a table: rows are true classes, columns predictions."""
+    n = len(m)
+    width = max(3, *(len(str(c)) for row in m for c in row))
+    head = "true\\pred " + " ".join(f"{j:>{width}}" for j in range(n))
+    lines = [head]
+    for i, row in enumerate(m):
+        lines.append(f"{i:>9} " + " ".join(f"{c:>{width}}" for c in row))
+    return "\n".join(lines)
+
+
+def _terminal_width() -> int:
+    """Columns of the terminal on stderr; 0 when stderr is not one (a pipe, a file, CI logs)."""
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns if sys.stderr.isatty() else 0
+    except (OSError, ValueError, AttributeError):
+        return 0  # no real file descriptor (e.g. captured by a test runner)
+
+
+class Progress:
+    """A tqdm bar on a terminal; otherwise nothing (the caller prints a line per epoch instead).
+
+    Falls back silently when tqdm is not installed.
+    """
+
+    def __init__(self, total: int, desc: str, enabled: bool = True) -> None:
+        self._bar: Any | None = None
+        if enabled and _terminal_width() >= 40:
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                return
+            self._bar = tqdm(total=total, desc=desc, leave=True, dynamic_ncols=True)
+
+    @property
+    def shown(self) -> bool:
+        return self._bar is not None
+
+    def update(self, n: int = 1, **postfix: str) -> None:
+        if self._bar is not None:
+            if postfix:
+                self._bar.set_postfix(postfix, refresh=False)
+            self._bar.update(n)
+
+    def close(self, **postfix: str) -> None:
+        if self._bar is not None:
+            if postfix:
+                self._bar.set_postfix(postfix)
+            self._bar.close()

@@ -1,0 +1,71 @@
+"""Regenerate the pictures in docs/images/ (needs Graphviz).
+
+Run from the repository root: ``python -m docs.images.make_pictures``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nn
+from autograd import Value, draw_dot, render_svg, trace_backward
+from demos.datasets import load_digits
+
+HERE = Path(__file__).resolve().parent
+
+
+def neuron() -> tuple[Value, list[Value]]:
+    """micrograd's neuron, o = tanh(x1*w1 + x2*w2 + b), after backward."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    x1w1 = x1 * w1
+    x1w1.label = "x1*w1"
+    x2w2 = x2 * w2
+    x2w2.label = "x2*w2"
+    s = x1w1 + x2w2
+    s.label = "x1*w1 + x2*w2"
+    n = s + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    o.backward()
+    return o, [w1, w2, b]
+
+
+def main() -> None:
+    o, params = neuron()
+    written = [
+        render_svg(
+            draw_dot(o, params=params, title="A neuron: o = tanh(x1·w1 + x2·w2 + b)"),
+            HERE / "neuron.svg",
+        )
+    ]
+    frames = trace_backward(o).frames(params=params)
+    written.append(render_svg(frames[4], HERE / "backward_step.svg"))
+
+    small = nn.MLP(2, [4, 4, 1], seed=1)
+    written.append(render_svg(nn.draw_network(small, [0.5, -1.0]), HERE / "network_small.svg"))
+    written.append(
+        render_svg(nn.draw_network(small, [0.5, -1.0], [1.0]), HERE / "network_small_backprop.svg")
+    )
+
+    xs, ys = load_digits()
+    i = ys.index(3)
+    digits = nn.MLP(64, [16, 16, 10], seed=0)
+    written.append(render_svg(nn.draw_network(digits, xs[i], 3), HERE / "network_digit.svg"))
+    written.append(
+        render_svg(nn.draw_network(digits, xs[i], 3, step=2), HERE / "network_digit_step2.svg")
+    )
+
+    big = nn.MLP(64, [32, 32, 10], seed=0)
+    loss = nn.cross_entropy(big(xs[i]), 3)
+    loss.label = "loss"
+    loss.backward()
+    written.append(render_svg(loss, HERE / "mlp_graph_collapsed.svg"))
+    for path in written:
+        print(f"{path.relative_to(HERE.parents[1])}: {path.stat().st_size / 1024:.0f} KiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Neural networks on valuegrad's scalar engine: modules, losses, optimisers, files.
+
+``from nn import MLP, cross_entropy, Adam``; everything public is importable
+from ``nn``.  ``nn.draw_network`` is loaded on first use (it needs graphviz).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .inspect import format_gradients, top_gradients
+from .layers import ACTIVATIONS, MLP, Layer, Neuron, init_bound
+from .losses import (
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge_loss,
+    l2_penalty,
+    mse,
+    softmax,
+)
+from .module import Module, TrackedList
+from .optim import SGD, Adam, Optimizer
+from .serialize import ModelLoadError, load_model
+
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "SGD",
+    "Adam",
+    "Layer",
+    "ModelLoadError",
+    "Module",
+    "Neuron",
+    "Optimizer",
+    "TrackedList",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "format_gradients",
+    "hinge_loss",
+    "init_bound",
+    "l2_penalty",
+    "load_model",
+    "mse",
+    "softmax",
+    "top_gradients",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # draw.py is optional at import time (another module, and it pulls in graphviz).
+    if name == "draw_network":
+        try:
+            from .draw import draw_network
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.draw":
+                raise  # draw exists but something it needs (graphviz?) is missing
+            raise AttributeError("nn.draw_network is not available: nn/draw.py is missing") from e
+        return draw_network
+    raise AttributeError(f"module 'nn' has no attribute {name!r}")

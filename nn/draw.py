@@ -1,0 +1,577 @@
+"""The explainer's network figure, drawn from a real model.
+
+``draw_network(model, x, target)`` puts the neurons in columns (input, hidden
+layers, output), shades each by its activation for ``x`` and draws every
+connection blue (positive weight) or red (negative), wider for larger |weight|.
+Given a ``target`` it shows backpropagation's four steps for that example:
+which outputs must rise or fall, and which way one gradient-descent step moves
+each weight (``-grad``: blue = more positive, red = more negative), wider for
+larger |grad|.  ``step=`` draws one of the steps on its own.
+
+Nodes are pinned to a grid and laid out by Graphviz's ``neato`` in
+milliseconds; inputs of 64 or more are drawn as the image they are, and only
+each neuron's strongest connections are drawn when there are too many.
+
+The loss behind the gradients is ``nn.mse(current, desired)``: for a class
+index, ``current`` is ``softmax(outputs)`` and ``desired`` the one-hot vector;
+for a list of desired outputs, ``current`` is the plain outputs.  ``softmax=``
+overrides either choice.  Gradients come from ``autograd.grad``, so the
+model's ``.grad`` is never touched.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from autograd import Value
+from autograd import grad as gradients
+from autograd.draw import (
+    BLUE,
+    INK,
+    MUTED,
+    RED,
+    caption,
+    fmt,
+    html_text,
+    legend_label,
+    mix,
+    new_picture,
+    swatch,
+)
+
+from .layers import lift_inputs
+from .losses import mse
+from .losses import softmax as softmax_of
+
+if TYPE_CHECKING:
+    import graphviz
+
+__all__ = ["draw_network"]
+
+AUTO_FAN_IN = 16  # above this fan-in only the strongest connections per neuron are drawn
+AUTO_TOP_K = 6
+FAINT = "#d0d0d0"
+_ACTS = frozenset({"relu", "tanh", "sigmoid"})
+_UP, _DOWN = "▲", "▼"
+
+
+@dataclass
+class _Column:
+    """One column of the figure: its node ids, positions and what they show."""
+
+    title: str
+    ids: list
+    xy: list  # (x, y) in inches
+    shade: list  # 0..1, how dark the node is drawn
+    text: list  # what is written inside
+
+
+def _check_model(model: Any) -> list:
+    layers = getattr(model, "layers", None)
+    if not layers or not all(hasattr(layer, "neurons") for layer in layers):
+        raise TypeError(
+            f"draw_network: expected an MLP (a model with .layers of neurons), got {model!r}"
+        )
+    return list(layers)
+
+
+def _check_step(step: Any, n_layers: int, has_target: bool) -> int | None:
+    if step is None:
+        return None
+    last = n_layers + 1
+    if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= last:
+        raise ValueError(f"draw_network: step must be None or an int in 1..{last}, got {step!r}")
+    if not has_target:
+        raise ValueError(f"draw_network: step={step} shows backprop, which needs x and a target")
+    return step
+
+
+def _desired(target: Any, nout: int) -> tuple[list[float], bool]:
+    """The desired outputs, and whether ``target`` was a class index."""
+    if isinstance(target, int) and not isinstance(target, bool):
+        if not 0 <= target < nout:
+            raise ValueError(
+                f"draw_network: target class {target} is out of range for {nout} outputs"
+            )
+        if nout < 2:
+            raise ValueError("draw_network: a class-index target needs at least 2 outputs")
+        return [1.0 if j == target else 0.0 for j in range(nout)], True
+    if isinstance(target, (str, bytes)) or not isinstance(target, Sequence):
+        raise TypeError(
+            f"draw_network: target must be a class index or a list of {nout} desired outputs, "
+            f"got {target!r}"
+        )
+    if len(target) != nout:
+        raise ValueError(f"draw_network: target has {len(target)} values for {nout} outputs")
+    out = []
+    for t in target:
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
+            raise ValueError(f"draw_network: desired outputs must be finite numbers, got {t!r}")
+        out.append(float(t))
+    return out, False
+
+
+def _pre_activation(v: Value) -> Value:
+    """The neuron's ``w·x + b`` node behind its output (the output itself if linear)."""
+    return v.parents[0] if v.op in _ACTS else v
+
+
+def _forward(layers: list, xs: list) -> list:
+    acts = [xs]
+    for layer in layers:
+        out = layer(acts[-1])
+        acts.append(out if isinstance(out, list) else [out])
+    return acts
+
+
+def _edge_id(w: Value, fallback: str) -> str:
+    return re.sub(r"[^\w.\-]", "_", w.label) or fallback
+
+
+def _grey(t: float) -> str:
+    return mix("#ffffff", "#303030", max(0.0, min(1.0, t)))
+
+
+def _direction_color(g: float, t: float) -> str:
+    """Colour of a gradient-descent move ``-g`` of strength ``t``: blue up, red down."""
+    if g == 0.0 or t <= 0.0:
+        return FAINT
+    return (RED if g > 0.0 else BLUE) + f"{round(255 * (0.3 + 0.7 * t)):02x}"
+
+
+def _strength(values: list) -> float:
+    m = max((abs(v) for v in values), default=0.0)
+    return m if m > 0.0 else 1.0
+
+
+def _column_shade(vals: list[float], probabilities: bool) -> list[float]:
+    if probabilities:
+        return [max(0.0, min(1.0, v)) for v in vals]
+    top = max(vals, default=0.0)
+    return [max(0.0, v) / top if top > 0.0 else 0.0 for v in vals]
+
+
+def draw_network(
+    model: Any,
+    x: Sequence[float] | None = None,
+    target: int | Sequence[float] | None = None,
+    *,
+    step: int | None = None,
+    top_k: int | None = None,
+    softmax: bool | None = None,
+    input_shape: tuple[int, int] | None = None,
+    title: str | None = None,
+) -> graphviz.Digraph:
+    """The network as the explainer draws it: a ``graphviz.Digraph`` (shows inline in Jupyter).
+
+    ``x``: an input to shade the neurons by; ``target``: a class index or the
+    desired outputs, to show backprop (outputs' desired vs current, and each
+    weight's update direction); ``step``: 1 (outputs) .. ``len(layers) + 1``
+    (weights into the first layer), one step of backprop alone.  ``top_k``:
+    draw only each neuron's k strongest incoming connections (default: 6 where
+    the fan-in exceeds 16).  ``input_shape``: draw the input as an image of this
+    (rows, cols) shape (default: square images of 64 or more pixels).
+    """
+    layers = _check_model(model)
+    nin = len(layers[0].neurons[0].w)
+    nout = len(layers[-1].neurons)
+    if target is not None and x is None:
+        raise ValueError("draw_network: a target needs the input x it is the target for")
+    step = _check_step(step, len(layers), target is not None)
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"draw_network: top_k must be a positive int or None, got {top_k!r}")
+    shape = _input_shape(input_shape, nin)
+
+    acts = _forward(layers, lift_inputs(x, nin, "draw_network")) if x is not None else None
+    desired, is_class = _desired(target, nout) if target is not None else (None, False)
+    if softmax is None:
+        softmax = (
+            nout > 1
+            and layers[-1].neurons[0].activation == "linear"
+            and (target is None or is_class)
+        )
+    current = None
+    if acts is not None:
+        current = [v.data for v in (softmax_of(acts[-1]) if softmax else acts[-1])]
+
+    weights = [[list(n.w) for n in layer.neurons] for layer in layers]
+    wgrad = dgrad = None
+    if desired is not None:
+        wgrad, dgrad = _backprop(acts, desired, softmax, weights)
+
+    active = _active_layers(step, len(layers), desired is not None)
+    g = new_picture(
+        "network",
+        engine="neato",
+        graph_attr={
+            "splines": "false",
+            "outputorder": "edgesfirst",
+            "labelloc": "t",
+            "labeljust": "l",
+            "pad": "0.3",
+        },
+    )
+    g.attr("node", fixedsize="true", style="filled", penwidth="1")
+    cols = _columns(layers, acts, current, shape, nin)
+    title_y = max(y for col in cols for _, y in col.xy) + 0.55  # every column's title in line
+    for c, col in enumerate(cols):
+        rings = dgrad[c - 1] if dgrad and c and _rings_shown(c, step, active, len(layers)) else None
+        _draw_column(g, c, col, shape if c == 0 else None, rings, title_y)
+    left_out = _draw_edges(g, cols, weights, wgrad, active, top_k)
+    _draw_outputs(g, cols[-1], current, desired, step)
+    if title is None:
+        title = _default_title(model, layers, nin, step, acts is not None, target)
+    legend = _legend(desired is not None, acts is not None, step)
+    g.attr(
+        label=caption(title, legend, _notes(left_out, target, desired, softmax, acts is not None))
+    )
+    return g
+
+
+def _input_shape(shape: Any, nin: int) -> tuple[int, int] | None:
+    if shape is None:
+        side = math.isqrt(nin)
+        return (side, side) if nin >= 64 and side * side == nin else None
+    if (
+        not isinstance(shape, (tuple, list))
+        or len(shape) != 2
+        or not all(isinstance(s, int) and s > 0 for s in shape)
+        or shape[0] * shape[1] != nin
+    ):
+        raise ValueError(
+            f"draw_network: input_shape must be (rows, cols) with rows * cols == {nin}, "
+            f"got {shape!r}"
+        )
+    return (shape[0], shape[1])
+
+
+def _backprop(acts: list, desired: list, softmax: bool, weights: list) -> tuple[list, list]:
+    """d loss / d weight per connection, and d loss / d pre-activation per neuron."""
+    outs = acts[-1]
+    loss = mse(softmax_of(outs) if softmax else outs, desired)
+    zs = [_pre_activation(v) for layer in acts[1:] for v in layer]
+    flat = [w for layer in weights for ws in layer for w in ws]
+    gs = gradients(loss, flat + zs)
+    it = iter(gs[: len(flat)])
+    wgrad = [[[next(it) for _ in ws] for ws in layer] for layer in weights]
+    zit = iter(gs[len(flat) :])
+    dgrad = [[next(zit) for _ in layer] for layer in acts[1:]]
+    return wgrad, dgrad
+
+
+def _active_layers(step: int | None, n_layers: int, has_target: bool) -> set:
+    """Layers whose connections show their update (all in the full backprop view)."""
+    if not has_target:
+        return set()
+    if step is None:
+        return set(range(n_layers))
+    if step == 1:
+        return set()
+    return {n_layers - (step - 1)}
+
+
+def _columns(layers: list, acts: list | None, current: list | None, shape: Any, nin: int) -> list:
+    sizes = [nin] + [len(layer.neurons) for layer in layers]
+    gap = 2.6
+    x0 = 0.0 if shape is None else 0.8
+    cols = []
+    for c, n in enumerate(sizes):
+        dy = 0.52 if n <= 16 else max(0.22, 8.5 / n)
+        if c == 0 and shape is not None:
+            xy = _grid_xy(shape)
+        else:
+            xy = [(x0 + c * gap, ((n - 1) / 2 - j) * dy) for j in range(n)]
+        if c == 0:
+            name = "input"
+            vals = [v.data for v in acts[0]] if acts else None
+        elif c == len(sizes) - 1:
+            name = "output"
+            vals = current if acts else None
+        else:
+            name = f"hidden {c} ({layers[c - 1].neurons[0].activation})"
+            vals = [v.data for v in acts[c]] if acts else None
+        if vals is None:
+            shade, text = [0.0] * n, [""] * n
+        else:
+            probs = c == len(sizes) - 1 and current is not None and _all_in_unit(vals)
+            shade = (
+                _column_shade(vals, probs) if c else _column_shade([abs(v) for v in vals], False)
+            )
+            text = [f"{v:.2f}" for v in vals]
+        prefix = "x" if c == 0 else f"L{c - 1}n"
+        cols.append(_Column(name, [f"{prefix}{j}" for j in range(n)], xy, shade, text))
+    return cols
+
+
+def _all_in_unit(vals: list) -> bool:
+    return all(0.0 <= v <= 1.0 for v in vals)
+
+
+def _grid_xy(shape: tuple[int, int]) -> list:
+    rows, cols = shape
+    s = 0.26
+    return [
+        (-(cols - 1 - c) * s, ((rows - 1) / 2 - r) * s) for r in range(rows) for c in range(cols)
+    ]
+
+
+def _draw_column(
+    g: Any, c: int, col: _Column, shape: Any, rings: list | None, title_y: float
+) -> None:
+    n = len(col.ids)
+    if shape is not None:
+        for nid, (x, y), t in zip(col.ids, col.xy, col.shade):
+            g.node(
+                nid,
+                "",
+                shape="square",
+                width="0.26",
+                height="0.26",
+                pos=f"{x},{y}!",
+                fillcolor=_grey(t),
+                color="#bdbdbd",
+                penwidth="0.5",
+            )
+        xmid = sum(x for x, _ in col.xy) / n
+    else:
+        size = 0.42 if n <= 16 else max(0.18, min(0.42, 8.5 / n - 0.08))
+        scale = _strength(rings) if rings else 1.0
+        for j, (nid, (x, y), t, text) in enumerate(zip(col.ids, col.xy, col.shade, col.text)):
+            ring = {"color": MUTED}
+            if rings is not None and rings[j] != 0.0:
+                ring = {
+                    "color": _direction_color(rings[j], abs(rings[j]) / scale)[:7],
+                    "penwidth": "3",
+                }
+            g.node(
+                nid,
+                html_text(text) if size >= 0.3 else "",
+                shape="circle",
+                width=f"{size}",
+                height=f"{size}",
+                pos=f"{x},{y}!",
+                fillcolor=_grey(t),
+                fontcolor="white" if t > 0.55 else INK,
+                fontsize="8" if size >= 0.36 else "6",
+                **ring,
+            )
+        xmid = col.xy[0][0]
+        if c == 0:
+            for j, (x, y) in enumerate(col.xy):
+                g.node(
+                    f"{col.ids[j]}.name",
+                    f"x{j}",
+                    shape="plaintext",
+                    style="",
+                    fixedsize="false",
+                    fontsize="9",
+                    fontcolor=MUTED,
+                    pos=f"{x - 0.45},{y}!",
+                )
+    g.node(
+        f"title{c}",
+        html_text(col.title),
+        shape="plaintext",
+        style="",
+        fixedsize="false",
+        fontsize="11",
+        fontcolor=INK,
+        pos=f"{xmid},{title_y}!",
+    )
+
+
+def _rings_shown(c: int, step: int | None, active: set, n_layers: int) -> bool:
+    # A ring says which way the neuron's weighted input should move: shown on the
+    # layer whose incoming weights the step updates (all layers in the full view).
+    return (c - 1) in active or (step == 1 and c == n_layers)
+
+
+def _kept(strength: list, k: int | None) -> list:
+    """Indices of the connections to draw into one neuron: all, or the k strongest."""
+    if k is None or len(strength) <= k:
+        return list(range(len(strength)))
+    return sorted(range(len(strength)), key=lambda i: -abs(strength[i]))[:k]
+
+
+def _edge_style(w: float, gw: float | None, wscale: float, gscale: float, faint: bool) -> dict:
+    if gw is not None:  # this layer's update is shown
+        t = abs(gw) / gscale
+        return {"color": _direction_color(gw, t), "penwidth": f"{0.4 + 3.6 * t:.2f}"}
+    if faint:  # backprop view, another step's layer
+        return {"color": FAINT, "penwidth": "0.6"}
+    t = abs(w) / wscale
+    alpha = round(255 * (0.15 + 0.85 * t**1.5))  # weak weights fade, strong ones stand out
+    return {"color": f"{BLUE if w >= 0 else RED}{alpha:02x}", "penwidth": f"{0.3 + 3.2 * t:.2f}"}
+
+
+def _draw_edges(
+    g: Any, cols: list, weights: list, wgrad: list | None, active: set, top_k: int | None
+) -> list:
+    """Draw the connections; return notes on what was left out."""
+    notes = []
+    wscale = _strength([w.data for layer in weights for ws in layer for w in ws])
+    for li, layer in enumerate(weights):
+        fan_in = len(layer[0])
+        k = top_k if top_k is not None else (AUTO_TOP_K if fan_in > AUTO_FAN_IN else None)
+        showing = li in active
+        gscale = _strength([gw for gs in wgrad[li] for gw in gs]) if showing else 1.0
+        drawn, marks = 0, []
+        for j, ws in enumerate(layer):
+            by = wgrad[li][j] if showing else [w.data for w in ws]
+            for i in _kept(by, k):
+                w = ws[i]
+                gw = wgrad[li][j][i] if showing else None
+                eid = _edge_id(w, f"layers.{li}.neurons.{j}.w.{i}")
+                tip = f"{eid}: w = {fmt(w.data)}" + ("" if gw is None else f", grad = {fmt(gw)}")
+                style = _edge_style(w.data, gw, wscale, gscale, wgrad is not None)
+                g.edge(
+                    cols[li].ids[i], cols[li + 1].ids[j], id=eid, tooltip=tip, dir="none", **style
+                )
+                drawn += 1
+                if gw:
+                    marks.append((abs(gw), gw, cols[li].xy[i], cols[li + 1].xy[j], eid))
+        total = fan_in * len(layer)
+        if drawn < total:
+            notes.append(
+                f"{_short(cols[li].title)} → {_short(cols[li + 1].title)}: the {k} strongest of "
+                f"{fan_in} connections into each neuron are drawn ({total - drawn:,} of "
+                f"{total:,} left out)"
+            )
+        _mark_strongest(g, marks)
+    return notes
+
+
+def _short(title: str) -> str:
+    return title.split(" (")[0]
+
+
+def _mark_strongest(g: Any, marks: list, n: int = 3) -> None:
+    """Arrows on the few connections a step moves most (the explainer's arrows)."""
+    placed: list = []
+    for _, gw, (sx, sy), (dx, dy), eid in sorted(marks, key=lambda m: -m[0]):
+        if len(placed) == n:
+            break
+        # Off the midpoint, where symmetric pairs of connections cross.
+        x, y = sx + 0.42 * (dx - sx), sy + 0.42 * (dy - sy)
+        if any(math.hypot(x - px, y - py) < 0.3 for px, py in placed):
+            continue  # would cover another arrow
+        placed.append((x, y))
+        up = gw < 0.0
+        g.node(
+            f"mark.{eid}",
+            _UP if up else _DOWN,
+            shape="circle",
+            width="0.2",
+            height="0.2",
+            fillcolor="white",
+            color="white",
+            fontsize="12",
+            fontcolor=BLUE if up else RED,
+            pos=f"{x:.3f},{y:.3f}!",
+        )
+
+
+def _draw_outputs(
+    g: Any, col: _Column, current: list | None, desired: list | None, step: int | None
+) -> None:
+    """Each output's name, and with a target its current -> desired value and arrow."""
+    n = len(col.ids)
+    for j, (x, y) in enumerate(col.xy):
+        name = str(j) if n > 1 else "y"
+        color = INK
+        if current is None:
+            text = name
+        elif desired is None:
+            text = f"{name}: {current[j]:.2f}"
+        else:
+            want, cur = desired[j], current[j]
+            arrow = _UP if want > cur else (_DOWN if want < cur else "=")
+            text = f"{name}: {cur:.2f} → {want:g} {arrow}"
+            color = BLUE if want > cur else (RED if want < cur else MUTED)
+            if step not in (None, 1):
+                color = mix(color, "#ffffff", 0.35)
+        g.node(
+            f"{col.ids[j]}.out",
+            html_text(text),
+            shape="plaintext",
+            style="",
+            fixedsize="false",
+            fontsize="10",
+            fontcolor=color,
+            pos=f"{x + 0.32 + 0.037 * len(text):.3f},{y}!",
+        )
+
+
+def _layer_name(li: int, n_layers: int) -> str:
+    return "the output layer" if li == n_layers - 1 else f"hidden layer {li + 1}"
+
+
+def _default_title(
+    model: Any, layers: list, nin: int, step: int | None, has_x: bool, target: Any
+) -> str:
+    arch = f"{type(model).__name__}({nin}, {[len(layer.neurons) for layer in layers]})"
+    if target is None:
+        return f"{arch}: weights" + (" and activations for one input" if has_x else "")
+    if step is None:
+        return f"{arch}: backpropagation for target {target!r}, all steps"
+    if step == 1:
+        return f"Backprop step 1: compare the outputs with the desired ones (target {target!r})"
+    li = len(layers) - (step - 1)
+    return f"Backprop step {step}: adjust the weights into {_layer_name(li, len(layers))}"
+
+
+def _legend(backprop: bool, has_x: bool, step: int | None) -> list:
+    rows = []
+    if not backprop:
+        rows.append(
+            [
+                legend_label("weight:"),
+                swatch("positive", BLUE),
+                swatch("negative", RED),
+                legend_label("(line width ∝ |weight|)"),
+            ]
+        )
+    elif step != 1:
+        rows.append(
+            [
+                legend_label("one gradient-descent step makes a weight:"),
+                swatch("more positive (grad < 0)", BLUE, _UP),
+                swatch("more negative (grad > 0)", RED, _DOWN),
+                legend_label("(line width ∝ |grad| within each layer)"),
+            ]
+        )
+    if backprop:
+        rows.append(
+            [
+                legend_label("ring: the neuron's weighted input should"),
+                swatch("rise", BLUE, "○"),
+                swatch("fall", RED, "○"),
+            ]
+        )
+    if has_x:
+        rows.append(
+            [
+                legend_label("activation:"),
+                swatch("0", MUTED, "□"),
+                swatch("largest in its column", _grey(1.0)),
+            ]
+        )
+    return rows
+
+
+def _notes(left_out: list, target: Any, desired: list | None, softmax: bool, has_x: bool) -> list:
+    notes = [*left_out, "biases are not drawn"]
+    if desired is not None:
+        current = "softmax(outputs)" if softmax else "outputs"
+        goal = f"one-hot({target})" if isinstance(target, int) else "desired"
+        notes.append(
+            f"gradients of mse({current}, {goal}) from autograd.grad; the model's "
+            ".grad is not touched"
+        )
+    if has_x and softmax:
+        notes.append("the output column shows softmax probabilities")
+    return notes

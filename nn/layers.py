@@ -1,0 +1,306 @@
+"""``Neuron``, ``Layer`` and ``MLP``, with micrograd's signatures and defaults.
+
+A neuron is three graph nodes: ``act(dot(w, x) + b)`` (linear: two).  An MLP
+lifts its float inputs to Values once per call and hands the same list to every
+neuron of the first layer, so the graph stays small and backward stays fast.
+
+Initialisation (biases start at 0), drawn from the module's own
+``random.Random`` so the global RNG is never touched:
+
+* relu: He/Kaiming uniform, ``U(-a, a)`` with ``a = sqrt(6 / fan_in)`` (variance ``2 / fan_in``),
+  which keeps the activations' scale from layer to layer when half the units are off;
+* tanh, sigmoid, linear: Xavier/Glorot uniform, ``a = sqrt(6 / (fan_in + fan_out))``
+  (variance ``2 / (fan_in + fan_out)``), balancing the forward and backward signal.
+
+micrograd draws ``uniform(-1, 1)`` (variance ``1/3``): a 64-input neuron's pre-activation
+then has ``sqrt(64/3) = 4.6`` times the inputs' spread (He: 1.4), which saturates tanh and
+compounds through relu layers.  These schemes make ``MLP(64, [32, 32, 10])`` train.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from typing import Any, Callable, Union
+
+from autograd import Value, dot, no_grad
+
+from .module import Module, TrackedList
+
+ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
+    "relu": Value.relu,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "linear": None,
+}
+
+Input = Sequence[Union[Value, float, int]]
+Output = Union[Value, list[Value]]
+
+
+def _check_activation(activation: Any, who: str) -> str:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise ValueError(
+            f"{who}: unknown activation {activation!r}; expected one of {sorted(ACTIVATIONS)}"
+        )
+    return activation
+
+
+def _resolve_activation(activation: str | None, nonlin: bool | None, who: str) -> str:
+    """Merge our ``activation`` with micrograd's ``nonlin`` flag (relu or linear)."""
+    if nonlin is None:
+        return _check_activation("relu" if activation is None else activation, who)
+    implied = "relu" if nonlin else "linear"
+    if activation is not None and activation != implied:
+        raise ValueError(
+            f"{who}: nonlin={nonlin!r} means activation {implied!r}, but activation={activation!r}"
+        )
+    return implied
+
+
+def _check_size(n: Any, what: str, who: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{who}: {what} must be a positive int, got {n!r} ({type(n).__name__})")
+    return n
+
+
+def _make_rng(rng: random.Random | None, seed: int | None, who: str) -> random.Random:
+    if rng is not None and seed is not None:
+        raise ValueError(f"{who}: pass seed or rng, not both")
+    if rng is not None:
+        if not callable(getattr(rng, "uniform", None)):
+            raise TypeError(f"{who}: rng must be a random.Random, got {type(rng).__name__}")
+        return rng
+    # A private generator: never reads or advances the global one.
+    return random.Random(seed)
+
+
+def init_bound(activation: str, fan_in: int, fan_out: int = 1) -> float:
+    """The half-width ``a`` of the uniform ``U(-a, a)`` that initial weights are drawn from."""
+    if activation == "relu":
+        return math.sqrt(6.0 / fan_in)  # He/Kaiming
+    return math.sqrt(6.0 / (fan_in + fan_out))  # Xavier/Glorot
+
+
+def lift_inputs(x: Any, nin: int, who: str) -> list[Value]:
+    """Check ``x`` has ``nin`` numbers or Values and return it as a list of Values."""
+    if isinstance(x, (str, bytes)) or not hasattr(x, "__iter__"):
+        raise TypeError(
+            f"{who}: expected a list of {nin} numbers or Values, got {x!r} ({type(x).__name__})"
+        )
+    xs = x if isinstance(x, (list, tuple)) else list(x)
+    if len(xs) != nin:
+        raise ValueError(f"{who}: expected {nin} inputs, got {len(xs)}")
+    try:
+        return [v if v.__class__ is Value else Value(v) for v in xs]
+    except (TypeError, ValueError, OverflowError):
+        pass
+    out = []
+    for i, v in enumerate(xs):
+        if isinstance(v, Value):
+            out.append(v)
+            continue
+        try:
+            out.append(Value(v))
+        except (TypeError, ValueError, OverflowError) as e:
+            raise type(e)(
+                f"{who}: input {i} must be a finite number or Value, got {v!r} "
+                f"({type(v).__name__})"
+            ) from None
+    return out
+
+
+class Neuron(Module):
+    """One unit: ``activation(w · x + b)``.
+
+    ``Neuron(nin, activation="relu", *, rng=None, seed=None)``; micrograd's
+    ``Neuron(nin, nonlin=True)`` works too.  ``fan_out`` only sets the Xavier scale.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        activation: str | None = None,
+        *,
+        nonlin: bool | None = None,
+        rng: random.Random | None = None,
+        seed: int | None = None,
+        fan_out: int = 1,
+    ) -> None:
+        self.nin = _check_size(nin, "nin", "Neuron")
+        self.activation = _resolve_activation(activation, nonlin, "Neuron")
+        r = _make_rng(rng, seed, "Neuron")
+        a = init_bound(self.activation, nin, _check_size(fan_out, "fan_out", "Neuron"))
+        uniform = r.uniform
+        self.w = TrackedList(Value(uniform(-a, a)) for _ in range(nin))
+        self.b = Value(0.0)
+        self._label_parameters()
+
+    @property
+    def activation(self) -> str:
+        return self._activation
+
+    @activation.setter
+    def activation(self, name: str) -> None:
+        self._act = ACTIVATIONS[_check_activation(name, "Neuron")]
+        self._activation = name
+
+    @property
+    def nonlin(self) -> bool:
+        """micrograd's flag: True unless the neuron is linear."""
+        return self._activation != "linear"
+
+    def __call__(self, x: Input) -> Value:
+        return self._forward(lift_inputs(x, self.nin, "Neuron"))
+
+    def _forward(self, xs: list[Value]) -> Value:
+        z = dot(self.w, xs) + self.b
+        act = self._act
+        return z if act is None else act(z)
+
+    def _describe(self) -> str:
+        return f"{self.nin}, {self._activation}"
+
+    def _architecture(self) -> dict[str, Any]:
+        return {"class": "Neuron", "nin": self.nin, "activation": self._activation}
+
+    @classmethod
+    def _from_architecture(cls, arch: dict) -> Neuron:
+        return cls(arch["nin"], arch["activation"], seed=0)
+
+
+class Layer(Module):
+    """``nout`` neurons reading the same inputs.
+
+    ``layer(x)`` returns a list of Values, or one Value if ``nout == 1`` (as in micrograd).
+    """
+
+    _repr_children = False  # 32 identical "Neuron(...)" lines say nothing
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation: str | None = None,
+        *,
+        nonlin: bool | None = None,
+        rng: random.Random | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.nin = _check_size(nin, "nin", "Layer")
+        nout = _check_size(nout, "nout", "Layer")
+        act = _resolve_activation(activation, nonlin, "Layer")
+        r = _make_rng(rng, seed, "Layer")
+        self.neurons = TrackedList(Neuron(nin, act, rng=r, fan_out=nout) for _ in range(nout))
+        self._label_parameters()
+
+    @property
+    def nout(self) -> int:
+        return len(self.neurons)
+
+    @property
+    def activation(self) -> str:
+        acts = {n.activation for n in self.neurons}
+        return acts.pop() if len(acts) == 1 else "mixed"
+
+    def __call__(self, x: Input) -> Output:
+        out = self._forward(lift_inputs(x, self.nin, "Layer"))
+        return out[0] if len(out) == 1 else out
+
+    def _forward(self, xs: list[Value]) -> list[Value]:
+        return [n._forward(xs) for n in self.neurons]
+
+    def _describe(self) -> str:
+        return f"{self.nin} -> {self.nout}, {self.activation}"
+
+    def _architecture(self) -> dict[str, Any]:
+        return {"class": "Layer", "nin": self.nin, "nout": self.nout, "activation": self.activation}
+
+    @classmethod
+    def _from_architecture(cls, arch: dict) -> Layer:
+        return cls(arch["nin"], arch["nout"], arch["activation"], seed=0)
+
+
+class MLP(Module):
+    """A multi-layer perceptron: ``MLP(nin, nouts)``, e.g. ``MLP(64, [32, 32, 10], seed=0)``.
+
+    Hidden layers use ``activation`` (relu), the last layer ``output_activation``
+    (linear), as in micrograd.  ``model(x)`` returns a list of Values, or one
+    Value if the last layer has one neuron.  Use :meth:`predict` (or
+    ``autograd.no_grad()``) when you only need numbers: no graph is recorded.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        activation: str = "relu",
+        output_activation: str = "linear",
+        *,
+        rng: random.Random | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.nin = _check_size(nin, "nin", "MLP")
+        if isinstance(nouts, (str, bytes)) or not hasattr(nouts, "__iter__"):
+            raise ValueError(f"MLP: nouts must be a non-empty list of layer sizes, got {nouts!r}")
+        nouts = list(nouts)
+        if not nouts:
+            raise ValueError("MLP: nouts must be a non-empty list of layer sizes, got []")
+        sizes = [self.nin] + [_check_size(n, "each of nouts", "MLP") for n in nouts]
+        self._hidden = _check_activation(activation, "MLP")  # kept for one-layer MLPs
+        _check_activation(output_activation, "MLP")
+        r = _make_rng(rng, seed, "MLP")
+        last = len(sizes) - 2
+        self.layers = TrackedList(
+            Layer(sizes[i], sizes[i + 1], output_activation if i == last else activation, rng=r)
+            for i in range(last + 1)
+        )
+        self._label_parameters()
+
+    @property
+    def nouts(self) -> list[int]:
+        return [layer.nout for layer in self.layers]
+
+    @property
+    def activation(self) -> str:
+        return self.layers[0].activation if len(self.layers) > 1 else self._hidden
+
+    @property
+    def output_activation(self) -> str:
+        return self.layers[-1].activation
+
+    def __call__(self, x: Input) -> Output:
+        out = self._forward(lift_inputs(x, self.nin, "MLP"))
+        return out[0] if len(out) == 1 else out
+
+    def _forward(self, xs: list[Value]) -> list[Value]:
+        for layer in self.layers:
+            xs = layer._forward(xs)
+        return xs
+
+    def predict(self, x: Input) -> list[float]:
+        """The outputs as floats, computed under ``no_grad`` (no graph: cheaper evaluation)."""
+        with no_grad():
+            return [v.data for v in self._forward(lift_inputs(x, self.nin, "MLP"))]
+
+    def _describe(self) -> str:
+        return f"{self.nin} -> {self.nouts}"
+
+    def _architecture(self) -> dict[str, Any]:
+        return {
+            "class": "MLP",
+            "nin": self.nin,
+            "nouts": self.nouts,
+            "activation": self.activation,
+            "output_activation": self.output_activation,
+        }
+
+    @classmethod
+    def _from_architecture(cls, arch: dict) -> MLP:
+        return cls(
+            arch["nin"], arch["nouts"], arch["activation"], arch["output_activation"], seed=0
+        )
+
+
+BUILDERS: dict[str, type[Module]] = {"Neuron": Neuron, "Layer": Layer, "MLP": MLP}

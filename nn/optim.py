@@ -1,0 +1,156 @@
+"""Optimisers with PyTorch's habits: ``opt.zero_grad(); loss.backward(); opt.step()``.
+
+Update rules are PyTorch's (``torch.optim.SGD`` without dampening or Nesterov,
+``torch.optim.Adam`` with L2-style ``weight_decay``).  A step is all or
+nothing: every new value is computed and checked first, so a non-finite
+gradient raises instead of quietly writing NaN into the model.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+from typing import Any, Union
+
+from autograd import Value
+
+from .module import Module
+
+Params = Union[Module, Iterable[Value]]
+
+
+def _real(x: Any, name: str, who: str, low: float = 0.0, high: float = math.inf) -> float:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not low <= x < high:
+        rng = f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g})"
+        raise ValueError(f"{who}: {name} must be a number {rng}, got {x!r}")
+    return float(x)
+
+
+class Optimizer:
+    """Holds the parameter list; subclasses implement :meth:`_updates`."""
+
+    def __init__(self, params: Params, lr: float) -> None:
+        who = type(self).__name__
+        ps = params.parameters() if isinstance(params, Module) else list(params)
+        if not ps:
+            raise ValueError(f"{who}: got an empty parameter list")
+        seen: set[int] = set()
+        for i, p in enumerate(ps):
+            if not isinstance(p, Value):
+                raise TypeError(
+                    f"{who}: params[{i}] must be a Value, got {p!r} ({type(p).__name__})"
+                )
+            if id(p) in seen:
+                raise ValueError(f"{who}: params[{i}] ({p!r}) appears twice")
+            seen.add(id(p))
+        self.params: list[Value] = ps
+        self.lr = _real(lr, "lr", who)
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to 0.0."""
+        for p in self.params:
+            p.grad = 0.0
+
+    def step(self) -> None:
+        """Apply one update from the current ``.grad`` values."""
+        _real(self.lr, "lr", type(self).__name__)
+        new = self._updates()
+        for p, d in zip(self.params, new):
+            p.data = d
+
+    def _updates(self) -> list[float]:
+        raise NotImplementedError
+
+    def _check(self, *columns: list[float]) -> None:
+        """Raise naming the first parameter whose new value (or state) is inf or nan."""
+        for column in columns:
+            for i, x in enumerate(column):
+                if x - x != 0.0:
+                    raise self._bad(i)
+
+    def _bad(self, i: int) -> FloatingPointError:
+        p = self.params[i]
+        return FloatingPointError(
+            f"{type(self).__name__}.step: update of {p.label or f'params[{i}]'} is not finite "
+            f"(data={p.data!r}, grad={p.grad!r}); nothing was changed"
+        )
+
+
+class SGD(Optimizer):
+    """``SGD(params, lr, momentum=0, weight_decay=0)``.
+
+    ``g = grad + wd * p``; with momentum ``buf = momentum * buf + g`` (``buf = g``
+    on the first step) and ``g = buf``; then ``p -= lr * g``.
+    """
+
+    def __init__(
+        self, params: Params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0
+    ) -> None:
+        super().__init__(params, lr)
+        self.momentum = _real(momentum, "momentum", "SGD")
+        self.weight_decay = _real(weight_decay, "weight_decay", "SGD")
+        self._bufs: list[float] | None = None
+
+    def _updates(self) -> list[float]:
+        lr, mu, wd = self.lr, self.momentum, self.weight_decay
+        ps = self.params
+        gs = [p.grad + wd * p.data for p in ps] if wd else [p.grad for p in ps]
+        if mu:
+            bufs = gs if self._bufs is None else [mu * b + g for b, g in zip(self._bufs, gs)]
+            gs = bufs
+        new = [p.data - lr * g for p, g in zip(ps, gs)]
+        self._check(new)
+        if mu:
+            self._bufs = bufs
+        return new
+
+
+class Adam(Optimizer):
+    """``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)``.
+
+    With ``g = grad + wd * p`` and step count ``t``: ``m = b1 m + (1-b1) g``,
+    ``v = b2 v + (1-b2) g²``, ``p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)``.
+    """
+
+    def __init__(
+        self,
+        params: Params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__(params, lr)
+        try:
+            b1, b2 = betas
+        except (TypeError, ValueError):
+            raise ValueError(f"Adam: betas must be a pair of numbers, got {betas!r}") from None
+        self.betas = (
+            _real(b1, "betas[0]", "Adam", 0.0, 1.0),
+            _real(b2, "betas[1]", "Adam", 0.0, 1.0),
+        )
+        self.eps = _real(eps, "eps", "Adam")
+        self.weight_decay = _real(weight_decay, "weight_decay", "Adam")
+        self.t = 0
+        n = len(self.params)
+        self._m = [0.0] * n
+        self._v = [0.0] * n
+
+    def _updates(self) -> list[float]:
+        (b1, b2), eps, wd, lr = self.betas, self.eps, self.weight_decay, self.lr
+        t = self.t + 1
+        c1 = 1.0 - b1**t
+        c2 = 1.0 - b2**t
+        sqrt = math.sqrt
+        ms, vs, new = [], [], []
+        for p, m, v in zip(self.params, self._m, self._v):
+            g = p.grad + wd * p.data if wd else p.grad
+            m = b1 * m + (1.0 - b1) * g
+            v = b2 * v + (1.0 - b2) * g * g
+            ms.append(m)
+            vs.append(v)
+            new.append(p.data - lr * (m / c1) / (sqrt(v / c2) + eps))
+        self._check(new, vs)  # an overflowed v would silently freeze the parameter
+        self._m, self._v, self.t = ms, vs, t
+        return new

@@ -1,0 +1,185 @@
+"""Smoke tests for the demos (tiny settings, so they cannot rot) and their data helpers."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections import Counter
+
+import pytest
+
+from demos import backprop_three, digits, graph, moons
+from demos.datasets import load_digits, make_moons, train_test_split
+from demos.training import accuracy, confusion_matrix, minibatches
+from nn import MLP
+
+# --- data ---------------------------------------------------------------------------------
+
+
+def test_shipped_digits_load():
+    X, y = load_digits()
+    assert len(X) == len(y) == 1797
+    assert all(len(row) == 64 for row in X)
+    assert all(0.0 <= v <= 1.0 for row in X for v in row)
+    assert max(v for row in X for v in row) == 1.0  # gray level 16 scales to exactly 1
+    counts = Counter(y)
+    assert sorted(counts) == list(range(10))
+    # The class sizes of the UCI test set, as scikit-learn documents them.
+    assert [counts[d] for d in range(10)] == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+
+
+def test_split_is_seeded_stratified_and_complete():
+    _X, y = load_digits()
+    ids = list(range(len(y)))
+    a = train_test_split(ids, y, 0.2, seed=0)
+    b = train_test_split(ids, y, 0.2, seed=0)
+    c = train_test_split(ids, y, 0.2, seed=1)
+    assert a == b
+    assert a[1] != c[1]
+    train, test, y_train, y_test = a
+    assert sorted(train + test) == ids
+    assert [y[i] for i in test] == y_test and [y[i] for i in train] == y_train
+    full, part = Counter(y), Counter(y_test)
+    for d in range(10):
+        assert part[d] == round(0.2 * full[d])
+    with pytest.raises(ValueError, match="test_fraction"):
+        train_test_split(ids, y, 1.5)
+
+
+def test_make_moons_recipe():
+    X, y = make_moons(50, noise=0.0, seed=3)
+    assert len(X) == 50 and sorted(Counter(y).values()) == [25, 25]
+    for (a, b), label in zip(X, y):
+        # noiseless points lie on the unit circle (upper moon) or its shifted mirror
+        cx, cy = (0.0, 0.0) if label == 0 else (1.0, 0.5)
+        assert abs((a - cx) ** 2 + (b - cy) ** 2 - 1.0) < 1e-12
+    assert make_moons(30, 0.1, seed=7) == make_moons(30, 0.1, seed=7)
+    assert make_moons(30, 0.1, seed=7) != make_moons(30, 0.1, seed=8)
+    with pytest.raises(ValueError, match="noise"):
+        make_moons(10, noise=-1.0)
+
+
+def test_training_helpers():
+    import random
+
+    batches = list(minibatches(10, 4, random.Random(0)))
+    assert [len(b) for b in batches] == [4, 4, 2]
+    assert sorted(i for b in batches for i in b) == list(range(10))
+    assert accuracy([1, 2, 3, 4], [1, 2, 0, 4]) == 0.75
+    assert confusion_matrix([0, 1, 1], [0, 0, 1], 2) == [[1, 0], [1, 1]]
+
+
+# --- command lines ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--epochs", "0"], "--epochs: must be >= 1"),
+        (["--hidden", "32,x"], "--hidden: expected comma-separated whole numbers"),
+        (["--hidden", "32"], "two hidden layers"),
+        (["--lr", "-0.1"], "--lr: must be a finite number > 0"),
+        (["--lr", "nan"], "--lr: must be a finite number > 0"),
+        (["--batch-size", "two"], "--batch-size: expected a whole number"),
+    ],
+)
+def test_digits_rejects_bad_flags(argv, message, capsys):
+    with pytest.raises(SystemExit) as e:
+        digits.main(argv)
+    assert e.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+# --- the demos, with tiny settings ---------------------------------------------------------
+
+
+def test_digits_smoke(tmp_path, capsys):
+    out = tmp_path / "digits"
+    argv = ["--epochs", "1", "--hidden", "8,8", "--limit", "200", "--out", str(out)]
+    assert digits.main(argv) == 0
+    text = capsys.readouterr().out
+    for name in ("model.json", "training.png", "mistakes.png", "network_3.svg"):
+        assert (out / name).stat().st_size > 0, name
+        assert str(out / name) in text  # every file written is reported
+    assert "epoch 1/1: loss" in text  # not a terminal: one line per epoch instead of a bar
+    assert "confusion matrix" in text
+    assert re.search(r"test accuracy: \d+\.\d%", text.strip().splitlines()[-1])
+    model = MLP.from_file(out / "model.json")
+    assert model.nouts == [8, 8, 10]
+
+
+def test_digits_without_matplotlib(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes ``import matplotlib`` fail
+    out = tmp_path / "digits"
+    digits.main(["--epochs", "1", "--hidden", "4,4", "--limit", "100", "--out", str(out)])
+    assert "matplotlib is not installed" in capsys.readouterr().out
+    assert (out / "model.json").exists() and not (out / "training.png").exists()
+
+
+def _checked_differences(text: str) -> list[float]:
+    """The relative discrepancy printed under each of the demo's ``check:`` lines."""
+    return [float(m) for m in re.findall(r"relative to the largest \|gradient\| (\S+)", text)]
+
+
+def test_backprop_three_untrained(tmp_path, capsys):
+    out = tmp_path / "b3"
+    assert backprop_three.main(["--hidden", "6,5", "--top", "3", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert 'labelled "3"' in text
+    for step in (1, 2, 3, 4):
+        assert f"Step {step}." in text
+        assert (out / f"step{step}.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+    diffs = _checked_differences(text)
+    assert len(diffs) == text.count("check: ") == 5
+    assert max(diffs) < 1e-12
+    assert "more positive" in text
+
+
+def test_backprop_three_loads_a_saved_model(tmp_path, capsys):
+    path = tmp_path / "model.json"
+    MLP(64, [5, 4, 10], seed=3).save(path)
+    assert backprop_three.main(
+        ["--model", str(path), "--index", "0", "--no-svg", "--out", str(tmp_path)]
+    ) == 0
+    text = capsys.readouterr().out
+    assert f"trained model from {path}" in text and "MLP(64, [5, 4, 10])" in text
+    with pytest.raises(SystemExit):
+        backprop_three.main(["--model", str(tmp_path / "missing.json")])
+    MLP(64, [10], seed=0).save(path)
+    with pytest.raises(SystemExit, match="two hidden layers and 10 outputs"):
+        backprop_three.main(["--model", str(path), "--no-svg"])
+
+
+def test_moons_smoke(tmp_path, capsys):
+    out = tmp_path / "moons"
+    assert moons.main(["--steps", "3", "--points", "20", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "step   0: loss" in text and "step   2: loss" in text
+    assert re.search(r"training accuracy: \d+\.\d%", text.strip().splitlines()[-1])
+    assert (out / "decision_boundary.png").stat().st_size > 0
+
+
+def test_graph_smoke(tmp_path, capsys):
+    out = tmp_path / "graph"
+    assert graph.main(["--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "d o / d w1 =  1.0000" in text  # tanh'(0.8814) = 0.5, times x1 = 2
+    assert (out / "neuron.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+    frames = sorted((out / "backward").glob("step_*.svg"))
+    assert len(frames) == 6  # the seed, then one frame per op
+
+
+# --- the demos learn ------------------------------------------------------------------------
+
+
+def test_digits_learns(tmp_path, capsys):
+    argv = ["--epochs", "3", "--limit", "600", "--hidden", "16,16", "--no-plots", "--out",
+            str(tmp_path)]
+    digits.main(argv)
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert float(re.search(r"test accuracy: (\d+\.\d)%", last).group(1)) >= 60.0  # chance: 10%
+
+
+def test_moons_defaults_reach_full_training_accuracy(tmp_path, capsys):
+    moons.main(["--no-plots", "--out", str(tmp_path)])
+    assert capsys.readouterr().out.strip().splitlines()[-1] == "training accuracy: 100.0%"

@@ -1,0 +1,204 @@
+"""nn.draw_network: the explainer's figure must say what the engine computes."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from graphviz_check import SVG, groups, require_dot, svg_root, texts
+
+import nn
+from autograd import Value
+from autograd.draw import BLUE, RED, fmt
+from demos.datasets import load_digits
+from nn.draw import FAINT
+
+
+@pytest.fixture(scope="module")
+def three() -> list[float]:
+    xs, ys = load_digits()
+    return xs[ys.index(3)]
+
+
+def edges(g) -> dict[str, dict[str, str]]:
+    """Each connection's DOT attributes, by its id (the weight's parameter name)."""
+    out = {}
+    for line in g.body:
+        if "->" in line and " id=" in line:
+            attrs = dict(re.findall(r'(\w+)=("[^"]*"|\S+)', line.split("[", 1)[1]))
+            attrs = {k: v.strip('"') for k, v in attrs.items()}
+            out[attrs["id"]] = attrs
+    return out
+
+
+def marks(g) -> dict[str, str]:
+    """The arrow drawn on a connection, by the connection's id."""
+    found = re.findall(r'"?mark\.([\w.]+)"? \[label="([▲▼])"', "".join(g.body))
+    return dict(found)
+
+
+def hue(color: str) -> str:
+    rgb = color[:7].lower()
+    return {BLUE: "blue", RED: "red", FAINT: "faint"}[rgb]
+
+
+def engine_gradients(model, x, desired, softmax: bool):
+    """The reference: the same loss, through Value.backward() into .grad."""
+    model.zero_grad()
+    outs = model(x)
+    loss = nn.mse(nn.softmax(outs) if softmax else outs, desired)
+    loss.backward()
+    return {name: p.grad for name, p in model.named_parameters()}, outs
+
+
+def test_weights_view_colours_and_widths():
+    model = nn.MLP(2, [4, 4, 1], seed=1)
+    g = nn.draw_network(model)
+    assert g.engine == "neato"
+    es = edges(g)
+    assert len(es) == 2 * 4 + 4 * 4 + 4  # every connection, named by its weight
+    widths = []
+    for name, attrs in es.items():
+        w = model.get_parameter(name).data
+        assert hue(attrs["color"]) == ("blue" if w >= 0 else "red")
+        widths.append((abs(w), float(attrs["penwidth"])))
+    widths.sort()
+    assert [p for _, p in widths] == sorted(p for _, p in widths)  # wider for larger |w|
+    src = g.source
+    assert src.count("shape=circle") == 2 + 4 + 4 + 1
+    for word in ("hidden 1 (relu)", "hidden 2 (relu)", "output", "positive", "negative"):
+        assert word in src
+
+
+def test_activations_shade_the_neurons():
+    model = nn.MLP(2, [4, 4, 1], seed=1)
+    g = nn.draw_network(model, [0.5, -1.0])
+    outs = model.predict([0.5, -1.0])
+    assert f"{outs[0]:.2f}" in g.source
+
+
+def test_arrows_agree_with_backward_on_a_real_digit(three):
+    model = nn.MLP(64, [16, 16, 10], seed=0)
+    model.zero_grad()
+    g = nn.draw_network(model, three, 3)
+    assert all(p.grad == 0.0 for p in model.parameters())  # draw_network leaves .grad alone
+    desired = [1.0 if j == 3 else 0.0 for j in range(10)]
+    grads, outs = engine_gradients(model, three, desired, softmax=True)
+    es = edges(g)
+    assert len(es) == 16 * 6 + 16 * 16 + 16 * 10  # top 6 of 64 into each first-layer neuron
+    signs = {"blue": 0, "red": 0}
+    for name, attrs in es.items():
+        gw = grads[name]
+        want = "faint" if gw == 0.0 else ("blue" if gw < 0 else "red")  # blue: w will grow
+        assert hue(attrs["color"]) == want, (name, gw, attrs)
+        if gw:
+            signs[want] += 1
+            assert attrs["tooltip"].endswith(f"grad = {fmt(gw)}")
+    assert signs["blue"] > 0 and signs["red"] > 0
+    ms = marks(g)
+    assert ms and all((grads[name] < 0) == (glyph == "▲") for name, glyph in ms.items())
+    # Rings: which way each neuron's weighted input should move, from the same backward.
+    src = g.source
+    for j, out in enumerate(outs):
+        ring = re.search(rf'\tL2n{j} \[[^\]]*\scolor="(#\w+)"', src).group(1)
+        assert hue(ring) == ("blue" if out.grad < 0 else "red")
+    # Outputs: the target class must rise, the others fall.
+    assert re.search(r"3: 0\.\d\d → 1 ▲", src)
+    assert len(re.findall(r"\d: 0\.\d\d → 0 ▼", src)) == 9
+
+
+def test_list_target_uses_plain_outputs():
+    model = nn.MLP(2, [4, 4, 1], seed=1)
+    x = [0.5, -1.0]
+    g = nn.draw_network(model, x, [1.0])
+    grads, outs = engine_gradients(model, x, [1.0], softmax=False)
+    for name, attrs in edges(g).items():
+        gw = grads[name]
+        assert hue(attrs["color"]) == ("faint" if gw == 0 else "blue" if gw < 0 else "red")
+    assert "mse(outputs, desired)" in g.source
+    assert f"y: {outs.data:.2f} → 1 ▲" in g.source
+
+
+@pytest.mark.parametrize(
+    "step, coloured", [(1, set()), (2, {2}), (3, {1}), (4, {0}), (None, {0, 1, 2})]
+)
+def test_each_step_colours_one_layer(three, step, coloured):
+    model = nn.MLP(64, [16, 16, 10], seed=0)
+    g = nn.draw_network(model, three, 3, step=step)
+    shown = {int(name.split(".")[1]) for name, a in edges(g).items() if hue(a["color"]) != "faint"}
+    assert shown == coloured
+    if step is not None:
+        assert f"step {step}" in g.source
+
+
+def test_64_inputs_are_an_image_and_say_what_was_left_out(three):
+    model = nn.MLP(64, [16, 16, 10], seed=0)
+    g = nn.draw_network(model, three)
+    assert g.source.count("shape=square") == 64
+    assert (
+        "the 6 strongest of 64 connections into each neuron are drawn (928 of 1,024 left out)"
+        in (g.source)
+    )
+    g2 = nn.draw_network(model, three, top_k=2)
+    assert len([e for e in edges(g2) if e.startswith("layers.0.")]) == 16 * 2
+    assert len([e for e in edges(g2) if e.startswith("layers.1.")]) == 16 * 2
+    g3 = nn.draw_network(model, three, input_shape=(4, 16))
+    assert g3.source.count("shape=square") == 64
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"target": 3}, ValueError, "needs the input x"),
+        ({"x": [0.0] * 64, "target": 10}, ValueError, "out of range"),
+        ({"x": [0.0] * 64, "target": [1.0] * 3}, ValueError, "3 values for 10 outputs"),
+        ({"x": [0.0] * 64, "target": "3"}, TypeError, "class index or a list"),
+        ({"x": [0.0] * 64, "target": [float("nan")] * 10}, ValueError, "finite"),
+        ({"x": [0.0] * 64, "target": 3, "step": 5}, ValueError, r"1\.\.4"),
+        ({"x": [0.0] * 64, "target": 3, "step": True}, ValueError, "step"),
+        ({"x": [0.0] * 64, "step": 2}, ValueError, "needs x and a target"),
+        ({"x": [0.0] * 3}, ValueError, "64 inputs"),
+        ({"top_k": 0}, ValueError, "top_k"),
+        ({"input_shape": (8, 9)}, ValueError, "input_shape"),
+    ],
+)
+def test_bad_arguments_are_named(kwargs, error, match):
+    model = nn.MLP(64, [16, 16, 10], seed=0)
+    with pytest.raises(error, match=match):
+        nn.draw_network(model, **kwargs)
+
+
+def test_not_a_model():
+    with pytest.raises(TypeError, match="draw_network: expected an MLP"):
+        nn.draw_network(Value(1.0))
+
+
+def test_network_svg_renders_with_named_coloured_connections(three, tmp_path):
+    require_dot()
+    from autograd.draw import render_svg
+
+    model = nn.MLP(64, [16, 16, 10], seed=0)
+    t = time.perf_counter()
+    path = render_svg(nn.draw_network(model, three, 3, step=2), tmp_path / "step2.svg")
+    assert time.perf_counter() - t < 10.0
+    svg = svg_root(path.read_text(encoding="utf-8"))
+    desired = [1.0 if j == 3 else 0.0 for j in range(10)]
+    grads, _ = engine_gradients(model, three, desired, softmax=True)
+    drawn = [g for g in svg.iter(f"{SVG}g") if g.get("class") == "edge"]
+    assert len(drawn) == 16 * 6 + 16 * 16 + 16 * 10
+    checked = 0
+    for g in drawn:
+        name = g.get("id")
+        stroke = next(g.iter(f"{SVG}path")).get("stroke").lower()
+        if name.startswith("layers.2."):
+            gw = grads[name]
+            assert stroke == (BLUE if gw < 0 else RED if gw > 0 else FAINT)
+            checked += 1
+        else:
+            assert stroke == FAINT
+    assert checked == 160
+    words = " ".join(texts(svg))
+    for word in ("Backprop step 2", "hidden 1 (relu)", "output", "3: ", "→ 1 ▲", "more positive"):
+        assert word in words
+    assert len(groups(svg, "node")) > 64 + 16 + 16 + 10

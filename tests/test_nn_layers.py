@@ -1,0 +1,215 @@
+"""Neuron, Layer and MLP: init, forward, graph size, micrograd compatibility, bad input."""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+
+import pytest
+
+from autograd import Value, no_grad, topological_order, vsum
+from nn import MLP, Layer, Neuron, hinge_loss, init_bound
+
+
+def _weights(layer: Layer) -> list[float]:
+    return [w.data for n in layer.neurons for w in n.w]
+
+
+# --- initialisation ------------------------------------------------------------------
+
+
+def test_seed_makes_init_reproducible_and_never_touches_global_rng():
+    random.seed(123)
+    state = random.getstate()
+    a = MLP(64, [32, 32, 10], seed=0)
+    b = MLP(64, [32, 32, 10], seed=0)
+    c = MLP(64, [32, 32, 10], rng=random.Random(0))
+    MLP(4, [3], seed=None)  # unseeded: private OS-seeded generator
+    Neuron(3)
+    Layer(3, 2)
+    assert random.getstate() == state
+    assert a.state_dict() == b.state_dict() == c.state_dict()
+    assert a.state_dict() != MLP(64, [32, 32, 10], seed=1).state_dict()
+
+
+def test_init_scale_is_he_for_relu_and_glorot_otherwise():
+    m = MLP(64, [32, 32, 10], seed=0)
+    first, last = m.layers[0], m.layers[2]
+    ws = _weights(first)
+    a_he = math.sqrt(6 / 64)
+    assert init_bound("relu", 64) == a_he
+    assert max(abs(w) for w in ws) <= a_he
+    # U(-a, a) has variance a^2/3 = 2/fan_in; 2048 draws put the sample within ~10%.
+    assert statistics.pvariance(ws) == pytest.approx(2 / 64, rel=0.15)
+    a_glorot = math.sqrt(6 / (32 + 10))
+    assert max(abs(w) for w in _weights(last)) <= a_glorot
+    assert statistics.pvariance(_weights(last)) == pytest.approx(2 / 42, rel=0.3)
+    assert all(n.b.data == 0.0 for layer in m.layers for n in layer.neurons)
+    tanh = Layer(64, 64, "tanh", seed=0)
+    assert statistics.pvariance(_weights(tanh)) == pytest.approx(2 / 128, rel=0.15)
+
+
+def test_init_keeps_activations_in_a_sane_range_for_64_inputs():
+    m = MLP(64, [32, 32, 10], seed=0)
+    rng = random.Random(1)
+    outs = [m.predict([rng.random() for _ in range(64)]) for _ in range(20)]
+    spread = statistics.pstdev([o for out in outs for o in out])
+    assert 0.05 < spread < 5.0  # micrograd's uniform(-1, 1) gives ~10x this
+
+
+# --- forward -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "activation, f",
+    [
+        ("relu", lambda z: max(z, 0.0)),
+        ("tanh", math.tanh),
+        ("sigmoid", lambda z: 1 / (1 + math.exp(-z))),
+        ("linear", lambda z: z),
+    ],
+)
+def test_neuron_computes_activation_of_weighted_sum(activation, f):
+    n = Neuron(3, activation, seed=0)
+    for w, v in zip(n.w, [0.5, -1.0, 2.0]):
+        w.data = v
+    n.b.data = 0.25
+    for x in ([1.0, 2.0, 3.0], [-3.0, 1.0, 0.0]):
+        z = 0.5 * x[0] - 1.0 * x[1] + 2.0 * x[2] + 0.25
+        assert n(x).data == pytest.approx(f(z), rel=1e-15)
+
+
+def test_neuron_is_three_nodes_dot_add_activation():
+    n = Neuron(4, "tanh", seed=0)
+    x = [Value(float(i)) for i in range(4)]
+    out = n(x)
+    assert out.op == "tanh"
+    add = out.parents[0]
+    assert add.op == "+" and add.parents[1] is n.b
+    d = add.parents[0]
+    assert d.op == "dot" and d.parents == (*n.w, *x)
+    assert Neuron(4, "linear", seed=0)(x).op == "+"
+
+
+def test_mlp_lifts_inputs_once_and_keeps_the_graph_small():
+    m = MLP(64, [32, 32, 10], seed=0)
+    out = m([0.1] * 64)
+    assert isinstance(out, list) and len(out) == 10
+    order = topological_order(vsum(out))
+    interior = [v for v in order if not v.is_leaf]
+    # relu neurons: dot, +, relu; linear output neurons: dot, +; plus the final sum
+    assert len(interior) == 64 * 3 + 10 * 2 + 1
+    dots = [v for v in interior if v.op == "dot"]
+    first = [d for d in dots if len(d.parents) == 128]
+    inputs = first[0].parents[64:]
+    assert all(d.parents[64:] == inputs for d in first)  # same 64 Values, not copies
+    leaves = [v for v in order if v.is_leaf]
+    assert len(leaves) == m.num_parameters() + 64
+
+
+def test_output_shapes_and_micrograd_single_value():
+    assert isinstance(MLP(2, [16, 16, 1], seed=0)([1.0, 2.0]), Value)
+    assert len(Layer(3, 4, seed=0)([1, 2, 3])) == 4
+    assert isinstance(Layer(3, 1, seed=0)([1, 2, 3]), Value)
+    assert isinstance(Neuron(2, seed=0)((1, 2)), Value)
+    assert MLP(3, [1, 4], seed=0)(iter([1.0, 2.0, 3.0])).__class__ is list  # 1-wide hidden layer
+
+
+def test_gradient_flows_to_value_inputs():
+    m = MLP(2, [3, 1], activation="tanh", seed=0)
+    x = [Value(0.3), Value(-0.7)]
+    m(x).backward()
+    assert x[0].grad != 0.0 and x[1].grad != 0.0
+
+
+def test_predict_records_no_graph_and_matches_forward():
+    m = MLP(5, [4, 3], seed=2)
+    x = [0.1, 0.2, -0.3, 0.4, 0.5]
+    assert m.predict(x) == [v.data for v in m(x)]
+    with no_grad():
+        assert all(v.is_leaf for v in m(x))
+
+
+# --- micrograd compatibility -----------------------------------------------------------
+
+
+def test_micrograd_signatures_and_defaults():
+    assert Neuron(3, nonlin=True).activation == "relu"
+    assert Neuron(3, nonlin=False).activation == "linear"
+    assert Neuron(3).nonlin is True
+    assert Layer(2, 3, nonlin=False).activation == "linear"
+    m = MLP(2, [16, 16, 1])
+    assert [layer.activation for layer in m.layers] == ["relu", "relu", "linear"]
+    assert (m.nin, m.nouts) == (2, [16, 16, 1])
+
+
+def test_micrograd_style_training_loop_reduces_hinge_loss():
+    xs = [[2.0, 3.0], [3.0, -1.0], [0.5, 1.0], [1.0, 1.0]]
+    ys = [1, -1, -1, 1]
+    m = MLP(2, [8, 8, 1], seed=0)
+    losses = []
+    for _ in range(30):
+        loss = hinge_loss([m(x) for x in xs], ys)
+        m.zero_grad()
+        loss.backward()
+        for p in m.parameters():
+            p.data -= 0.05 * p.grad
+        losses.append(loss.data)
+    assert losses[-1] < 0.5 * losses[0]
+
+
+# --- bad input -------------------------------------------------------------------------
+
+
+def test_wrong_input_length_says_expected_and_got():
+    with pytest.raises(ValueError, match="MLP: expected 64 inputs, got 63"):
+        MLP(64, [10], seed=0)([0.0] * 63)
+    with pytest.raises(ValueError, match="Neuron: expected 2 inputs, got 3"):
+        Neuron(2, seed=0)([1, 2, 3])
+    with pytest.raises(ValueError, match="Layer: expected 3 inputs, got 1"):
+        Layer(3, 2, seed=0)([1])
+
+
+@pytest.mark.parametrize(
+    "bad, exc, what",
+    [
+        ("abc", TypeError, "'abc'"),
+        (None, TypeError, "None"),
+        (float("nan"), ValueError, "nan"),
+        (float("inf"), ValueError, "inf"),
+    ],
+)
+def test_non_numeric_input_names_its_position(bad, exc, what):
+    x = [0.0, 1.0, 2.0, 3.0]
+    x[2] = bad
+    with pytest.raises(exc, match=rf"MLP: input 2 must be a finite number or Value, got {what}"):
+        MLP(4, [2], seed=0)(x)
+
+
+def test_input_must_be_a_sequence():
+    with pytest.raises(TypeError, match="expected a list of 2 numbers"):
+        MLP(2, [1], seed=0)(3.0)
+    with pytest.raises(TypeError, match="expected a list of 2 numbers"):
+        MLP(2, [1], seed=0)("ab")
+
+
+def test_bad_construction_arguments():
+    with pytest.raises(ValueError, match=r"unknown activation 'gelu'; expected one of \['linear'"):
+        Neuron(3, "gelu")
+    with pytest.raises(ValueError, match="MLP: unknown activation 'softmax'"):
+        MLP(3, [2], output_activation="softmax")
+    with pytest.raises(ValueError, match="nonlin=False means activation 'linear'"):
+        Neuron(3, "relu", nonlin=False)
+    with pytest.raises(ValueError, match="nin must be a positive int, got 0"):
+        Layer(0, 3)
+    with pytest.raises(ValueError, match=r"each of nouts must be a positive int, got 2\.5"):
+        MLP(3, [2.5])
+    with pytest.raises(ValueError, match="non-empty list"):
+        MLP(3, [])
+    with pytest.raises(ValueError, match="seed or rng, not both"):
+        MLP(3, [2], seed=1, rng=random.Random(1))
+    n = Neuron(2, seed=0)
+    with pytest.raises(ValueError, match="unknown activation 'elu'"):
+        n.activation = "elu"
+    assert n.activation == "relu"
