@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .backward import topological_order
+from .files import write_text_atomic
 from .value import Value
 
 if TYPE_CHECKING:
@@ -198,23 +198,9 @@ def new_picture(
     )
 
 
-def _write_atomic(path: str | os.PathLike, text: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
-
-
 def save_dot(graph: graphviz.Digraph, path: str | os.PathLike) -> Path:
     """Write ``graph``'s DOT source to ``path`` (needs no Graphviz executable)."""
-    return _write_atomic(path, graph.source)
+    return write_text_atomic(path, graph.source)
 
 
 def render_svg(
@@ -235,7 +221,7 @@ def render_svg(
     except GraphvizNotFoundError as e:
         dot_path = save_dot(graph, path.with_suffix(".dot"))
         raise GraphvizNotFoundError(f"{e} (DOT source saved to {dot_path})") from None
-    return _write_atomic(path, graph.pipe(format="svg", encoding="utf-8"))
+    return write_text_atomic(path, graph.pipe(format="svg", encoding="utf-8"))
 
 
 def table(

@@ -24,11 +24,11 @@ from .draw import (
     _draw,
     _grad_scale,
     _param_set,
-    _write_atomic,
     fmt,
     require_graphviz,
     visible,
 )
+from .files import write_text_atomic
 from .value import Value, _to_float
 
 if TYPE_CHECKING:
@@ -271,7 +271,7 @@ class BackwardTrace:
         frames = self.frames(**frame_options)
         width = max(2, len(str(len(frames) - 1)))
         return [
-            _write_atomic(
+            write_text_atomic(
                 Path(directory) / f"{prefix}_{i:0{width}d}.svg",
                 f.pipe(format="svg", encoding="utf-8"),
             )

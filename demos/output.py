@@ -2,37 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-
-def _atomic(path: Path, write: Callable[[str], None]) -> Path:
-    """Let ``write`` fill a temp file beside ``path`` (same suffix), then move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it a normal file's mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+from autograd.files import write_atomic, write_text_atomic
 
 
 def write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` atomically."""
-    return _atomic(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    return write_text_atomic(path, text)
 
 
 def write_svg(path: str | Path, picture: Any) -> Path:
@@ -46,7 +24,7 @@ def save_figure(fig: Any, path: str | Path, **kwargs: Any) -> Path:
     import matplotlib.pyplot as plt
 
     try:
-        return _atomic(Path(path), lambda tmp: fig.savefig(tmp, **kwargs))
+        return write_atomic(path, lambda tmp: fig.savefig(tmp, **kwargs))
     finally:
         plt.close(fig)
 

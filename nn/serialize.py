@@ -20,10 +20,10 @@ import json
 import math
 import numbers
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
+
+from autograd.files import write_atomic
 
 if TYPE_CHECKING:
     from autograd import Value
@@ -112,23 +112,15 @@ def model_document(model: Module) -> dict:
 
 
 def write_json_atomic(path: PathLike, document: Any) -> None:
-    """Write ``document`` as JSON to ``path`` via a temp file and ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+    """Write ``document`` as JSON to ``path`` atomically (temp file + ``os.replace``)."""
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
             # allow_nan=False: NaN/Infinity are not JSON, and never a trained weight
             json.dump(document, f, indent=1, allow_nan=False)
             f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+
+    write_atomic(path, write)
 
 
 def save(model: Module, path: PathLike) -> None:

@@ -6,6 +6,7 @@ import time
 import xml.etree.ElementTree as ET
 
 import pytest
+from examples import micrograd_example
 from graphviz_check import SVG, fills, groups, lines, require_dot, svg_root, texts
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,20 +28,9 @@ from autograd.draw import (
 
 def expression() -> dict:
     """micrograd's example: L = (a*b + c) * f, with its gradients filled in."""
-    a, b, c, f = (
-        Value(2.0, label="a"),
-        Value(-3.0, label="b"),
-        Value(10.0, label="c"),
-        Value(-2.0, label="f"),
-    )
-    e = a * b
-    e.label = "e"
-    d = e + c
-    d.label = "d"
-    L = d * f
-    L.label = "L"
+    L, values = micrograd_example()
     L.backward()
-    return {"a": a, "b": b, "c": c, "f": f, "e": e, "d": d, "L": L}
+    return {**values, "L": L}
 
 
 def node_by_label(svg: ET.Element, label: str) -> ET.Element:

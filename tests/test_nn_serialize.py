@@ -117,7 +117,7 @@ def test_failed_save_leaves_the_old_file_intact(model, tmp_path, monkeypatch, ta
     old = path.read_bytes()
     for p in model.parameters():
         p.data += 1.0
-    module = nn.serialize.os if target == "replace" else nn.serialize.json
+    module = os if target == "replace" else nn.serialize.json
     monkeypatch.setattr(module, target, replacement)
     with pytest.raises(OSError, match="simulated"):
         model.save(path)
@@ -228,3 +228,10 @@ def test_loading_a_different_architecture_names_it(tmp_path):
                                              r"the model has \[32, 32, 10\]"):
         m.load(path)
     assert m.state_dict() == before
+
+
+def test_saved_file_has_a_normal_files_mode(model, tmp_path):
+    path, _ = _saved(model, tmp_path)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's private 0600

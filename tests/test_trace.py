@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from examples import micrograd_example
 from graphviz_check import groups, require_dot, svg_root, texts
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,17 +14,6 @@ import autograd
 from autograd import Value, dot, trace_backward, vsum
 from autograd.draw import HIGHLIGHT
 from autograd.trace import BackwardTrace, TraceStep, formula
-
-
-def micrograd_example() -> tuple[Value, dict]:
-    a, b, c, f = (Value(x, label=n) for x, n in [(2.0, "a"), (-3.0, "b"), (10.0, "c"), (-2.0, "f")])
-    e = a * b
-    e.label = "e"
-    d = e + c
-    d.label = "d"
-    L = d * f
-    L.label = "L"
-    return L, {"a": a, "b": b, "c": c, "d": d, "e": e, "f": f}
 
 
 def assert_matches_backward(root: Value) -> BackwardTrace:

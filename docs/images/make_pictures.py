@@ -8,33 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import nn
-from autograd import Value, draw_dot, render_svg, trace_backward
+from autograd import draw_dot, render_svg, trace_backward
 from demos.datasets import load_digits
+from demos.graph import neuron
 
 HERE = Path(__file__).resolve().parent
 
 
-def neuron() -> tuple[Value, list[Value]]:
-    """micrograd's neuron, o = tanh(x1*w1 + x2*w2 + b), after backward."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    x1w1 = x1 * w1
-    x1w1.label = "x1*w1"
-    x2w2 = x2 * w2
-    x2w2.label = "x2*w2"
-    s = x1w1 + x2w2
-    s.label = "x1*w1 + x2*w2"
-    n = s + b
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    o.backward()
-    return o, [w1, w2, b]
-
-
 def main() -> None:
     o, params = neuron()
+    o.backward()
     written = [
         render_svg(
             draw_dot(o, params=params, title="A neuron: o = tanh(x1·w1 + x2·w2 + b)"),
