@@ -96,16 +96,22 @@ def step_micrograd(model: Any, x: list[float], target: list[float]) -> float:
     return loss.data
 
 
-def per_step(step: Callable[[], Any], steps: int, rounds: int) -> float:
-    """Seconds per call of ``step``: the best round's mean (the cyclic GC runs as usual)."""
-    step()  # warm-up
-    best = math.inf
+def per_step(steps: dict[str, tuple[Callable[[], Any], int]], rounds: int) -> dict[str, float]:
+    """Seconds per step for each named ``(step, calls per round)``: the best round's mean.
+
+    The engines take turns round by round, so a busy spell on the machine hits both;
+    the cyclic GC runs as usual inside a round, as it would in training.
+    """
+    for step, _ in steps.values():
+        step()  # warm-up
+    best = dict.fromkeys(steps, math.inf)
     for _ in range(rounds):
-        gc.collect()
-        t0 = clock()
-        for _ in range(steps):
-            step()
-        best = min(best, (clock() - t0) / steps)
+        for name, (step, n) in steps.items():
+            gc.collect()
+            t0 = clock()
+            for _ in range(n):
+                step()
+            best[name] = min(best[name], (clock() - t0) / n)
     return best
 
 
@@ -124,9 +130,14 @@ def bench_step(quick: bool, verdicts: Verdicts) -> float:
         f"loss {la:.12g} vs {lb:.12g}, parameter gradients {'agree' if grads_agree else 'DIFFER'}",
     )
 
-    rounds = 3 if quick else 5
-    t_ours = per_step(lambda: step_ours(ours, x, target), 50 if quick else 200, rounds)
-    t_theirs = per_step(lambda: step_micrograd(theirs, x, target), 5 if quick else 20, rounds)
+    times = per_step(
+        {
+            "ours": (lambda: step_ours(ours, x, target), 50 if quick else 200),
+            "micrograd": (lambda: step_micrograd(theirs, x, target), 5 if quick else 20),
+        },
+        rounds=3 if quick else 5,
+    )
+    t_ours, t_theirs = times["ours"], times["micrograd"]
     ratio = t_theirs / t_ours
     print(table(
         ["engine", "ms per step"],
