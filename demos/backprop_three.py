@@ -1,12 +1,16 @@
 """The explainer's four steps of backpropagation on a real "3": ``python -m demos.backprop_three``.
 
 One hand-written "3" from the test split goes through the network; the loss is
-the mean squared error between the output activations (softmax probabilities)
-and the desired ones (1 for "3", 0 elsewhere), the loss ``nn.draw_network``
-pictures, so the tables and the pictures agree; the engine's backward pass
-gives every weight its gradient. The demo prints
+softmax cross-entropy, the one ``demos.digits`` trains with, whose gradient at
+each raw output is exactly the error: the output activation (softmax
+probability) minus the desired one (1 for "3", 0 elsewhere). ``--loss mse``
+uses the mean squared error between the activations and the desired ones
+instead. The pictures, drawn by ``nn.draw_network`` with the same loss, agree
+with the tables; the engine's backward pass gives every weight its gradient.
+The demo prints
 
-1. the current output activations beside the desired ones;
+1. the current output activations beside the desired ones, their errors and
+   the gradient at each raw output;
 2. the weights into the output layer,
 3. the weights into the second hidden layer,
 4. the weights into the first hidden layer,
@@ -30,7 +34,8 @@ from demos import cli
 from demos.datasets import load_digits, train_test_split
 from demos.digits import DEFAULT_HIDDEN, SPLIT_SEED, TEST_FRACTION
 from demos.output import write_svg, wrote
-from nn import MLP, mse, softmax
+from nn import MLP, cross_entropy, mse, softmax
+from nn.draw import LOSSES  # the network view's loss names, so --loss passes straight through
 
 LAYER_NAMES = ("output layer", "second hidden layer", "first hidden layer")
 
@@ -46,6 +51,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--hidden", type=cli.hidden_sizes, default=list(DEFAULT_HIDDEN),
                    help="hidden sizes of the untrained network")
     p.add_argument("--seed", type=int, default=0, help="initial weights of the untrained network")
+    p.add_argument("--loss", choices=LOSSES, default="cross_entropy",
+                   help="softmax cross-entropy (as demos.digits trains) or the mean squared "
+                        "error of the softmax probabilities")
     p.add_argument("--index", type=cli.nonnegative_int, default=None,
                    help='which test digit to use; without it, the first "3" of the test split')
     p.add_argument("--top", type=cli.positive_int, default=8, help="rows per weight table")
@@ -157,19 +165,28 @@ def layer_pairs(
 
 
 def step1(logits: list[Value], probs: list[float], desired: list[float],
-          d_logit: list[float]) -> None:
+          d_logit: list[float], loss: str) -> None:
     print("\nStep 1. Compare the output activations with the desired ones. An activation is the "
           "softmax\nprobability of the raw output. The gradient at each raw output says which way "
-          "it should\nmove: negative means up. Through the softmax it is "
-          "(2/10) p_k (e_k - sum_j p_j e_j),\nwhere e = activation - desired is the error.")
+          "it should\nmove: negative means up.", end=" ")
+    if loss == "cross_entropy":
+        print("With softmax cross-entropy it is exactly the error\n"
+              "e = activation - desired, the explainer's \"current activation minus desired\".")
+    else:
+        print("Through the softmax and the mean squared error it is\n"
+              "(2/10) p_k (e_k - sum_j p_j e_j), where e = activation - desired is the error.")
     errors = [p - d for p, d in zip(probs, desired)]
     rows = [(str(k), num(logits[k].data), num(probs[k], ""), f"{desired[k]:.0f}",
              num(errors[k]), num(d_logit[k]), "up" if d_logit[k] < 0 else "down")
             for k in range(10)]
     print(table(("output", "raw", "activation", "desired", "error", "gradient", "nudge"), rows))
-    mean_err = sum(p * e for p, e in zip(probs, errors))
-    check("gradient at output k = (2/10) p_k (e_k - sum_j p_j e_j)",
-          [(d_logit[k], 0.2 * probs[k] * (errors[k] - mean_err)) for k in range(10)])
+    if loss == "cross_entropy":
+        check("gradient at output k = activation - desired, for all 10 outputs",
+              list(zip(d_logit, errors)))
+    else:
+        mean_err = sum(p * e for p, e in zip(probs, errors))
+        check("gradient at output k = (2/10) p_k (e_k - sum_j p_j e_j)",
+              [(d_logit[k], 0.2 * probs[k] * (errors[k] - mean_err)) for k in range(10)])
 
 
 def step2(model: MLP, label: int, a2: list[float], d_logit: list[float],
@@ -237,18 +254,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     logits = model.layers[2](h2)
     activations = softmax(logits)
     desired = [1.0 if k == label else 0.0 for k in range(10)]
-    loss = mse(activations, desired)
+    if args.loss == "cross_entropy":
+        loss = cross_entropy(logits, label)
+        formula = f"softmax cross-entropy = -log(activation of output {label})"
+    else:
+        loss = mse(activations, desired)
+        formula = "mean over the 10 outputs of (activation - desired)^2"
     # The loss's gradient at each neuron's output, from the engine (no .grad touched) ...
     wishes = grad(loss, [*logits, *h2, *h1])
     d_logit, d_h2, d_h1 = wishes[:10], wishes[10 : 10 + len(h2)], wishes[10 + len(h2) :]
     # ... and every weight's gradient, from backward() as in training.
     model.zero_grad()
     loss.backward()
-    print(f"\nloss = mean over the 10 outputs of (activation - desired)^2 = {num(loss.data, '')}")
+    print(f"\nloss = {formula} = {num(loss.data, '')}")
 
     a1 = [v.data for v in h1]
     a2 = [v.data for v in h2]
-    step1(logits, [p.data for p in activations], desired, d_logit)
+    step1(logits, [p.data for p in activations], desired, d_logit, args.loss)
     step2(model, label, a2, d_logit, args)
     step3(model, a1, a2, d_logit, d_h2, args)
     step4(model, x, a1, d_h1, args)
@@ -258,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print()
         for step in (1, 2, 3, 4):
-            picture = draw_network(model, x, target=label, step=step)
+            picture = draw_network(model, x, target=label, step=step, loss=args.loss)
             wrote(write_svg(args.out / f"step{step}.svg", picture), f"network view of step {step}")
     return 0
 

@@ -12,11 +12,14 @@ Nodes are pinned to a grid and laid out by Graphviz's ``neato`` in
 milliseconds; inputs of 64 or more are drawn as the image they are, and only
 each neuron's strongest connections are drawn when there are too many.
 
-The loss behind the gradients is ``nn.mse(current, desired)``: for a class
-index, ``current`` is ``softmax(outputs)`` and ``desired`` the one-hot vector;
-for a list of desired outputs, ``current`` is the plain outputs.  ``softmax=``
-overrides either choice.  Gradients come from ``autograd.grad``, so the
-model's ``.grad`` is never touched.
+The loss behind the gradients is the one ``demos.digits`` trains with: for a
+class index and a linear output layer, ``nn.cross_entropy(outputs, target)``,
+whose gradient at each raw output is exactly ``softmax - one_hot``, the
+explainer's "current activation minus desired".  Otherwise (a list of desired
+outputs, or ``loss="mse"``) it is ``nn.mse(current, desired)``, ``current``
+being the outputs or, when the output column shows them, their softmax
+probabilities.  Gradients come from ``autograd.grad``, so the model's
+``.grad`` is never touched.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from autograd.draw import (
 )
 
 from .layers import lift_inputs
-from .losses import mse
+from .losses import cross_entropy, mse
 from .losses import softmax as softmax_of
 
 if TYPE_CHECKING:
@@ -56,6 +59,7 @@ AUTO_FAN_IN = 16  # above this fan-in only the strongest connections per neuron 
 AUTO_TOP_K = 6
 FAINT = "#d0d0d0"
 _ACTS = frozenset({"relu", "tanh", "sigmoid"})
+LOSSES = ("cross_entropy", "mse")
 _UP, _DOWN = "▲", "▼"
 
 
@@ -115,6 +119,36 @@ def _desired(target: Any, nout: int) -> tuple[list[float], bool]:
     return out, False
 
 
+def _check_loss(loss: Any, target: Any, is_class: bool, nout: int, linear: bool) -> str | None:
+    """The loss to take gradients of (None without a target): ``loss`` or the default."""
+    if loss is not None and (not isinstance(loss, str) or loss not in LOSSES):
+        raise ValueError(
+            f"draw_network: loss must be one of {', '.join(map(repr, LOSSES))} or None, "
+            f"got {loss!r}"
+        )
+    if target is None:
+        if loss is not None:
+            raise ValueError(
+                f"draw_network: loss={loss!r} is backprop's loss, which needs a target"
+            )
+        return None
+    if loss is None:
+        # What demos.digits trains a classifier with; mse for anything else.
+        return "cross_entropy" if is_class and linear and nout > 1 else "mse"
+    if loss == "cross_entropy" and not (is_class and nout > 1):
+        raise ValueError(
+            f"draw_network: loss='cross_entropy' needs a class-index target and more than one "
+            f"output, got target={target!r} for {nout} output{'s' if nout > 1 else ''}"
+        )
+    return loss
+
+
+def _loss_of(loss: str, outs: list, target: Any, desired: list, softmax: bool) -> Value:
+    if loss == "cross_entropy":
+        return cross_entropy(outs, target)
+    return mse(softmax_of(outs) if softmax else outs, desired)
+
+
 def _pre_activation(v: Value) -> Value:
     """The neuron's ``w·x + b`` node behind its output (the output itself if linear)."""
     return v.parents[0] if v.op in _ACTS else v
@@ -163,6 +197,7 @@ def draw_network(
     step: int | None = None,
     top_k: int | None = None,
     softmax: bool | None = None,
+    loss: str | None = None,
     input_shape: tuple[int, int] | None = None,
     title: str | None = None,
 ) -> graphviz.Digraph:
@@ -173,8 +208,14 @@ def draw_network(
     weight's update direction); ``step``: 1 (outputs) .. ``len(layers) + 1``
     (weights into the first layer), one step of backprop alone.  ``top_k``:
     draw only each neuron's k strongest incoming connections (default: 6 where
-    the fan-in exceeds 16).  ``input_shape``: draw the input as an image of this
-    (rows, cols) shape (default: square images of 64 or more pixels).
+    the fan-in exceeds 16).  ``softmax``: the output column shows softmax
+    probabilities (default: for a linear output layer of several outputs
+    without a list target).  ``loss``: ``"cross_entropy"`` (softmax
+    cross-entropy of the raw outputs; needs a class index and several outputs)
+    or ``"mse"`` (of the output column's values against the desired ones);
+    default: cross-entropy for a class index and a linear output layer, else
+    mse.  ``input_shape``: draw the input as an image of this (rows, cols)
+    shape (default: square images of 64 or more pixels).
     """
     layers = _check_model(model)
     nin = len(layers[0].neurons[0].w)
@@ -188,20 +229,22 @@ def draw_network(
 
     acts = _forward(layers, lift_inputs(x, nin, "draw_network")) if x is not None else None
     desired, is_class = _desired(target, nout) if target is not None else (None, False)
+    linear = layers[-1].neurons[0].activation == "linear"
+    loss = _check_loss(loss, target, is_class, nout, linear)
     if softmax is None:
-        softmax = (
-            nout > 1
-            and layers[-1].neurons[0].activation == "linear"
-            and (target is None or is_class)
-        )
-    current = None
+        softmax = nout > 1 and linear and (target is None or is_class)
+    current = compared = None
     if acts is not None:
-        current = [v.data for v in (softmax_of(acts[-1]) if softmax else acts[-1])]
+        probs = [v.data for v in softmax_of(acts[-1])]
+        current = probs if softmax else [v.data for v in acts[-1]]
+        # Cross-entropy compares the probabilities with the one-hot target, whatever is shown.
+        compared = probs if loss == "cross_entropy" else current
 
     weights = [[list(n.w) for n in layer.neurons] for layer in layers]
     wgrad = dgrad = None
-    if desired is not None:
-        wgrad, dgrad = _backprop(acts, desired, softmax, weights)
+    if loss is not None:
+        objective = _loss_of(loss, acts[-1], target, desired, softmax)
+        wgrad, dgrad = _backprop(objective, acts, weights)
 
     active = _active_layers(step, len(layers), desired is not None)
     g = new_picture(
@@ -222,13 +265,11 @@ def draw_network(
         rings = dgrad[c - 1] if dgrad and c and _rings_shown(c, step, active, len(layers)) else None
         _draw_column(g, c, col, shape if c == 0 else None, rings, title_y)
     left_out = _draw_edges(g, cols, weights, wgrad, active, top_k)
-    _draw_outputs(g, cols[-1], current, desired, step)
+    _draw_outputs(g, cols[-1], compared, desired, step)
     if title is None:
         title = _default_title(model, layers, nin, step, acts is not None, target)
     legend = _legend(desired is not None, acts is not None, step)
-    g.attr(
-        label=caption(title, legend, _notes(left_out, target, desired, softmax, acts is not None))
-    )
+    g.attr(label=caption(title, legend, _notes(left_out, target, loss, softmax, acts is not None)))
     return g
 
 
@@ -249,10 +290,8 @@ def _input_shape(shape: Any, nin: int) -> tuple[int, int] | None:
     return (shape[0], shape[1])
 
 
-def _backprop(acts: list, desired: list, softmax: bool, weights: list) -> tuple[list, list]:
+def _backprop(loss: Value, acts: list, weights: list) -> tuple[list, list]:
     """d loss / d weight per connection, and d loss / d pre-activation per neuron."""
-    outs = acts[-1]
-    loss = mse(softmax_of(outs) if softmax else outs, desired)
     zs = [_pre_activation(v) for layer in acts[1:] for v in layer]
     flat = [w for layer in weights for ws in layer for w in ws]
     gs = gradients(loss, flat + zs)
@@ -563,15 +602,18 @@ def _legend(backprop: bool, has_x: bool, step: int | None) -> list:
     return rows
 
 
-def _notes(left_out: list, target: Any, desired: list | None, softmax: bool, has_x: bool) -> list:
+def _notes(left_out: list, target: Any, loss: str | None, softmax: bool, has_x: bool) -> list:
     notes = [*left_out, "biases are not drawn"]
-    if desired is not None:
-        current = "softmax(outputs)" if softmax else "outputs"
-        goal = f"one-hot({target})" if isinstance(target, int) else "desired"
-        notes.append(
-            f"gradients of mse({current}, {goal}) from autograd.grad; the model's "
-            ".grad is not touched"
-        )
+    if loss is not None:
+        if loss == "cross_entropy":
+            of = f"cross_entropy(outputs, {target}) = softmax − one-hot at the outputs"
+        else:
+            current = "softmax(outputs)" if softmax else "outputs"
+            goal = f"one-hot({target})" if isinstance(target, int) else "desired"
+            of = f"mse({current}, {goal})"
+        notes.append(f"gradients of {of}, from autograd.grad; the model's .grad is not touched")
     if has_x and softmax:
         notes.append("the output column shows softmax probabilities")
+    elif loss == "cross_entropy":
+        notes.append("beside the outputs: their softmax probabilities → desired")
     return notes

@@ -106,6 +106,8 @@ def test_digits_smoke(tmp_path, capsys):
     assert re.search(r"test accuracy: \d+\.\d%", text.strip().splitlines()[-1])
     model = MLP.from_file(out / "model.json")
     assert model.nouts == [8, 8, 10]
+    # The network view's gradients come from the loss the demo trains with.
+    assert "gradients of cross_entropy(outputs, 3)" in (out / "network_3.svg").read_text()
 
 
 def test_digits_without_matplotlib(tmp_path, capsys, monkeypatch):
@@ -121,14 +123,27 @@ def _checked_differences(text: str) -> list[float]:
     return [float(m) for m in re.findall(r"relative to the largest \|gradient\| (\S+)", text)]
 
 
-def test_backprop_three_untrained(tmp_path, capsys):
+@pytest.mark.parametrize(
+    "argv, loss_line, step1_check, picture_note",
+    [
+        ([], "loss = softmax cross-entropy", "activation - desired, for all 10 outputs",
+         "gradients of cross_entropy(outputs, 3) = softmax"),
+        (["--loss", "mse"], "loss = mean over the 10 outputs of (activation - desired)^2",
+         "(2/10) p_k (e_k - sum_j p_j e_j)", "gradients of mse(softmax(outputs), one&#45;hot(3))"),
+    ],
+)
+def test_backprop_three_untrained(tmp_path, capsys, argv, loss_line, step1_check, picture_note):
     out = tmp_path / "b3"
-    assert backprop_three.main(["--hidden", "6,5", "--top", "3", "--out", str(out)]) == 0
+    assert backprop_three.main(["--hidden", "6,5", "--top", "3", "--out", str(out), *argv]) == 0
     text = capsys.readouterr().out
     assert 'labelled "3"' in text
+    assert loss_line in text
+    assert f"check: gradient at output k = {step1_check}\n" in text
     for step in (1, 2, 3, 4):
         assert f"Step {step}." in text
-        assert (out / f"step{step}.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+        svg = (out / f"step{step}.svg").read_text()
+        assert svg.lstrip().startswith(("<?xml", "<svg"))
+        assert picture_note in svg  # the pictures use the tables' loss
     diffs = _checked_differences(text)
     assert len(diffs) == text.count("check: ") == 5
     assert max(diffs) < 1e-12

@@ -43,13 +43,21 @@ def hue(color: str) -> str:
     return {BLUE: "blue", RED: "red", FAINT: "faint"}[rgb]
 
 
-def engine_gradients(model, x, desired, softmax: bool):
+def engine_gradients(model, x, target, loss: str, softmax: bool = True):
     """The reference: the same loss, through Value.backward() into .grad."""
     model.zero_grad()
     outs = model(x)
-    loss = nn.mse(nn.softmax(outs) if softmax else outs, desired)
-    loss.backward()
+    if loss == "cross_entropy":
+        value = nn.cross_entropy(outs, target)
+    else:
+        desired = target if isinstance(target, list) else [float(j == target) for j in range(10)]
+        value = nn.mse(nn.softmax(outs) if softmax else outs, desired)
+    value.backward()
     return {name: p.grad for name, p in model.named_parameters()}, outs
+
+
+def note(g) -> str:
+    return re.search(r"gradients of [^;]*;", g.source).group(0)
 
 
 def test_weights_view_colours_and_widths():
@@ -78,13 +86,21 @@ def test_activations_shade_the_neurons():
     assert f"{outs[0]:.2f}" in g.source
 
 
-def test_arrows_agree_with_backward_on_a_real_digit(three):
+@pytest.mark.parametrize(
+    "loss, says",
+    [
+        (None, "cross_entropy(outputs, 3) = softmax − one-hot at the outputs,"),
+        ("cross_entropy", "cross_entropy(outputs, 3) = softmax − one-hot at the outputs,"),
+        ("mse", "mse(softmax(outputs), one-hot(3)),"),
+    ],
+)
+def test_arrows_agree_with_backward_on_a_real_digit(three, loss, says):
     model = nn.MLP(64, [16, 16, 10], seed=0)
     model.zero_grad()
-    g = nn.draw_network(model, three, 3)
+    g = nn.draw_network(model, three, 3, loss=loss)
     assert all(p.grad == 0.0 for p in model.parameters())  # draw_network leaves .grad alone
-    desired = [1.0 if j == 3 else 0.0 for j in range(10)]
-    grads, outs = engine_gradients(model, three, desired, softmax=True)
+    assert note(g) == f"gradients of {says} from autograd.grad;"
+    grads, outs = engine_gradients(model, three, 3, loss or "cross_entropy")
     es = edges(g)
     assert len(es) == 16 * 6 + 16 * 16 + 16 * 10  # top 6 of 64 into each first-layer neuron
     signs = {"blue": 0, "red": 0}
@@ -112,12 +128,38 @@ def test_list_target_uses_plain_outputs():
     model = nn.MLP(2, [4, 4, 1], seed=1)
     x = [0.5, -1.0]
     g = nn.draw_network(model, x, [1.0])
-    grads, outs = engine_gradients(model, x, [1.0], softmax=False)
+    grads, outs = engine_gradients(model, x, [1.0], "mse", softmax=False)
     for name, attrs in edges(g).items():
         gw = grads[name]
         assert hue(attrs["color"]) == ("faint" if gw == 0 else "blue" if gw < 0 else "red")
     assert "mse(outputs, desired)" in g.source
     assert f"y: {outs.data:.2f} → 1 ▲" in g.source
+
+
+def test_default_loss_is_cross_entropy_only_for_a_linear_classifier(three):
+    model = nn.MLP(64, [16, 16, 10], seed=0)
+    assert "cross_entropy(outputs, 3)" in note(nn.draw_network(model, three, 3))
+    desired = [0.0] * 9 + [1.0]
+    assert "mse(outputs, desired)" in note(nn.draw_network(model, three, desired))
+    for neuron in model.layers[-1].neurons:
+        neuron.activation = "tanh"  # not logits: no softmax, and mse against the one-hot vector
+    g = nn.draw_network(model, three, 3)
+    assert "mse(outputs, one-hot(3))" in note(g)
+    grads, _ = engine_gradients(model, three, 3, "mse", softmax=False)
+    for name, attrs in edges(g).items():
+        gw = grads[name]
+        assert hue(attrs["color"]) == ("faint" if gw == 0 else "blue" if gw < 0 else "red")
+
+
+def test_cross_entropy_compares_probabilities_even_when_raw_outputs_are_shown(three):
+    model = nn.MLP(64, [16, 16, 10], seed=0)
+    g = nn.draw_network(model, three, 3, softmax=False, loss="cross_entropy")
+    logits = model(three)
+    probs = nn.softmax(logits)
+    assert re.search(rf"\tL2n3 \[label={logits[3].data:.2f} ", g.source)  # the raw output
+    assert f"3: {probs[3].data:.2f} → 1 ▲" in g.source
+    assert "beside the outputs: their softmax probabilities → desired" in g.source
+    assert "the output column shows softmax probabilities" not in g.source
 
 
 @pytest.mark.parametrize(
@@ -147,6 +189,9 @@ def test_64_inputs_are_an_image_and_say_what_was_left_out(three):
     assert g3.source.count("shape=square") == 64
 
 
+LOSS_CHOICES = r"loss must be one of 'cross_entropy', 'mse' or None, got "
+
+
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
@@ -161,12 +206,27 @@ def test_64_inputs_are_an_image_and_say_what_was_left_out(three):
         ({"x": [0.0] * 3}, ValueError, "64 inputs"),
         ({"top_k": 0}, ValueError, "top_k"),
         ({"input_shape": (8, 9)}, ValueError, "input_shape"),
+        ({"x": [0.0] * 64, "target": 3, "loss": "hinge"}, ValueError, LOSS_CHOICES + "'hinge'"),
+        ({"x": [0.0] * 64, "target": 3, "loss": "MSE"}, ValueError, LOSS_CHOICES + "'MSE'"),
+        ({"x": [0.0] * 64, "target": 3, "loss": 1}, ValueError, LOSS_CHOICES + "1"),
+        ({"x": [0.0] * 64, "loss": "mse"}, ValueError, "loss='mse' is backprop's loss"),
+        (
+            {"x": [0.0] * 64, "target": [0.0] * 10, "loss": "cross_entropy"},
+            ValueError,
+            r"loss='cross_entropy' needs a class-index target .* got target=\[0\.0, ",
+        ),
     ],
 )
 def test_bad_arguments_are_named(kwargs, error, match):
     model = nn.MLP(64, [16, 16, 10], seed=0)
     with pytest.raises(error, match=match):
         nn.draw_network(model, **kwargs)
+
+
+def test_cross_entropy_needs_more_than_one_output():
+    model = nn.MLP(2, [4, 4, 1], seed=1)
+    with pytest.raises(ValueError, match=r"loss='cross_entropy' needs .* for 1 output$"):
+        nn.draw_network(model, [0.5, -1.0], [1.0], loss="cross_entropy")
 
 
 def test_not_a_model():
@@ -183,8 +243,7 @@ def test_network_svg_renders_with_named_coloured_connections(three, tmp_path):
     path = render_svg(nn.draw_network(model, three, 3, step=2), tmp_path / "step2.svg")
     assert time.perf_counter() - t < 10.0
     svg = svg_root(path.read_text(encoding="utf-8"))
-    desired = [1.0 if j == 3 else 0.0 for j in range(10)]
-    grads, _ = engine_gradients(model, three, desired, softmax=True)
+    grads, _ = engine_gradients(model, three, 3, "cross_entropy")
     drawn = [g for g in svg.iter(f"{SVG}g") if g.get("class") == "edge"]
     assert len(drawn) == 16 * 6 + 16 * 16 + 16 * 10
     checked = 0
