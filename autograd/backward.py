@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from operator import attrgetter
 from typing import Any
 
 from .value import Value, _to_float, enable_grad
@@ -31,13 +32,15 @@ def _parents(node: Value) -> tuple:
     return node._a
 
 
-def _order(root: Value, leaves: bool, stash: dict | None = None) -> list[Value]:
+def _order(
+    root: Value, leaves: bool, stash: dict | None = None, leaf_uses: list | None = None
+) -> list[Value]:
     """Iterative DFS post-order: every node after all of its inputs.
 
     ``leaves=False`` leaves out leaf nodes, which the hot backward path never
     needs to visit.  With a ``stash`` dict, every node found (leaves too) has
     its gradient zeroed, saving backward a second sweep; nonzero gradients are
-    saved in ``stash`` first.
+    saved in ``stash`` first, and each use of a leaf is appended to ``leaf_uses``.
     """
     if root._rule is None:
         return [root] if leaves else []
@@ -58,9 +61,11 @@ def _order(root: Value, leaves: bool, stash: dict | None = None) -> list[Value]:
                 if leaves and p not in seen:
                     add(p)
                     append(p)
-                elif stash is not None and p.grad:  # zeroed now, so saved once
-                    stash[p] = p.grad
-                    p.grad = 0.0
+                elif stash is not None:
+                    if p.grad:  # zeroed now, so saved once
+                        stash[p] = p.grad
+                        p.grad = 0.0
+                    leaf_uses.append(p)  # type: ignore[union-attr]
                 continue
             if p in seen:
                 continue
@@ -127,7 +132,8 @@ def _backward(root: Value, seed: float) -> None:
     # back at the end, so they accumulate old + (this pass's total) exactly as
     # the docs say, whatever the old value.  On failure everything is restored.
     stash: dict = {}
-    order = _order(root, leaves=False, stash=stash)
+    leaf_uses: list = []
+    order = _order(root, leaves=False, stash=stash, leaf_uses=leaf_uses)
     if not order:  # root is a leaf
         root.grad += seed
         return
@@ -163,15 +169,30 @@ def _backward(root: Value, seed: float) -> None:
                     p.grad += gp
         for n, old in stash.items():
             if n._rule is None:
-                total = n.grad + old
-                if total - total != 0.0:
-                    raise _fail(n, f"accumulated gradient overflowed ({n.grad!r} + {old!r})")
-                n.grad = total
+                n.grad += old
+        # No op reads a leaf's total, so the checks above never saw it: sum them
+        # all in C, and look for the culprit only if that sum is not finite.
+        total = sum(map(_GRAD, leaf_uses))
+        if total - total != 0.0:
+            for n in leaf_uses:
+                if n.grad - n.grad != 0.0:
+                    old = stash.get(n, 0.0)
+                    raise GradientError(
+                        f"backward: the gradient of {_leaf_name(n)} overflowed ({n.grad!r}"
+                        + (f", with {old!r} accumulated before this pass)" if old else ")")
+                    )
     except BaseException as e:
         _restore(order, stash)
         if isinstance(e, GradientError) or not isinstance(e, (ArithmeticError, ValueError)):
             raise
-        raise _fail(node, f"derivative is not finite here ({e})") from e
+        raise _fail(node, f"no finite derivative here ({e})") from e
+
+
+_GRAD = attrgetter("grad")
+
+
+def _leaf_name(leaf: Value) -> str:
+    return f"leaf {leaf.label!r} (data {leaf.data!r})" if leaf.label else f"leaf {leaf!r}"
 
 
 def _restore(order: list[Value], stash: dict) -> None:
@@ -233,7 +254,7 @@ def grad(
         except GradientError:
             raise
         except (ArithmeticError, ValueError) as e:
-            raise _fail(node, f"derivative is not finite here ({e})") from e
+            raise _fail(node, f"no finite derivative here ({e})") from e
     out = [get(x, zero) for x in xs]
     for x, gx in zip(xs, out):
         if not create_graph and gx - gx != 0.0:

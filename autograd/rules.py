@@ -111,11 +111,30 @@ DIV = Rule(
     domain=lambda a, b: "division by zero" if b == 0.0 else None,
     law="quotient rule",
 )
+def _power_grad(g: Any, a: Any, c: Any) -> Any:
+    """d(a ** c)/da; ``a ** 0`` is constant, even at a = 0 where ``0 ** -1`` fails."""
+    return g * 0.0 if _data(c) == 0.0 else g * c * a ** (c - 1)
+
+
+def _exponent_grad(g: Any, out: Any, base: Any) -> Any:
+    """d(base ** x)/dx = out * log(base): 0 at base 0 (``0 ** x`` is 0 for every x > 0);
+    undefined for a negative base, where ``base ** x`` is real only at whole x."""
+    b = _data(base)
+    if b > 0.0:
+        return g * out * log(base)
+    if b == 0.0 and _data(out) == 0.0:
+        return g * 0.0
+    raise ValueError(
+        f"the exponent's derivative out*log(base) is undefined for base {b!r}; "
+        "if the exponent is a constant, use a number (x ** 2) rather than a Value"
+    )
+
+
 POW = Rule(
     "**",
     2,
     _pow,
-    lambda g, out, a, b: (g * b * a ** (b - 1), g * out * log(a)),
+    lambda g, out, a, b: (_power_grad(g, a, b), _exponent_grad(g, out, a)),
     domain=_pow_domain,
     law="power rule; exponent gets out*log(base)",
 )
@@ -174,7 +193,7 @@ def power(c: float) -> Rule:
         f"**{c}",
         1,
         lambda x: _pow(x, c),
-        lambda g, out, x: (g * c * x ** (c - 1),),
+        lambda g, out, x: (_power_grad(g, x, c),),
         domain=lambda x: _pow_domain(x, c),
         law="power rule",
     )
@@ -187,7 +206,7 @@ def exponential(c: float) -> Rule:
         f"{c}**",
         1,
         lambda x: _pow(c, x),
-        lambda g, out, x: (g * out * math.log(c),),
+        lambda g, out, x: (_exponent_grad(g, out, c),),
         domain=lambda x: _pow_domain(c, x),
         law="exponential: times out*log(base)",
     )

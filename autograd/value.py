@@ -204,6 +204,16 @@ class Value:
 
         backward(self, gradient)
 
+    def _backward(self) -> None:
+        """One step of backprop by hand, as in micrograd's lecture: add this node's
+        ``.grad`` times each local derivative to its parents' ``.grad`` (a leaf has
+        none).  Call it on each node in :func:`autograd.backward_order`."""
+        from .backward import _vjp
+
+        if self._rule is not None:
+            for p, gp in zip(*_vjp(self, self.grad, create_graph=False)):
+                p.grad += gp
+
 
 def _opaque_vjp(g: Any, out: Any, xs: tuple) -> tuple:
     raise TypeError(

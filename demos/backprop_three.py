@@ -67,6 +67,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                 f"got {len(args.hidden)} sizes")
     if args.model is not None and not args.model.is_file():
         p.error(f"argument --model: no such file: {args.model}")
+    if not args.no_svg:
+        cli.output_folder(p, args.out)
     return args
 
 
@@ -240,6 +242,7 @@ def step4(model: MLP, x: list[float], a1: list[float], d_h1: list[float],
           layer_pairs(model, 0, d_h1, x, [a > 0.0 for a in a1]))
 
 
+@cli.one_line_os_errors
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     model, desc = build_model(args)

@@ -62,6 +62,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                 f"got {len(args.hidden)} sizes")
     if args.limit is not None and args.limit < 20:
         p.error(f"argument --limit: need at least 20 digits to split, got {args.limit}")
+    cli.output_folder(p, args.out)
     return args
 
 
@@ -164,6 +165,7 @@ def draw_three(model: MLP, X: Sequence[list[float]], y: Sequence[int], path: Pat
     return write_svg(path, draw_network(model, x, target=3))
 
 
+@cli.one_line_os_errors
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     X, y = load_digits()
@@ -188,7 +190,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(format_confusion(confusion_matrix(y_test, pred, 10)))
     print()
 
-    args.out.mkdir(parents=True, exist_ok=True)
     model_path = args.out / "model.json"
     model.save(model_path)
     wrote(model_path, "trained model")

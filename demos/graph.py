@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from autograd import Value, draw_dot, render_svg, trace_backward
+from demos import cli
 from demos.output import wrote
 
 
@@ -25,7 +26,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("out/graph"), help="output folder")
     p.add_argument("--no-frames", action="store_true",
                    help="skip the one-SVG-per-step backward frames")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    cli.output_folder(p, args.out)
+    return args
 
 
 def neuron() -> tuple[Value, list[Value]]:
@@ -48,6 +51,7 @@ def neuron() -> tuple[Value, list[Value]]:
     return o, [w1, w2, b]
 
 
+@cli.one_line_os_errors
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     o, params = neuron()

@@ -42,6 +42,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         p.error(f"argument --points: need at least 2 points, got {args.points}")
     if not 0.0 <= args.noise < float("inf"):
         p.error(f"argument --noise: must be a finite number >= 0, got {args.noise}")
+    if not args.no_plots:
+        cli.output_folder(p, args.out)
     return args
 
 
@@ -77,6 +79,7 @@ def plot_boundary(
     return save_figure(fig, path, dpi=100)
 
 
+@cli.one_line_os_errors
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     X, y = make_moons(args.points, args.noise, seed=args.seed)

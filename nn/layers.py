@@ -4,8 +4,7 @@ A neuron is three graph nodes: ``act(dot(w, x) + b)`` (linear: two).  An MLP
 lifts its float inputs to Values once per call and hands the same list to every
 neuron of the first layer, so the graph stays small and backward stays fast.
 
-Initialisation (biases start at 0), drawn from the module's own
-``random.Random`` so the global RNG is never touched:
+Initial weights (biases start at 0):
 
 * relu: He/Kaiming uniform, ``U(-a, a)`` with ``a = sqrt(6 / fan_in)`` (variance ``2 / fan_in``),
   which keeps the activations' scale from layer to layer when half the units are off;
@@ -15,6 +14,11 @@ Initialisation (biases start at 0), drawn from the module's own
 micrograd draws ``uniform(-1, 1)`` (variance ``1/3``): a 64-input neuron's pre-activation
 then has ``sqrt(64/3) = 4.6`` times the inputs' spread (He: 1.4), which saturates tanh and
 compounds through relu layers.  These schemes make ``MLP(64, [32, 32, 10])`` train.
+
+The weights come from a ``random.Random`` of the module's own: ``rng=``, or one seeded
+with ``seed=``; either way the global RNG is untouched.  Without either, the seed is one
+draw from the global ``random``, so ``random.seed(1337)`` reproduces a run as it does in
+micrograd (with other weights: micrograd draws every weight from the global RNG).
 """
 
 from __future__ import annotations
@@ -65,14 +69,34 @@ def _check_size(n: Any, what: str, who: str) -> int:
     return n
 
 
+def _mlp_sizes(nin: Any, nouts: Any) -> list[int]:
+    """``[nin, *nouts]``, checked: every width a positive int, at least one layer."""
+    sizes = [_check_size(nin, "nin", "MLP")]
+    if isinstance(nouts, (str, bytes)) or not hasattr(nouts, "__iter__"):
+        raise ValueError(f"MLP: nouts must be a non-empty list of layer sizes, got {nouts!r}")
+    sizes += [_check_size(n, "each of nouts", "MLP") for n in nouts]
+    if len(sizes) == 1:
+        raise ValueError("MLP: nouts must be a non-empty list of layer sizes, got []")
+    return sizes
+
+
+def _count_parameters(sizes: Sequence[int]) -> int:
+    """How many parameters fully connected layers of these widths hold (weights and biases)."""
+    return sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes, sizes[1:]))
+
+
 def _make_rng(rng: random.Random | None, seed: int | None, who: str) -> random.Random:
+    """The generator a module initialises from (see the module docstring)."""
     if rng is not None and seed is not None:
         raise ValueError(f"{who}: pass seed or rng, not both")
     if rng is not None:
         if not callable(getattr(rng, "uniform", None)):
             raise TypeError(f"{who}: rng must be a random.Random, got {type(rng).__name__}")
         return rng
-    # A private generator: never reads or advances the global one.
+    if seed is None:
+        # One draw, so random.seed() reproduces unseeded models (micrograd's habit)
+        # while the weights still come from a generator of the model's own.
+        seed = random.getrandbits(64)
     return random.Random(seed)
 
 
@@ -169,6 +193,10 @@ class Neuron(Module):
     def _from_architecture(cls, arch: dict) -> Neuron:
         return cls(arch["nin"], arch["activation"], seed=0)
 
+    @staticmethod
+    def _parameter_count(arch: dict) -> int:
+        return _count_parameters([_check_size(arch["nin"], "nin", "Neuron"), 1])
+
 
 class Layer(Module):
     """``nout`` neurons reading the same inputs.
@@ -221,6 +249,12 @@ class Layer(Module):
     def _from_architecture(cls, arch: dict) -> Layer:
         return cls(arch["nin"], arch["nout"], arch["activation"], seed=0)
 
+    @staticmethod
+    def _parameter_count(arch: dict) -> int:
+        return _count_parameters(
+            [_check_size(arch["nin"], "nin", "Layer"), _check_size(arch["nout"], "nout", "Layer")]
+        )
+
 
 class MLP(Module):
     """A multi-layer perceptron: ``MLP(nin, nouts)``, e.g. ``MLP(64, [32, 32, 10], seed=0)``.
@@ -229,6 +263,8 @@ class MLP(Module):
     (linear), as in micrograd.  ``model(x)`` returns a list of Values, or one
     Value if the last layer has one neuron.  Use :meth:`predict` (or
     ``autograd.no_grad()``) when you only need numbers: no graph is recorded.
+    ``seed=`` or ``rng=`` fixes the initial weights; without them ``random.seed``
+    does, as in micrograd.
     """
 
     def __init__(
@@ -241,13 +277,8 @@ class MLP(Module):
         rng: random.Random | None = None,
         seed: int | None = None,
     ) -> None:
-        self.nin = _check_size(nin, "nin", "MLP")
-        if isinstance(nouts, (str, bytes)) or not hasattr(nouts, "__iter__"):
-            raise ValueError(f"MLP: nouts must be a non-empty list of layer sizes, got {nouts!r}")
-        nouts = list(nouts)
-        if not nouts:
-            raise ValueError("MLP: nouts must be a non-empty list of layer sizes, got []")
-        sizes = [self.nin] + [_check_size(n, "each of nouts", "MLP") for n in nouts]
+        sizes = _mlp_sizes(nin, nouts)
+        self.nin = sizes[0]
         self._hidden = _check_activation(activation, "MLP")  # kept for one-layer MLPs
         _check_activation(output_activation, "MLP")
         r = _make_rng(rng, seed, "MLP")
@@ -301,6 +332,10 @@ class MLP(Module):
         return cls(
             arch["nin"], arch["nouts"], arch["activation"], arch["output_activation"], seed=0
         )
+
+    @staticmethod
+    def _parameter_count(arch: dict) -> int:
+        return _count_parameters(_mlp_sizes(arch["nin"], arch["nouts"]))
 
 
 BUILDERS: dict[str, type[Module]] = {"Neuron": Neuron, "Layer": Layer, "MLP": MLP}

@@ -236,7 +236,19 @@ def load_model(path: PathLike) -> Module:
             "architecture.class",
         )
     try:
+        # Count first: building a huge architecture before noticing that a tiny file
+        # cannot fill it would take minutes and gigabytes (or never finish).
+        implied = builder._parameter_count(arch)
+        found = len(doc["parameters"])
+        if implied != found:
+            raise ModelLoadError(
+                f"{path}: the architecture implies {implied:,} parameters, but the file has "
+                f"{found:,}",
+                "parameters",
+            )
         model = builder._from_architecture(arch)
+    except ModelLoadError:
+        raise  # a ValueError too, but it already says what is wrong
     except KeyError as e:
         raise ModelLoadError(
             f"{path}: architecture is missing {e.args[0]!r}", f"architecture.{e.args[0]}"

@@ -102,7 +102,7 @@ def test_infinite_derivative_fails_naming_the_node_and_changes_nothing() -> None
     for i, n in enumerate(topological_order(out)):
         n.grad = 0.5 * i  # some earlier state, interior nodes included
     before = _grads(out)
-    with pytest.raises(GradientError, match=r"backward through 'sqrt'.*not finite") as info:
+    with pytest.raises(GradientError, match=r"backward through 'sqrt'.*no finite deriv") as info:
         out.backward()
     assert isinstance(info.value, FloatingPointError)
     assert _grads(out) == before
@@ -122,9 +122,18 @@ def test_overflowing_accumulation_fails_and_changes_nothing() -> None:
     out = x * y + y
     x.grad = 1.7e308
     y.grad = 4.0
-    with pytest.raises(GradientError, match="accumulated gradient overflowed"):
+    with pytest.raises(GradientError, match=r"gradient of leaf 'x' .*overflowed.*accumulated"):
         out.backward(1e308)
     assert (x.grad, y.grad, out.grad) == (1.7e308, 4.0, 0.0)
+
+
+def test_fan_in_overflow_into_a_fresh_leaf_fails_and_changes_nothing() -> None:
+    # Each path's gradient is finite; only the leaf's sum overflows, and no op reads it.
+    x = Value(1e-300, label="x")
+    out = x * 1.5e308 + x * 1.5e308
+    with pytest.raises(GradientError, match=r"gradient of leaf 'x' \(data 1e-300\) overflowed"):
+        out.backward()
+    assert (x.grad, out.grad) == (0.0, 0.0)
 
 
 def test_large_finite_gradients_through_sum_do_not_overflow() -> None:
@@ -284,3 +293,18 @@ def test_memory_is_returned() -> None:
             gc.enable()
     assert peak - start > 2_000_000  # the graph was really there
     assert after - start < 10_000
+
+
+def test_micrograd_style_backward_by_hand_matches_backward() -> None:
+    # The lecture sets o.grad = 1 and calls _backward() node by node.
+    x1, x2, w1, w2 = Value(2.0), Value(0.0), Value(-3.0), Value(1.0)
+    o = (x1 * w1 + x2 * w2 + 6.8813735870195432).tanh()
+    o.grad = 1.0
+    for node in backward_order(o):
+        node._backward()
+    by_hand = [v.grad for v in (x1, x2, w1, w2)]
+    for v in (x1, x2, w1, w2):
+        v.grad = 0.0
+    o.backward()
+    assert by_hand == [v.grad for v in (x1, x2, w1, w2)]
+    assert by_hand[0] == pytest.approx(-1.5) and by_hand[2] == pytest.approx(1.0)

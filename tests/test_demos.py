@@ -90,6 +90,51 @@ def test_digits_rejects_bad_flags(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
+TINY = {
+    digits: ["--epochs", "1", "--hidden", "4,4", "--limit", "40"],
+    moons: ["--steps", "1", "--points", "4"],
+    graph: [],
+    backprop_three: ["--hidden", "4,4"],
+}
+
+
+@pytest.mark.parametrize("demo", list(TINY), ids=lambda d: d.__name__)
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("a_file", "argument --out: '{out}' exists and is not a folder"),
+        ("a_file/sub", "argument --out: cannot create folder '{out}': Not a directory"),
+        pytest.param("/proc/valuegrad-out",
+                     "argument --out: cannot create folder '{out}': No such file or directory",
+                     marks=pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                              reason="needs /proc")),
+    ],
+)
+def test_bad_out_folder_stops_before_any_work(demo, bad, message, tmp_path, capsys):
+    (tmp_path / "a_file").write_text("not a folder")
+    out = tmp_path / bad
+    with pytest.raises(SystemExit) as e:
+        demo.main([*TINY[demo], "--out", str(out)])
+    assert e.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing trained or computed first
+    assert captured.err.endswith(f"error: {message.format(out=out)}\n")
+
+
+def test_write_error_after_the_work_is_one_line(tmp_path, monkeypatch):
+    import os
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(SystemExit) as e:
+        graph.main(["--out", str(tmp_path)])
+    svg = tmp_path / "neuron.svg"
+    assert e.value.code == f"error: cannot write '{svg}': No space left on device"
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- the demos, with tiny settings ---------------------------------------------------------
 
 

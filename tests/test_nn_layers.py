@@ -5,11 +5,16 @@ from __future__ import annotations
 import math
 import random
 import statistics
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from autograd import Value, no_grad, topological_order, vsum
 from nn import MLP, Layer, Neuron, hinge_loss, init_bound
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _weights(layer: Layer) -> list[float]:
@@ -25,12 +30,33 @@ def test_seed_makes_init_reproducible_and_never_touches_global_rng():
     a = MLP(64, [32, 32, 10], seed=0)
     b = MLP(64, [32, 32, 10], seed=0)
     c = MLP(64, [32, 32, 10], rng=random.Random(0))
-    MLP(4, [3], seed=None)  # unseeded: private OS-seeded generator
-    Neuron(3)
-    Layer(3, 2)
+    Neuron(3, seed=0)
+    Layer(3, 2, rng=random.Random(1))
     assert random.getstate() == state
     assert a.state_dict() == b.state_dict() == c.state_dict()
     assert a.state_dict() != MLP(64, [32, 32, 10], seed=1).state_dict()
+
+
+@pytest.mark.parametrize("build", [lambda: MLP(2, [16, 16, 1]), lambda: Layer(3, 2),
+                                   lambda: Neuron(3)])
+def test_unseeded_init_follows_the_global_random_seed(build):
+    # micrograd users reproduce a run with random.seed(...); so must we.
+    random.seed(1337)
+    first = build().state_dict()
+    advanced = random.getstate()
+    random.seed(1337)
+    assert build().state_dict() == first
+    assert random.getstate() == advanced  # the same single draw each time
+    random.seed(1338)
+    assert build().state_dict() != first
+
+
+def test_unseeded_init_is_reproducible_across_processes():
+    code = ("import random; random.seed(1337); from nn import MLP; "
+            "print(MLP(2, [16, 16, 1]).state_dict())")
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, cwd=ROOT).stdout for _ in range(2)]
+    assert runs[0] == runs[1] != ""
 
 
 def test_init_scale_is_he_for_relu_and_glorot_otherwise():

@@ -235,3 +235,30 @@ def test_saved_file_has_a_normal_files_mode(model, tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's private 0600
+
+
+@pytest.mark.parametrize(
+    "arch, implied",
+    [
+        ({"class": "MLP", "nin": 10**9, "nouts": [10**9, 1], "activation": "relu",
+          "output_activation": "linear"}, (10**9 + 1) * 10**9 + (10**9 + 1)),
+        ({"class": "Layer", "nin": 10**9, "nout": 3, "activation": "relu"}, (10**9 + 1) * 3),
+        ({"class": "Neuron", "nin": 10**9, "activation": "relu"}, 10**9 + 1),
+    ],
+)
+def test_huge_architecture_in_a_tiny_file_fails_before_building(
+    model, tmp_path, monkeypatch, arch, implied
+):
+    path, doc = _saved(model, tmp_path)  # 43 parameters
+    doc["architecture"] = arch
+    path.write_text(json.dumps(doc))
+
+    def build(*args, **kwargs):
+        raise AssertionError("built a neuron: the count check must come first")
+
+    monkeypatch.setattr(Neuron, "__init__", build)  # every model is built of neurons
+    with pytest.raises(ModelLoadError) as info:
+        load_model(path)
+    assert info.value.key == "parameters"
+    assert f"implies {implied:,} parameters" in str(info.value)
+    assert "the file has 43" in str(info.value) and str(path) in str(info.value)

@@ -9,7 +9,7 @@ from typing import Callable
 
 import pytest
 
-from autograd import Value, dot, enable_grad, is_grad_enabled, no_grad, vsum
+from autograd import GradientError, Value, dot, enable_grad, grad, is_grad_enabled, no_grad, vsum
 
 # (name, function of the leaves, leaf values, forward value, d out / d leaf for each leaf)
 E = math.e
@@ -23,6 +23,10 @@ OPS = [
     ("pow const real", lambda x: x**-1.5, (4.0,), 0.125, (-1.5 * 4.0**-2.5,)),
     ("pow const half", lambda x: x**0.5, (9.0,), 3.0, (1.0 / 6.0,)),
     ("rpow", lambda x: 2.0**x, (3.0,), 8.0, (8.0 * math.log(2.0),)),
+    # where 0 ** -1 or log(0) appears in the formula but the derivative exists
+    ("pow const zero at 0", lambda x: x**0, (0.0,), 1.0, (0.0,)),
+    ("pow at base 0", lambda x, y: x**y, (0.0, 2.0), 0.0, (0.0, 0.0)),
+    ("rpow base 0", lambda x: 0.0**x, (3.0,), 0.0, (0.0,)),
     ("neg", lambda x: -x, (2.5,), -2.5, (-1.0,)),
     ("pos", lambda x: +x, (2.5,), 2.5, (1.0,)),
     ("exp", lambda x: x.exp(), (1.0,), E, (E,)),
@@ -266,3 +270,17 @@ def test_detach() -> None:
     assert d.is_leaf and d.data == 4.0 and d is not y and d.parents == ()
     (d * x).backward()
     assert x.grad == 4.0 and d.grad == 2.0 and y.grad == 0.0
+
+
+@pytest.mark.parametrize(("base", "exponent"), [(-2.0, 2.0), (0.0, 0.0)])
+def test_exponent_derivative_undefined_is_a_clear_error(base: float, exponent: float) -> None:
+    # a ** b as a function of b is not real off whole b for a < 0, and jumps at b = 0
+    # for a = 0: the exponent has no derivative, which must be said, not returned as NaN.
+    x, e = Value(base, label="x"), Value(exponent, label="e")
+    out = x**e
+    with pytest.raises(GradientError, match=r"'\*\*'.*exponent's derivative.*undefined for base"):
+        out.backward()
+    assert (x.grad, e.grad) == (0.0, 0.0)
+    # with a number exponent, only the base's derivative is asked for, and it exists
+    expected = exponent * base ** (exponent - 1) if exponent else 0.0
+    assert grad(x**exponent, x) == pytest.approx(expected)
