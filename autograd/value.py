@@ -11,7 +11,7 @@ frees it as soon as it is dropped.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import ContextDecorator
 from contextvars import ContextVar
 from typing import Any, Callable, Union
@@ -340,21 +340,33 @@ def dot(weights: Iterable[Operand], inputs: Iterable[Operand]) -> Value:
         raise ValueError(f"dot: lengths differ, {n} weights and {len(xs)} inputs")
     if not n:
         raise ValueError("dot: needs at least one pair, got empty sequences")
-    ps = ws + xs
-    if set(map(type, ps)) != _ONLY_VALUES:  # one C-level pass; lift only when needed
-        return apply(R.DOT, *ps)
-    # The hot path of every neuron, so apply() is inlined here.
-    datas = [p.data for p in ps]
-    data = R.DOT.forward(datas)
+    if set(map(type, ws + xs)) != _ONLY_VALUES:  # one C-level pass; lift only when needed
+        return apply(R.DOT, *ws, *xs)
+    return dot_values(ws, xs)
+
+
+def dot_values(ws: Sequence[Value], xs: Sequence[Value]) -> Value:
+    """:func:`dot` for callers that pass two non-empty lists of Values.
+
+    The hot path of every neuron (``nn`` guarantees the shapes), so it skips
+    ``dot``'s checks, whose type check alone costs as much as the product; a
+    number among the weights still works, through ``dot``.
+    """
+    if len(ws) != len(xs):
+        return dot(ws, xs)  # which says what is wrong
+    try:
+        data = R.dot_product([w.data for w in ws], [x.data for x in xs])
+    except AttributeError:
+        return dot(ws, xs)
     if data - data != 0.0:
-        raise _fail(R.DOT, OverflowError(), ps)
+        raise _fail(R.DOT, OverflowError(), (*ws, *xs))
     out = _new(Value)
     out.data = data
     out.grad = 0.0
     out.label = ""
     if _grad_enabled.get():
         out._rule = R.DOT
-        out._a = tuple(ps)
+        out._a = (*ws, *xs)
     else:
         out._rule = out._a = None
     out._b = None

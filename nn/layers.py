@@ -28,7 +28,8 @@ import random
 from collections.abc import Sequence
 from typing import Any, Callable, Union
 
-from autograd import Value, dot, no_grad
+from autograd import Value, no_grad
+from autograd.value import dot_values
 
 from .module import Module, TrackedList
 
@@ -179,7 +180,7 @@ class Neuron(Module):
         return self._forward(lift_inputs(x, self.nin, "Neuron"))
 
     def _forward(self, xs: list[Value]) -> Value:
-        z = dot(self.w, xs) + self.b
+        z = dot_values(self.w, xs) + self.b
         act = self._act
         return z if act is None else act(z)
 

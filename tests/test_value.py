@@ -284,3 +284,16 @@ def test_exponent_derivative_undefined_is_a_clear_error(base: float, exponent: f
     # with a number exponent, only the base's derivative is asked for, and it exists
     expected = exponent * base ** (exponent - 1) if exponent else 0.0
     assert grad(x**exponent, x) == pytest.approx(expected)
+
+
+def test_dot_values_is_dot_without_the_checks_but_never_silently_wrong() -> None:
+    from autograd.value import dot_values
+
+    ws, xs = [Value(2.0), Value(-1.0)], [Value(3.0), Value(4.0)]
+    fast, checked = dot_values(ws, xs), dot(ws, xs)
+    assert (fast.data, fast.op, fast.parents) == (checked.data, checked.op, checked.parents)
+    fast.backward()
+    assert [v.grad for v in ws + xs] == [3.0, 4.0, 2.0, -1.0]
+    assert dot_values([Value(2.0), 0.5], xs).data == 8.0  # a number among the weights: dot's way
+    with pytest.raises(ValueError, match="lengths differ, 3 weights and 2 inputs"):
+        dot_values([*ws, Value(1.0)], xs)  # e.g. a weight appended by hand: not truncated
