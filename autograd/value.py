@@ -70,13 +70,15 @@ def _to_float(x: Any, op: str) -> float:
     try:
         f = float(x)
     except OverflowError:  # ints too: float(10**400) overflows
-        raise OverflowError(f"{op}: {x!r} is too large for a float") from None
+        digits = len(str(abs(x)))
+        raise OverflowError(f"{op}: an int of {digits} digits is too large for a float") from None
     if f - f != 0.0:
         raise ValueError(f"{op}: value must be finite, got {x!r}")
     return f
 
 
 _new = object.__new__
+_EXACT = 2**53  # ints up to here are exact as floats
 
 
 class Value:
@@ -186,7 +188,8 @@ class Value:
             raise TypeError("**: three-argument pow is not supported")
         if other.__class__ is Value:
             return _binary(R.POW, self, other)
-        c = other if other.__class__ is int else _to_float(other, "**")
+        # Small ints stay ints (exact powers, readable "**2"); beyond 2**53 a float is as exact.
+        c = other if other.__class__ is int and -_EXACT < other < _EXACT else _to_float(other, "**")
         return _unary(R.power(c), self)
 
     def __rpow__(self, other: Number) -> Value:
@@ -234,6 +237,11 @@ def _lift(x: Any, op: str) -> Value:
 
 def _fail(rule: Rule, exc: Exception, operands: tuple) -> Exception:
     """Turn a float-level failure into an error naming the op and its operands."""
+    bad = [x for x in operands if not isinstance(x.data, numbers.Real)]
+    if bad:
+        return TypeError(
+            f"{rule.symbol}: operand {bad[0]!r} does not hold a float (was .data set by hand?)"
+        )
     datas = [x.data for x in operands]
     bad = [x for x in operands if x.data - x.data != 0.0]
     if bad:
@@ -267,7 +275,7 @@ def _unary(rule: Rule, x: Value) -> Value:
     xd = x.data
     try:
         data = rule.forward(xd)
-    except (ArithmeticError, ValueError) as e:
+    except (ArithmeticError, ValueError, TypeError) as e:  # TypeError: .data set by hand
         raise _fail(rule, e, (x,)) from None
     # The operand is checked too: .data set to inf/nan by hand would otherwise
     # pass silently through ops that map it to a finite number (tanh, relu...).
@@ -281,7 +289,7 @@ def _binary(rule: Rule, a: Value, b: Value) -> Value:
     bd = b.data
     try:
         data = rule.forward(ad, bd)
-    except (ArithmeticError, ValueError) as e:
+    except (ArithmeticError, ValueError, TypeError) as e:  # TypeError: .data set by hand
         raise _fail(rule, e, (a, b)) from None
     if data - data + (ad - ad) + (bd - bd) != 0.0:  # operands too, as in _unary
         raise _fail(rule, OverflowError(), (a, b))
@@ -297,7 +305,7 @@ def apply(rule: Rule, *args: Operand) -> Value:
         return _binary(rule, vals[0], vals[1])
     try:
         data = float(rule.forward([x.data for x in vals]))
-    except (ArithmeticError, ValueError) as e:
+    except (ArithmeticError, ValueError, TypeError) as e:  # TypeError: .data set by hand
         raise _fail(rule, e, vals) from None
     if data - data != 0.0:
         raise _fail(rule, OverflowError(), vals)
@@ -356,8 +364,10 @@ def dot_values(ws: Sequence[Value], xs: Sequence[Value]) -> Value:
         return dot(ws, xs)  # which says what is wrong
     try:
         data = R.dot_product([w.data for w in ws], [x.data for x in xs])
-    except AttributeError:
+    except AttributeError:  # not all Values: dot() lifts numbers and names anything else
         return dot(ws, xs)
+    except TypeError as e:  # .data set by hand
+        raise _fail(R.DOT, e, (*ws, *xs)) from None
     if data - data != 0.0:
         raise _fail(R.DOT, OverflowError(), (*ws, *xs))
     out = _new(Value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import math
+import re
 import threading
 from typing import Callable
 
@@ -297,3 +298,21 @@ def test_dot_values_is_dot_without_the_checks_but_never_silently_wrong() -> None
     assert dot_values([Value(2.0), 0.5], xs).data == 8.0  # a number among the weights: dot's way
     with pytest.raises(ValueError, match="lengths differ, 3 weights and 2 inputs"):
         dot_values([*ws, Value(1.0)], xs)  # e.g. a weight appended by hand: not truncated
+
+
+def test_data_set_by_hand_to_a_non_number_is_named_at_the_next_op() -> None:
+    from autograd.value import dot_values
+
+    v = Value(1.0, label="v")
+    v.data = "a"  # type: ignore[assignment]
+    for op, use in [("+", lambda: v + 1), ("tanh", v.tanh), ("dot", lambda: dot_values([v], [v]))]:
+        message = rf"{re.escape(op)}: operand .*'v'.* does not hold a float"
+        with pytest.raises(TypeError, match=message):
+            use()
+
+
+def test_huge_int_exponents_are_floats_and_never_printed_in_full() -> None:
+    assert (Value(0.5) ** (10**300)).op == "**1e+300"
+    assert (Value(3.0) ** 2).op == "**2"
+    with pytest.raises(OverflowError, match=r"\*\*: an int of 401 digits is too large for a float"):
+        Value(0.5) ** (10**400)
