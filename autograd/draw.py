@@ -56,6 +56,7 @@ ROLES = {
     "parameter": ("#fee0b6", "#b35806"),
     "interior": ("#f0f0f0", "#737373"),
     "output": ("#e7d4e8", "#762a83"),
+    "constant": ("#ffffff", "#bdbdbd"),  # a number lifted by an op: no gradient worth showing
 }
 
 MAX_NODES = 400  # drawn boxes + op nodes; ``dot`` lays this out in well under a second
@@ -482,6 +483,8 @@ def _role(v: Value, root: Value, params: Collection) -> str:
     if v is root:
         return "output"
     if v.is_leaf:
+        if v.is_constant:
+            return "constant"
         return "parameter" if v in params or _NN_PARAM.search(v.label) else "input"
     return "interior"
 
@@ -617,7 +620,9 @@ def _draw(
         if label:
             cells.append(cell(html_text(label), bold=True))
         cells.append(cell(f"data {fmt(v.data)}"))
-        if gv is None:
+        if role == "constant":
+            pass  # a lifted number's gradient is never used: showing it would mislead
+        elif gv is None:
             cells.append(cell("grad ?", ink=MUTED))
         else:
             t, shade = signed_shade(gv, scale)
@@ -698,7 +703,11 @@ def _gid(x: _Group) -> str:
 
 def _grad_scale(values: list, root: Value, grad_of: Any) -> float:
     """The |grad| that gets full colour: the largest below the root (the root's is usually 1)."""
-    gs = [abs(gv) for v in values if v is not root and (gv := grad_of(v)) is not None]
+    gs = [
+        abs(gv)
+        for v in values
+        if v is not root and not v.is_constant and (gv := grad_of(v)) is not None
+    ]
     if not gs or max(gs) == 0.0:
         rg = grad_of(root)
         return abs(rg) if rg else 1.0

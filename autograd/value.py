@@ -79,6 +79,7 @@ def _to_float(x: Any, op: str) -> float:
 
 _new = object.__new__
 _EXACT = 2**53  # ints up to here are exact as floats
+_CONSTANT = "constant"
 
 
 class Value:
@@ -146,6 +147,11 @@ class Value:
     @property
     def is_leaf(self) -> bool:
         return self._rule is None
+
+    @property
+    def is_constant(self) -> bool:
+        """A number an op lifted to a leaf, such as the 2 in ``x * 2``."""
+        return self._rule is None and self._b is _CONSTANT
 
     def __repr__(self) -> str:
         lab = f", label={self.label!r}" if self.label else ""
@@ -231,7 +237,8 @@ def _lift(x: Any, op: str) -> Value:
     v.data = _to_float(x, op)
     v.grad = 0.0
     v.label = ""
-    v._rule = v._a = v._b = None
+    v._rule = v._a = None
+    v._b = _CONSTANT  # a leaf's _b is otherwise unused: the mark costs no memory
     return v
 
 

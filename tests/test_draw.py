@@ -80,6 +80,17 @@ def test_roles_and_gradient_colours_in_source():
     assert r > b and f'BGCOLOR="{shade_b}"' in src
 
 
+def test_numbers_lifted_by_ops_are_constants_drawn_without_a_gradient():
+    x = Value(3.0, label="x")
+    out = x * 2.5 + Value(1.5)  # 2.5 is lifted by the op; Value(1.5) is the user's input
+    out.backward()
+    src = draw_dot(out).source
+    assert src.count(box("constant")) == 1 and src.count(box("input")) == 2
+    constant = src[src.index(box("constant")) :].split("</TABLE>")[0]
+    assert "data 2.5000" in constant and "grad" not in constant
+    assert "constant" in src  # the legend names the role
+
+
 def test_nn_parameter_labels_are_recognised_without_params():
     w = Value(0.5, label="layers.0.neurons.1.w.2")
     x = Value(2.0, label="x")

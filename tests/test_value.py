@@ -316,3 +316,11 @@ def test_huge_int_exponents_are_floats_and_never_printed_in_full() -> None:
     assert (Value(3.0) ** 2).op == "**2"
     with pytest.raises(OverflowError, match=r"\*\*: an int of 401 digits is too large for a float"):
         Value(0.5) ** (10**400)
+
+
+def test_only_numbers_lifted_by_ops_are_constants() -> None:
+    x = Value(2.0)
+    lifted = [p for p in (x * 3).parents if p is not x]
+    assert [p.is_constant for p in lifted] == [True]
+    assert not x.is_constant and not x.detach().is_constant and not (x * 3).is_constant
+    assert [p.is_constant for p in vsum([x, 2]).parents] == [False, True]
