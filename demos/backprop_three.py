@@ -48,7 +48,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--model", type=Path, default=None,
                    help="a model file saved by demos.digits; without it, an untrained network")
-    p.add_argument("--hidden", type=cli.hidden_sizes, default=list(DEFAULT_HIDDEN),
+    p.add_argument("--hidden", type=cli.hidden_sizes, default=DEFAULT_HIDDEN,
                    help="hidden sizes of the untrained network")
     p.add_argument("--seed", type=int, default=0, help="initial weights of the untrained network")
     p.add_argument("--loss", choices=LOSSES, default="cross_entropy",

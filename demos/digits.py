@@ -31,7 +31,7 @@ from demos.training import (
 )
 from nn import MLP, Adam, cross_entropy
 
-DEFAULT_HIDDEN = (32, 32)
+DEFAULT_HIDDEN = "32,32"  # a string: argparse parses it with the type, --help shows it as is
 TEST_FRACTION = 0.2  # an 80/20 split
 SPLIT_SEED = 0
 FINAL_LR_FRACTION = 0.1  # the learning rate decays linearly to this fraction of --lr
@@ -45,7 +45,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--epochs", type=cli.positive_int, default=8,
                    help="passes over the training set")
-    p.add_argument("--hidden", type=cli.hidden_sizes, default=list(DEFAULT_HIDDEN),
+    p.add_argument("--hidden", type=cli.hidden_sizes, default=DEFAULT_HIDDEN,
                    help="hidden layer widths, comma-separated")
     p.add_argument("--lr", type=cli.positive_float, default=1e-2,
                    help="Adam's starting learning rate")
