@@ -111,6 +111,8 @@ DIV = Rule(
     domain=lambda a, b: "division by zero" if b == 0.0 else None,
     law="quotient rule",
 )
+
+
 def _power_grad(g: Any, a: Any, c: Any) -> Any:
     """d(a ** c)/da; ``a ** 0`` is constant, even at a = 0 where ``0 ** -1`` fails."""
     return g * 0.0 if _data(c) == 0.0 else g * c * a ** (c - 1)

@@ -70,8 +70,8 @@ def _to_float(x: Any, op: str) -> float:
     try:
         f = float(x)
     except OverflowError:  # ints too: float(10**400) overflows
-        digits = len(str(abs(x)))
-        raise OverflowError(f"{op}: an int of {digits} digits is too large for a float") from None
+        what = f"an int of {len(str(abs(x)))} digits" if isinstance(x, int) else repr(x)
+        raise OverflowError(f"{op}: {what} is too large for a float") from None
     if f - f != 0.0:
         raise ValueError(f"{op}: value must be finite, got {x!r}")
     return f
@@ -367,7 +367,7 @@ def dot_values(ws: Sequence[Value], xs: Sequence[Value]) -> Value:
     ``dot``'s checks, whose type check alone costs as much as the product; a
     number among the weights still works, through ``dot``.
     """
-    if len(ws) != len(xs):
+    if len(ws) != len(xs) or not ws:
         return dot(ws, xs)  # which says what is wrong
     try:
         data = R.dot_product([w.data for w in ws], [x.data for x in xs])
