@@ -221,6 +221,7 @@ def bench_moons(micrograd_steps: int, verdicts: Verdicts) -> float:
     # Each engine runs the demo's loop as it is, its garbage collector included.  The
     # shared VM's speed drifts over minutes, so our short run is timed just before and
     # just after micrograd's long one, and the two are averaged.
+    gc.collect()  # section 1's micrograd garbage, which our run must not pay for
     before = run_deep(lambda: train_ours(X, signs))
     gc.collect()
     print(f"   micrograd: running {micrograd_steps} of {MOONS_STEPS} steps ...", flush=True)
