@@ -95,6 +95,9 @@ class GradcheckReport:
     def __getitem__(self, i: int) -> GradcheckRow:
         return self.rows[i]
 
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))  # IPython/Jupyter show the table, not the dataclass's fields
+
     def __str__(self) -> str:
         verdict = "passed" if self.passed else f"FAILED ({len(self.failures)} of {len(self.rows)})"
         head = (

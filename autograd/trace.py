@@ -206,6 +206,9 @@ class BackwardTrace:
 
     __str__ = table
 
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(self.table())  # IPython/Jupyter show the table, not the one-line repr
+
     def frames(self, rankdir: str = "LR", params: Any = None) -> list[graphviz.Digraph]:
         """One picture per step (plus the seed): the current op highlighted, grads so far.
 

@@ -157,3 +157,20 @@ def test_frames_render_to_svg(tmp_path):
     ]
     assert len(hot) == 2  # d and f, the parents of the current op
     assert texts(svg).count("grad ?") == 4  # a, b, c, e are not reached yet
+
+
+def test_jupyter_shows_the_trace_and_the_gradcheck_report_as_tables() -> None:
+    from autograd import Value, gradcheck, trace_backward
+
+    class Printer:  # what IPython hands to _repr_pretty_
+        def __init__(self) -> None:
+            self.out = ""
+
+        def text(self, s: str) -> None:
+            self.out += s
+
+    x = Value(0.5, label="x")
+    for shown in (trace_backward((x * x).tanh()), gradcheck(lambda v: v.tanh(), [x])):
+        p = Printer()
+        shown._repr_pretty_(p, False)
+        assert p.out == str(shown) and "\n" in p.out  # the table, not a one-line repr
