@@ -377,17 +377,7 @@ def dot_values(ws: Sequence[Value], xs: Sequence[Value]) -> Value:
         raise _fail(R.DOT, e, (*ws, *xs)) from None
     if data - data != 0.0:
         raise _fail(R.DOT, OverflowError(), (*ws, *xs))
-    out = _new(Value)
-    out.data = data
-    out.grad = 0.0
-    out.label = ""
-    if _grad_enabled.get():
-        out._rule = R.DOT
-        out._a = (*ws, *xs)
-    else:
-        out._rule = out._a = None
-    out._b = None
-    return out
+    return _record(R.DOT, data, (*ws, *xs), None)
 
 
 _ONLY_VALUES = {Value}
