@@ -9,7 +9,7 @@ from .draw import draw_dot, render_svg
 from .gradcheck import GradcheckError, GradcheckReport, GradcheckRow, gradcheck
 from .rules import Rule
 from .trace import BackwardTrace, trace_backward
-from .value import Value, apply, dot, enable_grad, is_grad_enabled, no_grad, vsum
+from .value import Value, apply, constant, dot, enable_grad, is_grad_enabled, no_grad, vsum
 
 sum = vsum  # ``autograd.sum`` reads naturally; left out of ``*`` so it never shadows the builtin
 
@@ -24,6 +24,7 @@ __all__ = [
     "apply",
     "backward",
     "backward_order",
+    "constant",
     "dot",
     "draw_dot",
     "enable_grad",

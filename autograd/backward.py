@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import filterfalse
 from operator import attrgetter
 from typing import Any
 
@@ -33,14 +34,14 @@ def _parents(node: Value) -> tuple:
 
 
 def _order(
-    root: Value, leaves: bool, stash: dict | None = None, leaf_uses: list | None = None
+    root: Value, leaves: bool, stash: dict | None = None, found: list | None = None
 ) -> list[Value]:
     """Iterative DFS post-order: every node after all of its inputs.
 
     ``leaves=False`` leaves out leaf nodes, which the hot backward path never
     needs to visit.  With a ``stash`` dict, every node found (leaves too) has
     its gradient zeroed, saving backward a second sweep; nonzero gradients are
-    saved in ``stash`` first, and each use of a leaf is appended to ``leaf_uses``.
+    saved in ``stash`` first, and each leaf found is appended to ``found``.
     """
     if root._rule is None:
         return [root] if leaves else []
@@ -51,31 +52,29 @@ def _order(
     append = order.append
     seen = {root}
     add = seen.add
-    stack = [(root, iter(_parents(root)))]
+    # Parents already seen are skipped in C: after the first few neurons every
+    # weight has been seen, and most of a dot's inputs are never looked at here.
+    unseen = seen.__contains__
+    stack = [(root, filterfalse(unseen, _parents(root)))]
     push, pop = stack.append, stack.pop
     while stack:
         node, it = stack[-1]
         for p in it:
-            r = p._rule
-            if r is None:
-                if leaves and p not in seen:
-                    add(p)
-                    append(p)
-                elif stash is not None:
-                    if p.grad:  # zeroed now, so saved once
-                        stash[p] = p.grad
-                        p.grad = 0.0
-                    leaf_uses.append(p)  # type: ignore[union-attr]
-                continue
-            if p in seen:
-                continue
             add(p)
             if stash is not None and p.grad:
                 stash[p] = p.grad
                 p.grad = 0.0
-            # _parents() inlined: this loop runs once per edge of the graph
+            r = p._rule
+            if r is None:
+                if leaves:
+                    append(p)
+                elif found is not None:
+                    found.append(p)
+                continue
+            # _parents() inlined: this runs once per node of the graph
             ar = r.arity
-            push((p, iter((p._a, p._b) if ar == 2 else (p._a,) if ar == 1 else p._a)))
+            ps = (p._a, p._b) if ar == 2 else (p._a,) if ar == 1 else p._a
+            push((p, filterfalse(unseen, ps)))
             break
         else:
             pop()
@@ -132,8 +131,8 @@ def _backward(root: Value, seed: float) -> None:
     # back at the end, so they accumulate old + (this pass's total) exactly as
     # the docs say, whatever the old value.  On failure everything is restored.
     stash: dict = {}
-    leaf_uses: list = []
-    order = _order(root, leaves=False, stash=stash, leaf_uses=leaf_uses)
+    leaves: list = []
+    order = _order(root, leaves=False, stash=stash, found=leaves)
     if not order:  # root is a leaf
         root.grad += seed
         return
@@ -141,51 +140,69 @@ def _backward(root: Value, seed: float) -> None:
     node = root
     try:
         for node in reversed(order):
-            r = node._rule
             g = node.grad
+            # A gradient is checked once, where it is read: the sum of everything
+            # sent to this node.  Only on failure is the op that sent inf looked for.
+            if g - g != 0.0:
+                raise _overflow(node, order, stash)
+            r = node._rule
             ar = r.arity
             if ar == 2:
                 a = node._a
                 b = node._b
                 ga, gb = r.vjp(g, node.data, a.data, b.data)
-                if ga - ga != 0.0 or gb - gb != 0.0:
-                    raise _fail(node, f"gradient overflowed ({ga!r}, {gb!r})")
                 a.grad += ga
                 b.grad += gb
             elif ar == 1:
                 a = node._a
                 (ga,) = r.vjp(g, node.data, a.data)
-                if ga - ga != 0.0:
-                    raise _fail(node, f"gradient overflowed ({ga!r})")
                 a.grad += ga
+            elif r.partners is not None:
+                # The rule's own declaration, run without building lists: the
+                # same products its vjp returns.
+                ps = node._a
+                for p, q in zip(ps, r.partners(ps)):
+                    p.grad += g * q.data
             else:
                 ps = node._a
-                gs = r.vjp(g, node.data, [p.data for p in ps])
-                s = sum(gs)  # one C-level pass: non-finite if any element is...
-                # ...or if finite elements overflow when summed, hence the recheck
-                if s - s != 0.0 and any(gp - gp != 0.0 for gp in gs):
-                    raise _fail(node, "gradient overflowed")
-                for p, gp in zip(ps, gs):
+                for p, gp in zip(ps, r.vjp(g, node.data, [p.data for p in ps])):
                     p.grad += gp
         for n, old in stash.items():
             if n._rule is None:
                 n.grad += old
-        # No op reads a leaf's total, so the checks above never saw it: sum them
-        # all in C, and look for the culprit only if that sum is not finite.
-        total = sum(map(_GRAD, leaf_uses))
+        # No op reads a leaf's total: sum them all in C, and look for the
+        # culprit only if that sum is not finite.
+        total = sum(map(_GRAD, leaves))
         if total - total != 0.0:
-            for n in leaf_uses:
+            for n in leaves:
                 if n.grad - n.grad != 0.0:
-                    old = stash.get(n, 0.0)
-                    raise GradientError(
-                        f"backward: the gradient of {_leaf_name(n)} overflowed ({n.grad!r}"
-                        + (f", with {old!r} accumulated before this pass)" if old else ")")
-                    )
+                    raise _overflow(n, order, stash)
     except BaseException as e:
         _restore(order, stash)
         if isinstance(e, GradientError) or not isinstance(e, (ArithmeticError, ValueError)):
             raise
         raise _fail(node, f"no finite derivative here ({e})") from e
+
+
+def _overflow(target: Value, order: list[Value], stash: dict) -> GradientError:
+    """The error for a gradient found non-finite at ``target``: it names the op
+    that sent ``target`` a non-finite gradient, or else says that finite
+    gradients overflowed when summed into it."""
+    for node in reversed(order):
+        if node is target:
+            break
+        ps, gs = _vjp(node, node.grad, create_graph=False)
+        bad = [gp for p, gp in zip(ps, gs) if p is target and gp - gp != 0.0]
+        if bad:
+            sent = ", ".join(map(repr, gs)) if len(gs) <= 4 else f"{bad[0]!r} among {len(gs)}"
+            return _fail(node, f"gradient overflowed ({sent})")
+    if target._rule is not None:
+        return _fail(target, f"the gradients sent to it overflowed when summed ({target.grad!r})")
+    old = stash.get(target, 0.0)
+    return GradientError(
+        f"backward: the gradient of {_leaf_name(target)} overflowed ({target.grad!r}"
+        + (f", with {old!r} accumulated before this pass)" if old else ")")
+    )
 
 
 _GRAD = attrgetter("grad")

@@ -326,20 +326,36 @@ def _common_name(names: list, fallback: str) -> str:
     return ".".join(common) or fallback
 
 
+def _bias(d: Value) -> tuple | None:
+    """nn's bias in a ``dot``: ``(b, one)`` when the last pair is a leaf times a constant 1."""
+    ps = d.parents
+    b, one = ps[len(ps) // 2 - 1], ps[-1]
+    return (b, one) if b.is_leaf and one.is_constant and one.data == 1.0 else None
+
+
 def _inputs(d: Value) -> tuple:
-    return d.parents[len(d.parents) // 2 :]
+    """A weighted sum's inputs, without the constant 1 of nn's bias."""
+    xs = d.parents[len(d.parents) // 2 :]
+    return xs[:-1] if _bias(d) else xs
 
 
 def _find_neurons(order: list, cons: dict) -> list:
-    """Each ``dot`` node with its ``+ bias`` and activation: nn's neuron pattern."""
+    """Each ``dot`` node with its bias and activation: nn's neuron pattern.
+
+    The bias is nn's pair ``b * 1`` inside the dot, or a separate ``+ b`` after it.
+    """
     groups = []
     for d in order:
         if d.op != "dot" or len(d.parents) % 2:
             continue
         ws = d.parents[: len(d.parents) // 2]
         members, cur, act = [d], d, "linear"
+        pair = _bias(d)
+        if pair:
+            members += pair  # the bias, and the layer's shared constant 1
+            ws = ws[:-1]
         nxt = cons[cur]
-        if len(nxt) == 1 and nxt[0].op == "+":
+        if not pair and len(nxt) == 1 and nxt[0].op == "+":
             bias = [p for p in nxt[0].parents if p is not cur]
             if len(bias) == 1 and bias[0].is_leaf and len(cons[bias[0]]) == 1:
                 cur = nxt[0]

@@ -9,6 +9,11 @@ rule serves both.
 ``vjp(g, out, *args)`` receives the upstream gradient ``g``, the op's output
 ``out`` and its inputs, and returns one gradient per input.  N-ary rules
 (``arity == 0``) receive their inputs as a single sequence.
+
+A bilinear n-ary op (``dot``) declares its derivative as ``partners``: input
+``i``'s local derivative is input ``partners(args)[i]``.  Its ``vjp`` is made
+from that declaration, and backward runs the same declaration as one loop over
+the inputs, with no intermediate lists.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any, Callable
 class Rule:
     """One differentiable op: its symbol, arity, float forward and vjp."""
 
-    __slots__ = ("symbol", "arity", "forward", "vjp", "domain", "law", "kink")
+    __slots__ = ("symbol", "arity", "forward", "vjp", "domain", "law", "kink", "partners")
 
     def __init__(
         self,
@@ -34,6 +39,7 @@ class Rule:
         domain: Callable[..., str | None] | None = None,
         law: str = "",
         kink: Callable[..., bool] | None = None,
+        partners: Callable[[Sequence], Sequence] | None = None,
     ) -> None:
         self.symbol = symbol  # what graphs and micrograd's ``_op`` show
         self.arity = arity  # 1, 2, or 0 for n-ary
@@ -43,6 +49,7 @@ class Rule:
         self.domain = domain
         self.law = law  # how the rule routes gradient, for the backward trace
         self.kink = kink  # True where the op is not differentiable (relu/abs at 0)
+        self.partners = partners  # bilinear n-ary ops only: see the module docstring
 
     def __repr__(self) -> str:
         return f"Rule({self.symbol!r})"
@@ -182,16 +189,32 @@ def _dot_forward(args: Sequence[float]) -> float:
     return dot_product(args[:n], args[n:])
 
 
-def _dot_vjp(g: Any, out: Any, args: Sequence) -> list:
+def _dot_partners(args: Sequence) -> Sequence:
+    """d(sum w_i x_i)/dw_i = x_i and d/dx_i = w_i: each weight's partner is its input."""
     n = len(args) // 2
-    # float * float on the fast path, Value * Value when the gradient graph is
-    # recorded; a comprehension beats map(g.__mul__, ...) here (a C loop, but one
-    # call through a method wrapper per element).
-    return [g * a for a in args[n:] + args[:n]]
+    return args[n:] + args[:n]
+
+
+def bilinear(partners: Callable[[Sequence], Sequence]) -> Callable[..., list]:
+    """The vjp of an op whose input ``i`` has local derivative ``partners(args)[i]``."""
+
+    def vjp(g: Any, out: Any, args: Sequence) -> list:
+        # float * float on the fast path, Value * Value when the gradient graph is
+        # recorded; a comprehension beats map(g.__mul__, ...) here.
+        return [g * a for a in partners(args)]
+
+    return vjp
 
 
 SUM = Rule("sum", 0, lambda xs: sum(xs, 0.0), _sum_vjp, law="sum distributes")
-DOT = Rule("dot", 0, _dot_forward, _dot_vjp, law="dot: each weight gets its input, and back")
+DOT = Rule(
+    "dot",
+    0,
+    _dot_forward,
+    bilinear(_dot_partners),
+    law="dot: each weight gets its input, and back",
+    partners=_dot_partners,
+)
 
 
 @lru_cache(maxsize=512)

@@ -242,6 +242,11 @@ def _lift(x: Any, op: str) -> Value:
     return v
 
 
+def constant(x: Number) -> Value:
+    """``x`` as a constant leaf: an input no gradient is wanted for (drawn without one)."""
+    return _lift(x, "constant")
+
+
 def _fail(rule: Rule, exc: Exception, operands: tuple) -> Exception:
     """Turn a float-level failure into an error naming the op and its operands."""
     bad = [x for x in operands if not isinstance(x.data, numbers.Real)]
@@ -360,17 +365,21 @@ def dot(weights: Iterable[Operand], inputs: Iterable[Operand]) -> Value:
     return dot_values(ws, xs)
 
 
-def dot_values(ws: Sequence[Value], xs: Sequence[Value]) -> Value:
+def dot_values(
+    ws: Sequence[Value], xs: Sequence[Value], xdata: Sequence[float] | None = None
+) -> Value:
     """:func:`dot` for callers that pass two non-empty lists of Values.
 
     The hot path of every neuron (``nn`` guarantees the shapes), so it skips
     ``dot``'s checks, whose type check alone costs as much as the product; a
-    number among the weights still works, through ``dot``.
+    number among the weights still works, through ``dot``.  ``xdata``, the
+    inputs' ``.data``, lets a layer read its inputs once for all its neurons.
     """
     if len(ws) != len(xs) or not ws:
         return dot(ws, xs)  # which says what is wrong
     try:
-        data = R.dot_product([w.data for w in ws], [x.data for x in xs])
+        wd = [w.data for w in ws]
+        data = R.dot_product(wd, [x.data for x in xs] if xdata is None else xdata)
     except AttributeError:  # not all Values: dot() lifts numbers and names anything else
         return dot(ws, xs)
     except TypeError as e:  # .data set by hand

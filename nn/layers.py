@@ -1,8 +1,10 @@
 """``Neuron``, ``Layer`` and ``MLP``, with micrograd's signatures and defaults.
 
-A neuron is three graph nodes: ``act(dot(w, x) + b)`` (linear: two).  An MLP
-lifts its float inputs to Values once per call and hands the same list to every
-neuron of the first layer, so the graph stays small and backward stays fast.
+A neuron is two graph nodes, ``act(dot([*w, b], [*x, 1]))`` (linear: one): the
+bias is the weight of a constant input 1, so the whole pre-activation ``w·x + b``
+is one ``dot`` node, with the same floats as ``dot(w, x) + b``.  An MLP lifts its
+float inputs to Values once per call, and each layer hands the same list (with
+its constant 1) to all its neurons, so the graph stays small and backward fast.
 
 Initial weights (biases start at 0):
 
@@ -29,7 +31,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Union
 
 from autograd import Value, no_grad
-from autograd.value import dot_values
+from autograd.value import constant, dot_values
 
 from .module import Module, TrackedList
 
@@ -136,6 +138,12 @@ def lift_inputs(x: Any, nin: int, who: str) -> list[Value]:
     return out
 
 
+def with_bias_input(xs: list[Value]) -> tuple[list[Value], list[float]]:
+    """``xs`` followed by the constant 1 that each neuron's bias multiplies, and their data."""
+    xs = [*xs, constant(1.0)]
+    return xs, [x.data for x in xs]
+
+
 class Neuron(Module):
     """One unit: ``activation(w · x + b)``.
 
@@ -177,10 +185,11 @@ class Neuron(Module):
         return self._activation != "linear"
 
     def __call__(self, x: Input) -> Value:
-        return self._forward(lift_inputs(x, self.nin, "Neuron"))
+        return self._forward(*with_bias_input(lift_inputs(x, self.nin, "Neuron")))
 
-    def _forward(self, xs: list[Value]) -> Value:
-        z = dot_values(self.w, xs) + self.b
+    def _forward(self, xs: list[Value], xdata: list[float]) -> Value:
+        """``xs`` ends with the bias's constant input; ``xdata`` holds their ``.data``."""
+        z = dot_values([*self.w, self.b], xs, xdata)
         act = self._act
         return z if act is None else act(z)
 
@@ -238,7 +247,8 @@ class Layer(Module):
         return out[0] if len(out) == 1 else out
 
     def _forward(self, xs: list[Value]) -> list[Value]:
-        return [n._forward(xs) for n in self.neurons]
+        xs, xd = with_bias_input(xs)  # read once, not once per neuron
+        return [n._forward(xs, xd) for n in self.neurons]
 
     def _describe(self) -> str:
         return f"{self.nin} -> {self.nout}, {self.activation}"

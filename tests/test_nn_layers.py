@@ -106,16 +106,20 @@ def test_neuron_computes_activation_of_weighted_sum(activation, f):
         assert n(x).data == pytest.approx(f(z), rel=1e-15)
 
 
-def test_neuron_is_three_nodes_dot_add_activation():
+def test_neuron_is_two_nodes_dot_with_bias_then_activation():
     n = Neuron(4, "tanh", seed=0)
     x = [Value(float(i)) for i in range(4)]
     out = n(x)
     assert out.op == "tanh"
-    add = out.parents[0]
-    assert add.op == "+" and add.parents[1] is n.b
-    d = add.parents[0]
-    assert d.op == "dot" and d.parents == (*n.w, *x)
-    assert Neuron(4, "linear", seed=0)(x).op == "+"
+    d = out.parents[0]
+    assert d.op == "dot" and d.parents[:9] == (*n.w, n.b, *x)
+    one = d.parents[9]
+    assert one.is_constant and one.data == 1.0
+    # the same float as the unfused w·x + b, so results match micrograd's to the bit
+    assert d.data == sum(w.data * v.data for w, v in zip(n.w, x)) + n.b.data
+    out.backward()
+    assert n.b.grad == 1.0 - out.data**2  # the bias's gradient is the dot's, times 1
+    assert Neuron(4, "linear", seed=0)(x).op == "dot"
 
 
 def test_mlp_lifts_inputs_once_and_keeps_the_graph_small():
@@ -124,14 +128,14 @@ def test_mlp_lifts_inputs_once_and_keeps_the_graph_small():
     assert isinstance(out, list) and len(out) == 10
     order = topological_order(vsum(out))
     interior = [v for v in order if not v.is_leaf]
-    # relu neurons: dot, +, relu; linear output neurons: dot, +; plus the final sum
-    assert len(interior) == 64 * 3 + 10 * 2 + 1
+    # relu neurons: dot, relu; linear output neurons: dot; plus the final sum
+    assert len(interior) == 64 * 2 + 10 + 1
     dots = [v for v in interior if v.op == "dot"]
-    first = [d for d in dots if len(d.parents) == 128]
-    inputs = first[0].parents[64:]
-    assert all(d.parents[64:] == inputs for d in first)  # same 64 Values, not copies
+    first = [d for d in dots if len(d.parents) == 130]
+    inputs = first[0].parents[65:]
+    assert all(d.parents[65:] == inputs for d in first)  # same 65 Values, not copies
     leaves = [v for v in order if v.is_leaf]
-    assert len(leaves) == m.num_parameters() + 64
+    assert len(leaves) == m.num_parameters() + 64 + 3  # and one constant 1 per layer
 
 
 def test_output_shapes_and_micrograd_single_value():
