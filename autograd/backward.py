@@ -30,7 +30,7 @@ def _parents(node: Value) -> tuple:
         return (node._a, node._b)
     if ar == 1:
         return (node._a,)
-    return node._a
+    return node._a if node._b is None else node._a + node._b
 
 
 def _order(
@@ -73,7 +73,12 @@ def _order(
                 continue
             # _parents() inlined: this runs once per node of the graph
             ar = r.arity
-            ps = (p._a, p._b) if ar == 2 else (p._a,) if ar == 1 else p._a
+            if ar == 2:
+                ps = (p._a, p._b)
+            elif ar == 1:
+                ps = (p._a,)
+            else:
+                ps = p._a if p._b is None else p._a + p._b
             push((p, filterfalse(unseen, ps)))
             break
         else:
@@ -160,8 +165,12 @@ def _backward(root: Value, seed: float) -> None:
             elif r.partners is not None:
                 # The rule's own declaration, run without building lists: the
                 # same products its vjp returns.
-                ps = node._a
-                for p, q in zip(ps, r.partners(ps)):
+                first = node._a
+                second = node._b
+                qs, rs = r.partners(first, second)
+                for p, q in zip(first, qs):
+                    p.grad += g * q.data
+                for p, q in zip(second, rs):
                     p.grad += g * q.data
             else:
                 ps = node._a

@@ -10,10 +10,11 @@ rule serves both.
 ``out`` and its inputs, and returns one gradient per input.  N-ary rules
 (``arity == 0``) receive their inputs as a single sequence.
 
-A bilinear n-ary op (``dot``) declares its derivative as ``partners``: input
-``i``'s local derivative is input ``partners(args)[i]``.  Its ``vjp`` is made
-from that declaration, and backward runs the same declaration as one loop over
-the inputs, with no intermediate lists.
+A bilinear op (``dot``) takes its inputs in two halves and declares its
+derivative as ``partners(first, second)``: two sequences, of the inputs whose
+values are the local derivatives of each half's inputs (for ``dot``, the other
+half).  Its ``vjp`` is made from that declaration, and backward runs the same
+declaration as loops over the inputs, with no intermediate lists.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class Rule:
         domain: Callable[..., str | None] | None = None,
         law: str = "",
         kink: Callable[..., bool] | None = None,
-        partners: Callable[[Sequence], Sequence] | None = None,
+        partners: Callable[[Sequence, Sequence], tuple[Sequence, Sequence]] | None = None,
     ) -> None:
         self.symbol = symbol  # what graphs and micrograd's ``_op`` show
         self.arity = arity  # 1, 2, or 0 for n-ary
@@ -49,7 +50,7 @@ class Rule:
         self.domain = domain
         self.law = law  # how the rule routes gradient, for the backward trace
         self.kink = kink  # True where the op is not differentiable (relu/abs at 0)
-        self.partners = partners  # bilinear n-ary ops only: see the module docstring
+        self.partners = partners  # bilinear ops only: see the module docstring
 
     def __repr__(self) -> str:
         return f"Rule({self.symbol!r})"
@@ -189,19 +190,20 @@ def _dot_forward(args: Sequence[float]) -> float:
     return dot_product(args[:n], args[n:])
 
 
-def _dot_partners(args: Sequence) -> Sequence:
+def _dot_partners(ws: Sequence, xs: Sequence) -> tuple[Sequence, Sequence]:
     """d(sum w_i x_i)/dw_i = x_i and d/dx_i = w_i: each weight's partner is its input."""
-    n = len(args) // 2
-    return args[n:] + args[:n]
+    return xs, ws
 
 
-def bilinear(partners: Callable[[Sequence], Sequence]) -> Callable[..., list]:
-    """The vjp of an op whose input ``i`` has local derivative ``partners(args)[i]``."""
+def bilinear(partners: Callable[[Sequence, Sequence], tuple[Sequence, Sequence]]) -> Callable:
+    """The vjp of a bilinear op from its ``partners`` (see the module docstring)."""
 
     def vjp(g: Any, out: Any, args: Sequence) -> list:
+        n = len(args) // 2
+        first, second = partners(args[:n], args[n:])
         # float * float on the fast path, Value * Value when the gradient graph is
         # recorded; a comprehension beats map(g.__mul__, ...) here.
-        return [g * a for a in partners(args)]
+        return [g * a for a in (*first, *second)]
 
     return vjp
 

@@ -1,9 +1,10 @@
 """The :class:`Value` node: a scalar that records the op that produced it.
 
 A node holds its data, its gradient, an optional label, the :class:`Rule` that
-made it and up to two parent slots.  Binary ops keep both parents inline and
-n-ary ops (``sum``, ``dot``) keep one tuple, so a node costs a few pointers
-instead of micrograd's ``set`` + closure.  Nodes point only at their parents
+made it and up to two parent slots.  Binary ops keep both parents inline, n-ary
+ops (``sum``) keep one tuple, and ``dot`` keeps its weights and its inputs as two
+tuples, which a layer's neurons share; so a node costs a few pointers instead of
+micrograd's ``set`` + closure.  Nodes point only at their parents
 and at shared rules: a graph has no reference cycles, and reference counting
 frees it as soon as it is dropped.
 """
@@ -133,7 +134,7 @@ class Value:
             return (self._a,)
         if r.arity == 2:
             return (self._a, self._b)
-        return self._a
+        return self._a if self._b is None else self._a + self._b
 
     @property
     def _prev(self) -> set[Value]:
@@ -321,6 +322,9 @@ def apply(rule: Rule, *args: Operand) -> Value:
         raise _fail(rule, e, vals) from None
     if data - data != 0.0:
         raise _fail(rule, OverflowError(), vals)
+    if rule.partners is not None:  # a bilinear op keeps its two halves apart
+        n = len(vals) // 2
+        return _record(rule, data, tuple(vals[:n]), tuple(vals[n:]))
     return _record(rule, data, tuple(vals), None)
 
 
@@ -372,8 +376,9 @@ def dot_values(
 
     The hot path of every neuron (``nn`` guarantees the shapes), so it skips
     ``dot``'s checks, whose type check alone costs as much as the product; a
-    number among the weights still works, through ``dot``.  ``xdata``, the
-    inputs' ``.data``, lets a layer read its inputs once for all its neurons.
+    number among the weights still works, through ``dot``.  Tuples are kept as
+    the node's parents without a copy, and ``xdata``, the inputs' ``.data``,
+    lets a layer read its inputs once for all its neurons.
     """
     if len(ws) != len(xs) or not ws:
         return dot(ws, xs)  # which says what is wrong
@@ -386,7 +391,7 @@ def dot_values(
         raise _fail(R.DOT, e, (*ws, *xs)) from None
     if data - data != 0.0:
         raise _fail(R.DOT, OverflowError(), (*ws, *xs))
-    return _record(R.DOT, data, (*ws, *xs), None)
+    return _record(R.DOT, data, tuple(ws), tuple(xs))  # no copy when given tuples
 
 
 _ONLY_VALUES = {Value}

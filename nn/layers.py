@@ -33,6 +33,7 @@ from typing import Any, Callable, Union
 from autograd import Value, no_grad
 from autograd.value import constant, dot_values
 
+from . import module
 from .module import Module, TrackedList
 
 ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
@@ -138,9 +139,12 @@ def lift_inputs(x: Any, nin: int, who: str) -> list[Value]:
     return out
 
 
-def with_bias_input(xs: list[Value]) -> tuple[list[Value], list[float]]:
-    """``xs`` followed by the constant 1 that each neuron's bias multiplies, and their data."""
-    xs = [*xs, constant(1.0)]
+def with_bias_input(xs: Sequence[Value]) -> tuple[tuple[Value, ...], list[float]]:
+    """``xs`` followed by the constant 1 that each neuron's bias multiplies, and their data.
+
+    A tuple, which every neuron's ``dot`` node keeps as its inputs without a copy.
+    """
+    xs = (*xs, constant(1.0))
     return xs, [x.data for x in xs]
 
 
@@ -170,6 +174,10 @@ class Neuron(Module):
         self.b = Value(0.0)
         self._label_parameters()
 
+    # The weights and bias as one tuple, which every dot node of this neuron keeps
+    # as its weights; rebuilt after any structural edit (see nn.module).
+    _wb: tuple[int, tuple[Value, ...]] = (-1, ())
+
     @property
     def activation(self) -> str:
         return self._activation
@@ -187,9 +195,15 @@ class Neuron(Module):
     def __call__(self, x: Input) -> Value:
         return self._forward(*with_bias_input(lift_inputs(x, self.nin, "Neuron")))
 
-    def _forward(self, xs: list[Value], xdata: list[float]) -> Value:
+    def _forward(self, xs: tuple[Value, ...], xdata: list[float]) -> Value:
         """``xs`` ends with the bias's constant input; ``xdata`` holds their ``.data``."""
-        z = dot_values([*self.w, self.b], xs, xdata)
+        wb = self._wb
+        if wb[0] != module._version:  # w or b was edited or replaced since
+            # Edits of a plain list (``n.w = [...]``, then ``n.w[0] = v``) bump no
+            # version, so such a list is read afresh on every call.
+            kept = module._version if self.w.__class__ is TrackedList else -1
+            wb = self._wb = (kept, (*self.w, self.b))
+        z = dot_values(wb[1], xs, xdata)
         act = self._act
         return z if act is None else act(z)
 

@@ -122,6 +122,21 @@ def test_neuron_is_two_nodes_dot_with_bias_then_activation():
     assert Neuron(4, "linear", seed=0)(x).op == "dot"
 
 
+def test_forward_sees_replaced_weights_and_bias():
+    n = Neuron(2, "linear", seed=0)
+    n([1.0, 1.0])  # the weights and bias are now cached as one tuple
+    new = Value(5.0, label="new")
+    n.w[0] = new
+    d = n([1.0, 1.0])
+    assert d.parents[0] is new and d.data == 5.0 + n.w[1].data
+    n.b = Value(0.5)
+    assert n([0.0, 0.0]).data == 0.5
+    n.w = [Value(1.0), Value(2.0)]  # a plain list: its edits bump no version
+    assert n([1.0, 1.0]).data == 3.5
+    n.w[1] = Value(-2.0)
+    assert n([1.0, 1.0]).data == -0.5
+
+
 def test_mlp_lifts_inputs_once_and_keeps_the_graph_small():
     m = MLP(64, [32, 32, 10], seed=0)
     out = m([0.1] * 64)
