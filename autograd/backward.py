@@ -151,6 +151,11 @@ def _backward(root: Value, seed: float) -> None:
             if g - g != 0.0:
                 raise _overflow(node, order, stash)
             r = node._rule
+            if not g and r.finite:
+                # Every gradient it would send is a zero, and adding a zero changes
+                # no gradient (bar a -0.0, which no pass makes): skipping is exact,
+                # and most nodes behind a dead relu or a met margin get here.
+                continue
             ar = r.arity
             if ar == 2:
                 a = node._a

@@ -29,7 +29,7 @@ from typing import Any, Callable
 class Rule:
     """One differentiable op: its symbol, arity, float forward and vjp."""
 
-    __slots__ = ("symbol", "arity", "forward", "vjp", "domain", "law", "kink", "partners")
+    __slots__ = ("symbol", "arity", "forward", "vjp", "domain", "law", "kink", "partners", "finite")
 
     def __init__(
         self,
@@ -41,6 +41,7 @@ class Rule:
         law: str = "",
         kink: Callable[..., bool] | None = None,
         partners: Callable[[Sequence, Sequence], tuple[Sequence, Sequence]] | None = None,
+        finite: bool = False,
     ) -> None:
         self.symbol = symbol  # what graphs and micrograd's ``_op`` show
         self.arity = arity  # 1, 2, or 0 for n-ary
@@ -51,6 +52,9 @@ class Rule:
         self.law = law  # how the rule routes gradient, for the backward trace
         self.kink = kink  # True where the op is not differentiable (relu/abs at 0)
         self.partners = partners  # bilinear ops only: see the module docstring
+        # The local derivatives are finite wherever forward succeeds, so a zero
+        # upstream gradient sends only zeros, and backward may skip the node.
+        self.finite = finite
 
     def __repr__(self) -> str:
         return f"Rule({self.symbol!r})"
@@ -108,9 +112,11 @@ def _pow_domain(a: float, b: float) -> str | None:
 
 # --- the table ---------------------------------------------------------------
 
-ADD = Rule("+", 2, operator.add, lambda g, out, a, b: (g, g), law="add distributes")
-SUB = Rule("-", 2, operator.sub, lambda g, out, a, b: (g, -g), law="sub distributes, negated")
-MUL = Rule("*", 2, operator.mul, lambda g, out, a, b: (g * b, g * a), law="mul swaps")
+ADD = Rule("+", 2, operator.add, lambda g, out, a, b: (g, g), law="add distributes", finite=True)
+SUB = Rule(
+    "-", 2, operator.sub, lambda g, out, a, b: (g, -g), law="sub distributes, negated", finite=True
+)
+MUL = Rule("*", 2, operator.mul, lambda g, out, a, b: (g * b, g * a), law="mul swaps", finite=True)
 DIV = Rule(
     "/",
     2,
@@ -118,6 +124,7 @@ DIV = Rule(
     lambda g, out, a, b: (g / b, -g * out / b),
     domain=lambda a, b: "division by zero" if b == 0.0 else None,
     law="quotient rule",
+    finite=True,
 )
 
 
@@ -148,8 +155,10 @@ POW = Rule(
     domain=_pow_domain,
     law="power rule; exponent gets out*log(base)",
 )
-NEG = Rule("neg", 1, operator.neg, lambda g, out, x: (-g,), law="negates")
-EXP = Rule("exp", 1, math.exp, lambda g, out, x: (g * out,), law="exp: times its output")
+NEG = Rule("neg", 1, operator.neg, lambda g, out, x: (-g,), law="negates", finite=True)
+EXP = Rule(
+    "exp", 1, math.exp, lambda g, out, x: (g * out,), law="exp: times its output", finite=True
+)
 LOG = Rule(
     "log",
     1,
@@ -157,6 +166,7 @@ LOG = Rule(
     lambda g, out, x: (g / x,),
     domain=lambda x: "argument must be > 0" if x <= 0.0 else None,
     law="log: divides by its input",
+    finite=True,
 )
 SQRT = Rule(
     "sqrt",
@@ -166,14 +176,40 @@ SQRT = Rule(
     domain=lambda x: "argument must be >= 0" if x < 0.0 else None,
     law="sqrt: divides by twice its output",
 )
-TANH = Rule("tanh", 1, math.tanh, lambda g, out, x: (g * (1.0 - out * out),), law="tanh: 1 - out^2")
+TANH = Rule(
+    "tanh",
+    1,
+    math.tanh,
+    lambda g, out, x: (g * (1.0 - out * out),),
+    law="tanh: 1 - out^2",
+    finite=True,
+)
 SIGMOID = Rule(
-    "sigmoid", 1, _sigmoid, lambda g, out, x: (g * out * (1.0 - out),), law="sigmoid: out(1 - out)"
+    "sigmoid",
+    1,
+    _sigmoid,
+    lambda g, out, x: (g * out * (1.0 - out),),
+    law="sigmoid: out(1 - out)",
+    finite=True,
 )
 RELU = Rule(
-    "relu", 1, _relu, lambda g, out, x: (g * step(x),), law="relu routes (if > 0)", kink=_at_zero
+    "relu",
+    1,
+    _relu,
+    lambda g, out, x: (g * step(x),),
+    law="relu routes (if > 0)",
+    kink=_at_zero,
+    finite=True,
 )
-ABS = Rule("abs", 1, abs, lambda g, out, x: (g * sign(x),), law="abs routes by sign", kink=_at_zero)
+ABS = Rule(
+    "abs",
+    1,
+    abs,
+    lambda g, out, x: (g * sign(x),),
+    law="abs routes by sign",
+    kink=_at_zero,
+    finite=True,
+)
 
 
 def _sum_vjp(g: Any, out: Any, xs: Sequence) -> list:
@@ -208,7 +244,7 @@ def bilinear(partners: Callable[[Sequence, Sequence], tuple[Sequence, Sequence]]
     return vjp
 
 
-SUM = Rule("sum", 0, lambda xs: sum(xs, 0.0), _sum_vjp, law="sum distributes")
+SUM = Rule("sum", 0, lambda xs: sum(xs, 0.0), _sum_vjp, law="sum distributes", finite=True)
 DOT = Rule(
     "dot",
     0,
@@ -216,6 +252,7 @@ DOT = Rule(
     bilinear(_dot_partners),
     law="dot: each weight gets its input, and back",
     partners=_dot_partners,
+    finite=True,
 )
 
 

@@ -136,6 +136,36 @@ def test_fan_in_overflow_into_a_fresh_leaf_fails_and_changes_nothing() -> None:
     assert (x.grad, out.grad) == (0.0, 0.0)
 
 
+def test_zero_gradients_are_skipped_exactly() -> None:
+    # A dead relu sends 0 to the dot behind it, which backward skips: every gradient
+    # must still equal, bit for bit, what the unskipped vjps give (grad() runs them all).
+    import random
+
+    from nn import MLP, hinge_loss
+
+    rng = random.Random(3)
+    m = MLP(3, [8, 8, 1], seed=3)
+    xs = [[rng.uniform(-2, 2) for _ in range(3)] for _ in range(6)]
+    scores = [m(x) for x in xs]
+    loss = hinge_loss(scores, [1, -1, 1, -1, 1, -1]) + vsum(scores) * 0.0
+    params = m.parameters()
+    for p in params:
+        p.grad = 0.25  # accumulates: old + this pass
+    loss.backward()
+    expect = grad(loss, params)
+    assert [p.grad for p in params] == [0.25 + e for e in expect]
+    dead = [v for v in topological_order(loss) if not v.is_leaf and v.grad == 0.0]
+    assert len(dead) > 10  # the case the skip is for did occur
+
+
+def test_a_zero_gradient_does_not_hide_an_infinite_derivative() -> None:
+    # sqrt's derivative at 0 is infinite: 0 * inf is no number, so it still fails.
+    x = Value(0.0, label="x")
+    with pytest.raises(GradientError, match="sqrt"):
+        (x.sqrt() * 0.0).backward()
+    assert x.grad == 0.0
+
+
 def test_large_finite_gradients_through_sum_do_not_overflow() -> None:
     a, b = Value(1.0), Value(2.0)
     vsum([a, b]).backward(1e308)
