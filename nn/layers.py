@@ -144,7 +144,9 @@ def with_bias_input(xs: Sequence[Value]) -> tuple[tuple[Value, ...], list[float]
 
     A tuple, which every neuron's ``dot`` node keeps as its inputs without a copy.
     """
-    xs = (*xs, constant(1.0))
+    one = constant(1.0)
+    one.label = "bias input"  # so a drawn graph says what the lone 1 is for
+    xs = (*xs, one)
     return xs, [x.data for x in xs]
 
 
