@@ -10,7 +10,17 @@ from typing import Callable
 
 import pytest
 
-from autograd import GradientError, Value, dot, enable_grad, grad, is_grad_enabled, no_grad, vsum
+from autograd import (
+    GradientError,
+    Value,
+    constant,
+    dot,
+    enable_grad,
+    grad,
+    is_grad_enabled,
+    no_grad,
+    vsum,
+)
 
 # (name, function of the leaves, leaf values, forward value, d out / d leaf for each leaf)
 E = math.e
@@ -316,6 +326,24 @@ def test_huge_int_exponents_are_floats_and_never_printed_in_full() -> None:
     assert (Value(3.0) ** 2).op == "**2"
     with pytest.raises(OverflowError, match=r"\*\*: an int of 401 digits is too large for a float"):
         Value(0.5) ** (10**400)
+
+
+def test_constant_makes_a_constant_leaf_and_checks_its_number() -> None:
+    c = constant(4)
+    assert c.is_constant and c.is_leaf and c.data == 4.0 and c.data.__class__ is float
+    with pytest.raises(TypeError, match=r"constant: expected a real number or Value, got '4'"):
+        constant("4")
+    with pytest.raises(ValueError, match="constant: value must be finite"):
+        constant(float("nan"))
+
+
+def test_dot_of_numbers_keeps_weights_and_inputs_in_order() -> None:
+    w, x = Value(2.0), Value(5.0)
+    d = dot([w, 3], [x, 7])  # numbers are lifted through apply(), which splits the halves too
+    assert d.data == 31.0 and d.parents[0] is w and d.parents[2] is x
+    assert [p.data for p in d.parents] == [2.0, 3.0, 5.0, 7.0]
+    d.backward()
+    assert (w.grad, x.grad) == (5.0, 2.0)
 
 
 def test_only_numbers_lifted_by_ops_are_constants() -> None:
