@@ -312,6 +312,10 @@ def _binary(rule: Rule, a: Value, b: Value) -> Value:
 def apply(rule: Rule, *args: Operand) -> Value:
     """Record ``rule`` applied to ``args`` (numbers become constants)."""
     vals = [x if x.__class__ is Value else _lift(x, rule.symbol) for x in args]
+    if rule.partners is not None and (len(vals) % 2 or not vals):
+        raise ValueError(
+            f"{rule.symbol}: needs two halves of equal length, got {len(vals)} operands"
+        )
     if rule.arity == 1:
         return _unary(rule, vals[0])
     if rule.arity == 2:

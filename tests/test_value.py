@@ -13,12 +13,14 @@ import pytest
 from autograd import (
     GradientError,
     Value,
+    apply,
     constant,
     dot,
     enable_grad,
     grad,
     is_grad_enabled,
     no_grad,
+    rules,
     vsum,
 )
 
@@ -344,6 +346,8 @@ def test_dot_of_numbers_keeps_weights_and_inputs_in_order() -> None:
     assert [p.data for p in d.parents] == [2.0, 3.0, 5.0, 7.0]
     d.backward()
     assert (w.grad, x.grad) == (5.0, 2.0)
+    with pytest.raises(ValueError, match="dot: needs two halves of equal length, got 3 operands"):
+        apply(rules.DOT, w, x, 1.0)
 
 
 def test_only_numbers_lifted_by_ops_are_constants() -> None:
