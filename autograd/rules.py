@@ -129,8 +129,16 @@ DIV = Rule(
 
 
 def _power_grad(g: Any, a: Any, c: Any) -> Any:
-    """d(a ** c)/da; ``a ** 0`` is constant, even at a = 0 where ``0 ** -1`` fails."""
-    return g * 0.0 if _data(c) == 0.0 else g * c * a ** (c - 1)
+    """d(a ** c)/da = c * a ** (c - 1).
+
+    A constant exponent 0 makes ``a ** 0`` constant: its derivative is 0, even at
+    a = 0 where ``0 ** -1`` fails.  An exponent that is a Value at 0 (a gradient
+    graph being recorded) keeps the formula, whose derivative in c is not 0,
+    except at a = 0 too, where the formula cannot be evaluated.
+    """
+    if _data(c) == 0.0 and (not hasattr(c, "data") or _data(a) == 0.0):
+        return g * 0.0
+    return g * c * a ** (c - 1)
 
 
 def _exponent_grad(g: Any, out: Any, base: Any) -> Any:

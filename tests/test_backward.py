@@ -224,6 +224,19 @@ CLOSED_FORMS = [
 ]
 
 
+def test_second_derivative_through_an_exponent_that_is_zero() -> None:
+    # f = u ** v with u = sigmoid(x) + 1/2, v = 2 tanh(x): at x = 0, u = 1 and v = 0.
+    # f' = f (v' ln u + v u'/u) is 0 there, but f'' = 2 v' u'/u = 2 * 2 * 1/4 = 1, which
+    # needs d(v * u ** (v - 1))/dv: a Value exponent at 0 must keep the power rule's graph.
+    # (Found by the property tests' `thorough` profile.)
+    x = Value(0.0)
+    d1 = grad((x.sigmoid() + 0.5) ** (x.tanh() * 2.0), x, create_graph=True)
+    assert d1.data == 0.0
+    assert grad(d1, x) == pytest.approx(1.0, rel=1e-12)
+    y = Value(3.0)
+    assert grad(grad(y ** Value(0.0), y, create_graph=True), y) == 0.0  # y ** 0 is 1
+
+
 @pytest.mark.parametrize(("f", "x0", "derivs"), CLOSED_FORMS)
 def test_second_and_third_derivatives(f, x0: float, derivs) -> None:
     x = Value(x0)
