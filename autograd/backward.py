@@ -24,15 +24,6 @@ from .value import Value, _to_float, enable_grad
 __all__ = ["GradientError", "backward", "backward_order", "grad", "topological_order", "zero_grad"]
 
 
-def _parents(node: Value) -> tuple:
-    ar = node._rule.arity
-    if ar == 2:
-        return (node._a, node._b)
-    if ar == 1:
-        return (node._a,)
-    return node._a if node._b is None else node._a + node._b
-
-
 def _order(
     root: Value, leaves: bool, stash: dict | None = None, found: list | None = None
 ) -> list[Value]:
@@ -55,7 +46,7 @@ def _order(
     # Parents already seen are skipped in C: after the first few neurons every
     # weight has been seen, and most of a dot's inputs are never looked at here.
     unseen = seen.__contains__
-    stack = [(root, filterfalse(unseen, _parents(root)))]
+    stack = [(root, filterfalse(unseen, root.parents))]
     push, pop = stack.append, stack.pop
     while stack:
         node, it = stack[-1]
@@ -71,7 +62,7 @@ def _order(
                 elif found is not None:
                     found.append(p)
                 continue
-            # _parents() inlined: this runs once per node of the graph
+            # Value.parents inlined: this runs once per node of the graph
             ar = r.arity
             if ar == 2:
                 ps = (p._a, p._b)
@@ -231,13 +222,13 @@ def _restore(order: list[Value], stash: dict) -> None:
     get = stash.get
     for node in order:
         node.grad = get(node, 0.0)
-        for p in _parents(node):
+        for p in node.parents:
             p.grad = get(p, 0.0)
 
 
 def _vjp(node: Value, g: Any, create_graph: bool) -> tuple:
     r = node._rule
-    ps = _parents(node)
+    ps = node.parents
     if create_graph:
         gs = r.vjp(g, node, *ps) if r.arity else r.vjp(g, node, ps)
     else:
