@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .backward import backward_order
+from .backward import _vjp, backward_order
 from .draw import (
     MAX_NODES,
     _consumers,
@@ -73,11 +73,7 @@ def _names(order: list) -> dict:
 
 
 def _local_derivatives(node: Value) -> tuple:
-    r = node.rule
-    ps = node.parents
-    if r.arity:
-        return tuple(r.vjp(1.0, node.data, *[p.data for p in ps]))
-    return tuple(r.vjp(1.0, node.data, [p.data for p in ps]))
+    return tuple(_vjp(node, 1.0, create_graph=False)[1])
 
 
 def _law(node: Value) -> str:
@@ -120,11 +116,8 @@ def trace_backward(root: Value, gradient: Any = 1.0) -> BackwardTrace:
         if node.is_leaf:
             continue
         g = grads[node]
-        r = node.rule
-        ps = node.parents
-        datas = [p.data for p in ps]
-        # The same vjp call backward() makes, so every sum below matches it exactly.
-        sent = r.vjp(g, node.data, *datas) if r.arity else r.vjp(g, node.data, datas)
+        # The rule's vjp, whose products backward() sends too: every sum below matches it.
+        ps, sent = _vjp(node, g, create_graph=False)
         contribs = []
         for p, local, gp in zip(ps, _local_derivatives(node), sent):
             prev = grads.get(p)
