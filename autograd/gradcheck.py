@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Union
 
-from .backward import grad, topological_order
+from .backward import _vjp, grad, topological_order
 from .value import Value, _to_float, enable_grad, no_grad
 
 __all__ = ["GradcheckError", "GradcheckReport", "GradcheckRow", "gradcheck"]
@@ -324,14 +324,10 @@ def _judge(
 
 def _local_partials(node: Value) -> list[float]:
     """d node / d parent for each parent, from the node's rule, as floats."""
-    r = node.rule
-    pdata = [p.data for p in node.parents]
     try:
-        if r.arity:
-            return [float(d) for d in r.vjp(1.0, node.data, *pdata)]
-        return [float(d) for d in r.vjp(1.0, node.data, pdata)]
+        return [float(d) for d in _vjp(node, 1.0, create_graph=False)[1]]
     except _OUTSIDE:
-        return [math.nan] * len(pdata)
+        return [math.nan] * len(node.parents)
 
 
 def _local_derivative(rule: Any, u: float) -> float:
