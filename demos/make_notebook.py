@@ -524,6 +524,13 @@ def comparable(nb: Any) -> list[tuple[str, str, list]]:
     return cells
 
 
+def stale_cells(stored: Any, fresh: Any) -> list[int]:
+    """Indices of the cells whose kind, source or outputs differ (a cell added or lost counts)."""
+    a, b = comparable(stored), comparable(fresh)
+    differ = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+    return differ + list(range(min(len(a), len(b)), max(len(a), len(b))))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import nbformat
 
@@ -535,9 +542,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     nb = execute(build())
     seconds = time.perf_counter() - start
     if args.check:
-        stored = nbformat.read(NOTEBOOK, as_version=4)
-        if comparable(stored) != comparable(nb):
-            print(f"{NOTEBOOK} is out of date: run python -m demos.make_notebook", file=sys.stderr)
+        stale = stale_cells(nbformat.read(NOTEBOOK, as_version=4), nb)
+        if stale:
+            print(f"{NOTEBOOK} is out of date (cells {stale}): run python -m demos.make_notebook",
+                  file=sys.stderr)
             return 1
         print(f"{NOTEBOOK} is up to date (executed in {seconds:.1f} s)")
         return 0
