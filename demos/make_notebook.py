@@ -495,12 +495,31 @@ def execute(nb: Any, timeout: int = TIMEOUT) -> Any:
     client.execute()
     nb.metadata["language_info"] = {"name": "python"}  # not the version of whoever ran it
     for cell in nb.cells:
+        if "outputs" in cell:
+            cell.outputs = _coalesce_streams(cell.outputs)
         for out in cell.get("outputs", []):
             data = out.get("data", {})
             if "image/svg+xml" in data:
                 data.pop("text/plain", None)  # "<...Picture object at 0x7f...>"
                 data["image/svg+xml"] = _fit_width(_COMMENT.sub("", data["image/svg+xml"]))
     return nb
+
+
+def _coalesce_streams(outputs: list) -> list:
+    """Consecutive prints to one stream as one output: the kernel splits them as it flushes."""
+    merged: list = []
+    for out in outputs:
+        last = merged[-1] if merged else None
+        if (
+            out["output_type"] == "stream"
+            and last is not None
+            and last["output_type"] == "stream"
+            and last["name"] == out["name"]
+        ):
+            last["text"] += out["text"]
+        else:
+            merged.append(out)
+    return merged
 
 
 def comparable(nb: Any) -> list[tuple[str, str, list]]:
@@ -511,7 +530,7 @@ def comparable(nb: Any) -> list[tuple[str, str, list]]:
     cells = []
     for cell in nb.cells:
         outs = []
-        for out in cell.get("outputs", []):
+        for out in _coalesce_streams(copy.deepcopy(cell.get("outputs", []))):
             kind = out["output_type"]
             if kind == "stream":
                 outs.append((kind, out["name"], out["text"]))

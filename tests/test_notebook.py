@@ -124,3 +124,19 @@ def test_fit_width_scales_only_wide_pictures():
     )
     narrow = '<svg width="300pt" height="500pt" viewBox="0.00 0.00 300.00 500.00">'
     assert make_notebook._fit_width(narrow) == narrow
+
+
+def test_stale_cells_ignores_how_the_kernel_split_a_print(stored):
+    split = copy.deepcopy(stored)
+    i, out = next(
+        (i, o) for i, c in enumerate(split.cells) for o in c.get("outputs", [])
+        if o.output_type == "stream" and len(o["text"]) > 10
+    )
+    outputs = split.cells[i].outputs
+    k = outputs.index(out)
+    head = nbformat.v4.new_output("stream", name=out["name"], text=out["text"][:5])
+    out["text"] = out["text"][5:]
+    outputs.insert(k, head)  # as the kernel sends a print flushed in two pieces
+    assert make_notebook.stale_cells(stored, split) == []
+    out["text"] = out["text"][1:]
+    assert make_notebook.stale_cells(stored, split) == [i]
