@@ -135,6 +135,10 @@ class Handler(BaseHTTPRequestHandler):
         elif code >= 500:
             code = HTTPStatus.BAD_REQUEST
         text = message or HTTPStatus(code).phrase
+        if len(text) > 100:
+            text = text[:97] + "..."
+        if self.request_version == "HTTP/0.9":  # a request line it could not read:
+            self.request_version = "HTTP/1.0"  # answer with a status line all the same
         try:
             self._send(code, _error_json(text), "application/json")
         except OSError:

@@ -420,7 +420,7 @@ function renderStep(d) {
   } else {
     $("nudges-title").textContent = `Nudges: ${d.layer.name}'s weighted inputs`;
     const rows = [...d.nudges].sort((a, b) => Math.abs(b.grad) - Math.abs(a.grad));
-    nudges.replaceChildren(el("tr", {}, ...["neuron", "activation", "gradient", "nudge"].map((h) => el("th", {}, h))),
+    nudges.replaceChildren(el("tr", {}, ...["neuron", "output", "gradient", "nudge"].map((h) => el("th", {}, h))),
       ...rows.map((n) => el("tr", {data: {neuron: n.neuron, grad: n.grad}},
         el("td", {class: "mono"}, n.neuron), el("td", {}, fmt(n.activation)), el("td", {}, signed(n.grad)),
         n.off ? el("td", {class: "muted"}, "off") : nudgeCell(n.grad))));
