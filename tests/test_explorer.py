@@ -630,3 +630,22 @@ def test_engine_keeps_values_out_of_the_shared_model(three):
     engine.forward_view(model, pixels)
     assert all(p.grad == 0.0 for p in model.parameters())
     assert isinstance(engine.forward(model, pixels).acts[0][0], Value)
+
+
+def test_a_client_that_stops_sending_is_dropped_and_the_server_goes_on(monkeypatch):
+    from demos.explorer.server import Handler
+
+    monkeypatch.setattr(Handler, "timeout", 0.5)
+    srv = start()
+    try:
+        head = (f"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n"
+                "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        t0 = time.perf_counter()
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+            s.sendall(head.encode())  # 1 byte of 100, then silence (the socket stays open)
+            assert s.recv(100) == b""  # dropped without an answer
+        assert time.perf_counter() - t0 < 5
+        assert request(srv, "GET", "/api/info")[0] == 200
+    finally:
+        srv.shutdown()
+        srv.server_close()

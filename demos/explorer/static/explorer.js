@@ -368,6 +368,9 @@ view.addEventListener("pointermove", (e) => {
   const box = view.parentElement.getBoundingClientRect();
   let x = e.clientX - box.left + 16, y = e.clientY - box.top + 16;
   if (x + tip.offsetWidth > box.width) x = Math.max(0, e.clientX - box.left - tip.offsetWidth - 16);
+  if (e.clientY + 16 + tip.offsetHeight > window.innerHeight) {
+    y = Math.max(0, e.clientY - box.top - tip.offsetHeight - 16);  // above the pointer
+  }
   tip.style.left = `${x}px`;
   tip.style.top = `${y}px`;
 });
