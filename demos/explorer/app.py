@@ -8,6 +8,7 @@ Adam schedule, seeded), then serves the page on 127.0.0.1 only.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
@@ -81,6 +82,14 @@ def quick_model(seed: int) -> tuple[MLP, str]:
                    f"test accuracy {acc:.1%}")
 
 
+def graphical() -> bool:
+    """Whether a graphical browser can open: without a display, ``webbrowser`` would start a
+    text browser (lynx, w3m) in this terminal, on top of the server's output."""
+    if sys.platform.startswith(("win", "darwin")):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -98,7 +107,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("open this in your browser (Ctrl+C stops the server):")
     print(server.url, flush=True)
     if not args.no_browser:
-        threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+        if graphical():
+            threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+        else:
+            print("(no graphical display found, so no browser was opened: open the address "
+                  "above in yours)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -392,6 +392,13 @@ function pin(name) {
 function renderPinned() {
   const box = $("pinned");
   const c = state.pinned && state.data && state.data.connections[state.pinned];
+  if (state.pinned && !c) {
+    const unpin = el("button", {type: "button", class: "ghost small"}, "unpin");
+    unpin.addEventListener("click", () => pin(null));
+    box.replaceChildren(el("p", {class: "muted small"}, `${state.pinned} is not drawn in this view ` +
+      "(only each neuron's strongest connections are)."), unpin);
+    return;
+  }
   if (!c) {
     box.replaceChildren(el("p", {class: "muted small"},
       "Click a connection in the picture, or a row below, to pin its numbers here."));
