@@ -1,0 +1,291 @@
+"""The explorer's maths, all of it in the engine: the page only draws what this returns.
+
+* :func:`digitize` turns the page's drawing (64x64 ink coverage, 0..255) into
+  the model's input exactly as the UCI digits were made: a 32x32 bitmap (the
+  ink's bounding box scaled to the full height and centred, as NIST normalised
+  the writers' digits), its on-pixels counted in 4x4 blocks, giving 8x8 gray
+  levels 0..16.
+* :func:`forward_view` runs the model on one digit: probabilities, prediction
+  and the network view ``nn.draw_network`` draws (weights and activations).
+* :func:`step_view` is one of backprop's steps for a target: the gradients of
+  softmax cross-entropy, each weight's as ``trace_backward`` states it
+  (upstream gradient at its neuron's weighted input x local derivative, the
+  input it multiplies), the layer the step updates, its nudges and top weights.
+* :func:`sgd_step` takes one plain SGD step on one digit and reports what moved.
+
+Nothing here touches ``.grad`` except :func:`sgd_step`, which owns its model;
+the others only read the model, so several threads may share one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from autograd import Value, trace_backward
+from nn import MLP, SGD, cross_entropy, draw_network, softmax
+
+INK_SIDE = 64  # the page sends its drawing as 64x64 ink coverage
+INK_MAX = 255
+BITMAP_SIDE = 32  # the UCI digits were 32x32 bitmaps ...
+BLOCK = 4  # ... whose on-pixels were counted in 4x4 blocks
+SIDE = BITMAP_SIDE // BLOCK  # 8x8 inputs
+LEVELS = BLOCK * BLOCK  # gray levels 0..16
+ON = 128  # ink coverage from which a bitmap pixel is on
+TOP_WEIGHTS = 8
+TOP_MOVED = 10
+
+_EDGE_ID = re.compile(r'<g id="(layers\.\d+\.neurons\.\d+\.w\.\d+)" class="edge">')
+_XML_HEAD = re.compile(r"^.*?(?=<svg)", re.S)
+_COMMENT = re.compile(r"<!--.*?-->\n?", re.S)
+
+
+# --- the input ------------------------------------------------------------------------------
+
+
+def digitize(ink: Sequence[float], fit: bool = True) -> list[int]:
+    """64x64 ink coverage (row-major, 0..255) -> 64 gray levels 0..16, as the data was made.
+
+    ``fit``: scale the ink's bounding box to the bitmap's full height (the width
+    by the same factor, at most the full width) and centre it, as every digit
+    in the data set fills all 8 rows; without it the drawing is used as it is.
+    """
+    on = [v >= ON for v in ink]
+    rows = [r for r in range(INK_SIDE) if any(on[r * INK_SIDE : (r + 1) * INK_SIDE])]
+    if not rows:
+        return [0] * (SIDE * SIDE)
+    cols = [c for c in range(INK_SIDE) if any(on[r * INK_SIDE + c] for r in rows)]
+    if fit:
+        top, left = rows[0], cols[0]
+        h, w = rows[-1] - top + 1, cols[-1] - left + 1
+        scale = max(h / BITMAP_SIDE, w / BITMAP_SIDE)  # ink pixels per bitmap pixel
+    else:
+        top = left = 0
+        h = w = INK_SIDE
+        scale = INK_SIDE / BITMAP_SIDE
+    bh, bw = min(BITMAP_SIDE, round(h / scale)), min(BITMAP_SIDE, round(w / scale))
+    r0, c0 = (BITMAP_SIDE - bh) // 2, (BITMAP_SIDE - bw) // 2
+    levels = [0] * (SIDE * SIDE)
+    for r in range(bh):
+        sr = top + min(h - 1, int((r + 0.5) * scale))
+        for c in range(bw):
+            sc = left + min(w - 1, int((c + 0.5) * scale))
+            if on[sr * INK_SIDE + sc]:
+                levels[(r0 + r) // BLOCK * SIDE + (c0 + c) // BLOCK] += 1
+    return levels
+
+
+def model_input(pixels: Sequence[float]) -> list[float]:
+    """Gray levels 0..16 -> the 0..1 the model was trained on (as ``load_digits`` scales)."""
+    return [p / LEVELS for p in pixels]
+
+
+# --- shared pieces ---------------------------------------------------------------------------
+
+
+@dataclass
+class Forward:
+    """One forward pass kept layer by layer: inputs, every layer's outputs, the logits."""
+
+    acts: list  # [inputs, layer 1 outputs, ..., logits], lists of Values
+    probs: list[float]
+
+    @property
+    def prediction(self) -> int:
+        return max(range(len(self.probs)), key=self.probs.__getitem__)
+
+
+def forward(model: MLP, pixels: Sequence[float]) -> Forward:
+    acts = [[Value(v) for v in model_input(pixels)]]
+    for layer in model.layers:
+        out = layer(acts[-1])
+        acts.append(out if isinstance(out, list) else [out])
+    return Forward(acts, [p.data for p in softmax(acts[-1])])
+
+
+def pre_activation(v: Value) -> Value:
+    """The ``dot`` node ``w·x + b`` behind a neuron's output (the output itself if linear)."""
+    return v.parents[0] if v.op in ("relu", "tanh", "sigmoid") else v
+
+
+def svg_of(picture: Any) -> str:
+    """The picture as an SVG element to put in a page (no XML prolog, no comments)."""
+    svg = picture.pipe(format="svg", encoding="utf-8")
+    return _COMMENT.sub("", _XML_HEAD.sub("", svg, count=1))
+
+
+def drawn_edges(svg: str) -> list[str]:
+    """The names of the weights whose connections a network view draws."""
+    return _EDGE_ID.findall(svg)
+
+
+def input_name(layer: int, i: int) -> str:
+    if layer == 0:
+        return f"pixel x{i} (row {i // SIDE}, column {i % SIDE})"
+    return f"layers.{layer - 1}.neurons.{i} (its output)"
+
+
+def layer_title(model: MLP, li: int) -> str:
+    n = len(model.layers)
+    return "the output layer" if li == n - 1 else f"hidden layer {li + 1}"
+
+
+def _weights(model: MLP) -> list[tuple[int, int, int, Value]]:
+    return [
+        (li, j, i, w)
+        for li, layer in enumerate(model.layers)
+        for j, neuron in enumerate(layer.neurons)
+        for i, w in enumerate(neuron.w)
+    ]
+
+
+def _summary(f: Forward, target: int | None = None, loss: float | None = None) -> dict:
+    out: dict[str, Any] = {"probabilities": f.probs, "prediction": f.prediction}
+    if target is not None:
+        out["target"] = target
+        out["p_target"] = f.probs[target]
+        out["loss"] = loss
+    return out
+
+
+# --- the views -------------------------------------------------------------------------------
+
+
+def forward_view(model: MLP, pixels: Sequence[float]) -> tuple[dict, Any]:
+    """Probabilities, prediction and, per connection, weight x input; plus the picture to render.
+
+    The picture is returned unrendered so a caller can render it outside a lock.
+    """
+    f = forward(model, pixels)
+    data = _summary(f)
+    data["view"] = "forward"
+    data["connections"] = {
+        w.label: {
+            "name": w.label,
+            "value": w.data,
+            "input": input_name(li, i),
+            "input_value": f.acts[li][i].data,
+            "product": w.data * f.acts[li][i].data,
+        }
+        for li, j, i, w in _weights(model)
+    }
+    return data, draw_network(model, model_input(pixels))
+
+
+def explanation(model: MLP, step: int, target: int) -> str:
+    n = len(model.layers)
+    if step == 1:
+        return (
+            f"Step 1: compare each output's activation (its softmax probability) with the desired "
+            f"one, 1 for {target} and 0 for the others. The gradient at each raw output is "
+            f"activation − desired: output {target} must rise, the others fall."
+        )
+    li = n - (step - 1)
+    inputs = "pixel" if li == 0 else f"hidden layer {li} neuron"
+    return (
+        f"Step {step}: adjust the weights into {layer_title(model, li)}. Each neuron's weighted "
+        f"input has a gradient (the ring: blue should rise, red fall); a weight's gradient is "
+        f"that gradient × the {inputs} it multiplies, so SGD moves it by −lr × gradient. "
+        + ("Weights from blank pixels (0) get no gradient." if li == 0 else
+           "A ReLU neuron that is off passes no gradient back.")
+    )
+
+
+def step_view(model: MLP, pixels: Sequence[float], target: int, step: int) -> tuple[dict, Any]:
+    """Backprop step ``step`` (1 = outputs, 2.. = weights into the layers, last to first)."""
+    f = forward(model, pixels)
+    logits = f.acts[-1]
+    loss = cross_entropy(logits, target)
+    trace = trace_backward(loss)  # the numbers backward() computes, without touching .grad
+    by_node = {id(s.node): s for s in trace}
+    n = len(model.layers)
+
+    def neuron_grad(li: int, j: int) -> float:
+        return trace.grad(pre_activation(f.acts[li + 1][j]))
+
+    connections = {}
+    for li, j, i, w in _weights(model):
+        z = pre_activation(f.acts[li + 1][j])
+        s = by_node.get(id(z))
+        c = next((c for c in s.contributions if c.parent is w), None) if s else None
+        upstream, local = (s.upstream, c.local) if c else (0.0, f.acts[li][i].data)
+        product = c.added if c else 0.0
+        connections[w.label] = {
+            "name": w.label,
+            "value": w.data,
+            "grad": trace.grad(w),
+            "upstream": upstream,
+            "local": local,
+            "product": product,
+            "neuron": f"layers.{li}.neurons.{j}",
+            "input": input_name(li, i),
+        }
+
+    data = _summary(f, target, loss.data)
+    data.update(view="step", step=step, explanation=explanation(model, step, target))
+    if step == 1:
+        data["layer"] = {"index": n - 1, "name": "the outputs", "updates": None}
+        data["nudges"] = [
+            {
+                "name": f"output {k}",
+                "neuron": f"layers.{n - 1}.neurons.{k}",
+                "activation": f.probs[k],
+                "desired": 1.0 if k == target else 0.0,
+                "grad": neuron_grad(n - 1, k),
+            }
+            for k in range(len(logits))
+        ]
+        data["top_weights"] = []
+    else:
+        li = n - (step - 1)
+        data["layer"] = {"index": li, "name": layer_title(model, li), "updates": f"layers.{li}"}
+        data["nudges"] = [
+            {
+                "name": f"layers.{li}.neurons.{j}",
+                "neuron": f"layers.{li}.neurons.{j}",
+                "activation": v.data,
+                "off": v.op == "relu" and v.data == 0.0,
+                "grad": neuron_grad(li, j),
+            }
+            for j, v in enumerate(f.acts[li + 1])
+        ]
+        ranked = sorted(
+            (connections[w.label] for lj, _, _, w in _weights(model) if lj == li),
+            key=lambda r: -abs(r["grad"]),
+        )
+        data["top_weights"] = ranked[:TOP_WEIGHTS]
+    data["connections"] = connections
+    picture = draw_network(model, model_input(pixels), target, step=step)
+    return data, picture
+
+
+def sgd_step(model: MLP, pixels: Sequence[float], target: int, lr: float) -> dict:
+    """One plain SGD step (``p -= lr * grad``) on one digit; the model changes in place."""
+    before = forward(model, pixels)
+    loss = cross_entropy(before.acts[-1], target)
+    model.zero_grad()
+    loss.backward()
+    named = model.named_parameters()
+    old = [(name, p.data, p.grad) for name, p in named]
+    SGD(model.parameters(), lr=lr).step()
+    model.zero_grad()
+    moved = [
+        {"name": name, "old": o, "grad": g, "new": p.data, "change": p.data - o}
+        for (name, o, g), (_, p) in zip(old, named)
+    ]
+    changed = sum(m["change"] != 0.0 for m in moved)
+    moved.sort(key=lambda m: -abs(m["change"]))
+    after = forward(model, pixels)
+    after_loss = cross_entropy(after.acts[-1], target).data
+    return {
+        "lr": lr,
+        "target": target,
+        "before": _summary(before, target, loss.data),
+        "after": _summary(after, target, after_loss),
+        "changed": changed,
+        "parameters": len(named),
+        "moved": moved[:TOP_MOVED],
+    }
+

@@ -1,0 +1,590 @@
+// The explorer's page. It draws what the server returns and computes nothing of its own:
+// the drawing goes to the server as ink coverage, which the server turns into the 8x8
+// input, runs through the network and backpropagates.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const SVGNS = "http://www.w3.org/2000/svg";
+
+const state = {
+  info: null,
+  session: null,
+  source: null,      // {kind: "ink"} or {kind: "pixels", pixels, label, index}
+  target: 3,
+  step: 0,           // 0: the forward view; 1..n: backprop's steps
+  data: null,        // the last view the server sent
+  pinned: null,      // name of the pinned connection
+  moved: [],         // names of the weights the last SGD step moved most
+  busy: false,
+  dirty: false,
+  timer: 0,
+  testIndex: -1,
+};
+
+// --- talking to the server -----------------------------------------------------------
+
+async function api(path, body) {
+  const opts = body === undefined ? {} : {
+    method: "POST",
+    headers: {"Content-Type": "application/json"},
+    body: JSON.stringify(body),
+  };
+  const r = await fetch(path, opts);
+  let data;
+  try { data = await r.json(); } catch (e) { data = {error: `HTTP ${r.status}`}; }
+  if (!r.ok) {
+    const err = new Error(data.error || `HTTP ${r.status}`);
+    err.status = r.status;
+    throw err;
+  }
+  return data;
+}
+
+async function newSession() {
+  state.session = (await api("/api/session", {})).session;
+}
+
+// Calls an endpoint with this page's session; if the server forgot it, start a new one.
+async function withSession(path, body) {
+  try {
+    return await api(path, {...body, session: state.session});
+  } catch (e) {
+    if (e.status !== 404) throw e;
+    await newSession();
+    setStatus("The server had forgotten this page's model (restarted?); started again from the loaded model.", "warn");
+    return api(path, {...body, session: state.session});
+  }
+}
+
+function setStatus(text, kind) {
+  const s = $("status");
+  s.textContent = text || "";
+  s.className = "status" + (text ? " " + (kind || "info") : "");
+}
+
+// --- the input -------------------------------------------------------------------------
+
+const pad = $("pad");
+const padCtx = pad.getContext("2d");
+const PAD_CSS = 280;
+const BRUSH = 22;
+const ink = document.createElement("canvas");
+let drawing = null;
+
+function setupPad() {
+  const dpr = window.devicePixelRatio || 1;
+  pad.width = Math.round(PAD_CSS * dpr);
+  pad.height = Math.round(PAD_CSS * dpr);
+  padCtx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ink.width = ink.height = state.info ? state.info.ink_side : 64;
+}
+
+function padPoint(e) {
+  const r = pad.getBoundingClientRect();
+  return [(e.clientX - r.left) * PAD_CSS / r.width, (e.clientY - r.top) * PAD_CSS / r.height];
+}
+
+function clearPad() {
+  padCtx.clearRect(0, 0, PAD_CSS, PAD_CSS);
+}
+
+pad.addEventListener("pointerdown", (e) => {
+  e.preventDefault();
+  pad.setPointerCapture(e.pointerId);
+  if (!state.source || state.source.kind !== "ink") {
+    clearPad();
+    state.source = {kind: "ink"};
+    $("pad-caption").textContent = "your drawing";
+  }
+  $("pad-hint").hidden = true;
+  drawing = padPoint(e);
+  stroke(drawing, drawing);
+  schedule(60);
+});
+
+pad.addEventListener("pointermove", (e) => {
+  if (!drawing) return;
+  const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [e];
+  for (const ev of events.length ? events : [e]) {
+    const p = padPoint(ev);
+    stroke(drawing, p);
+    drawing = p;
+  }
+  schedule(60);
+});
+
+for (const type of ["pointerup", "pointercancel"]) {
+  pad.addEventListener(type, () => {
+    if (!drawing) return;
+    drawing = null;
+    schedule(0);
+  });
+}
+
+function stroke(a, b) {
+  padCtx.strokeStyle = "#111";
+  padCtx.lineWidth = BRUSH;
+  padCtx.lineCap = "round";
+  padCtx.lineJoin = "round";
+  padCtx.beginPath();
+  padCtx.moveTo(a[0], a[1]);
+  padCtx.lineTo(b[0], b[1]);
+  padCtx.stroke();
+}
+
+// The drawing's ink coverage on the server's grid (alpha 0..255): the server digitizes it.
+function readInk() {
+  const ctx = ink.getContext("2d", {willReadFrequently: true});
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = "high";
+  ctx.clearRect(0, 0, ink.width, ink.height);
+  ctx.drawImage(pad, 0, 0, ink.width, ink.height);
+  const rgba = ctx.getImageData(0, 0, ink.width, ink.height).data;
+  const out = new Array(ink.width * ink.height);
+  for (let i = 0; i < out.length; i++) out[i] = rgba[4 * i + 3];
+  return out;
+}
+
+// Show a test digit on the pad, as the blocks it is made of.
+function showPixelsOnPad(pixels) {
+  clearPad();
+  const cell = PAD_CSS / 8;
+  for (let i = 0; i < 64; i++) {
+    if (!pixels[i]) continue;
+    padCtx.fillStyle = `rgba(17,17,17,${pixels[i] / 16})`;
+    padCtx.fillRect((i % 8) * cell, Math.floor(i / 8) * cell, cell, cell);
+  }
+  $("pad-hint").hidden = true;
+}
+
+function inputBody() {
+  if (!state.source) return null;
+  if (state.source.kind === "pixels") return {pixels: state.source.pixels};
+  return {ink: readInk(), fit: $("fit").checked};
+}
+
+$("clear").addEventListener("click", () => {
+  clearPad();
+  state.source = {kind: "ink"};
+  $("pad-hint").hidden = false;
+  $("pad-caption").textContent = "your drawing";
+  schedule(0);
+});
+$("fit").addEventListener("change", () => schedule(0));
+
+async function pickTest(query) {
+  try {
+    const d = await api(`/api/testdigit?${query}`);
+    state.source = {kind: "pixels", pixels: d.pixels, label: d.label, index: d.index};
+    state.testIndex = d.index;
+    $("test-index").value = d.index;
+    $("test-label").value = String(d.label);
+    $("pad-caption").textContent = `test digit #${d.index}, labelled ${d.label}`;
+    showPixelsOnPad(d.pixels);
+    setTarget(d.label, false);
+    schedule(0);
+  } catch (e) {
+    setStatus(e.message, "error");
+  }
+}
+
+$("test-next").addEventListener("click", () => {
+  const label = $("test-label").value;
+  const after = state.testIndex >= 0 ? `&after=${state.testIndex}` : "";
+  pickTest(`label=${encodeURIComponent(label)}${after}`);
+});
+$("test-label").addEventListener("change", () => pickTest(`label=${encodeURIComponent($("test-label").value)}`));
+$("test-index").addEventListener("change", () => pickTest(`index=${encodeURIComponent($("test-index").value)}`));
+
+// --- updates: one request at a time, always for the latest input -------------------------
+
+function schedule(delay) {
+  clearTimeout(state.timer);
+  state.timer = setTimeout(() => { state.dirty = true; pump(); }, delay);
+}
+
+async function pump() {
+  if (state.busy) return;
+  state.busy = true;
+  try {
+    while (state.dirty) {
+      state.dirty = false;
+      await update();
+    }
+  } finally {
+    state.busy = false;
+  }
+}
+
+async function update() {
+  const body = inputBody();
+  if (!body) return;
+  try {
+    const data = state.step === 0
+      ? await withSession("/api/predict", body)
+      : await withSession("/api/step", {...body, target: state.target, step: state.step});
+    state.data = data;
+    render(data);
+    if ($("status").classList.contains("error")) setStatus("");
+  } catch (e) {
+    setStatus(e.message, "error");
+  }
+}
+
+// --- drawing what came back -----------------------------------------------------------
+
+function fmt(x, digits = 4) {
+  if (x === 0) return "0";
+  const a = Math.abs(x);
+  if (a >= 1e-3 && a < 1e4) return x.toFixed(digits);
+  return x.toExponential(digits - 1);
+}
+
+function signed(x, digits = 4) {
+  return (x > 0 ? "+" : "") + fmt(x, digits);
+}
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v;
+    else if (k === "data") for (const [dk, dv] of Object.entries(v)) e.dataset[dk] = dv;
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c instanceof Node ? c : String(c));
+  return e;
+}
+
+function render(d) {
+  renderGrid(d.pixels);
+  renderAnswer(d);
+  renderView(d);
+  renderStep(d);
+  $("sgd-count").textContent = d.sgd_steps
+    ? `this page's model has taken ${d.sgd_steps} SGD step${d.sgd_steps > 1 ? "s" : ""}`
+    : "this page's model is the loaded one";
+}
+
+function renderGrid(pixels) {
+  const grid = $("grid");
+  grid.replaceChildren(...pixels.map((v, i) => {
+    const level = Math.round(v * 100) / 100;
+    const cell = el("div", {
+      class: "px" + (v > 8 ? " dark" : ""),
+      title: `pixel x${i} (row ${Math.floor(i / 8)}, column ${i % 8}): ${level} of 16`,
+    }, v ? level : "");
+    cell.style.background = `rgba(17,17,17,${v / 16})`;
+    return cell;
+  }));
+  grid.dataset.pixels = JSON.stringify(pixels);
+}
+
+function renderAnswer(d) {
+  $("pred-digit").textContent = d.prediction;
+  $("pred-digit").dataset.prediction = d.prediction;
+  const bars = d.probabilities.map((p, k) => {
+    const bar = el("div", {class: "bar"});
+    bar.style.width = `${Math.max(0.5, 100 * p)}%`;
+    const row = el("div", {
+      class: "bar-row" + (k === d.prediction ? " best" : "") + (state.step && k === state.target ? " target" : ""),
+      data: {digit: k, p: p},
+    }, el("span", {class: "bar-label"}, k), el("div", {class: "bar-track"}, bar),
+    el("span", {class: "bar-value"}, (100 * p).toFixed(1) + "%"));
+    return row;
+  });
+  $("probs").replaceChildren(...bars);
+}
+
+function renderView(d) {
+  const view = $("view");
+  view.innerHTML = d.svg;
+  view.dataset.view = d.view;
+  view.dataset.step = d.view === "step" ? d.step : 0;
+  view.dataset.layer = d.view === "step" ? d.layer.index : "";
+  view.dataset.updates = d.view === "step" && d.layer.updates ? d.layer.updates : "";
+  const svg = view.querySelector("svg");
+  svg.removeAttribute("width");
+  svg.removeAttribute("height");
+  svg.setAttribute("preserveAspectRatio", "xMidYMin meet");
+  const top = new Set((d.top_weights || []).map((w) => w.name));
+  for (const g of svg.querySelectorAll("g.edge")) {
+    // Our own tooltip replaces Graphviz's; a wide invisible path makes thin lines easy to hit.
+    g.querySelector("title")?.remove();
+    g.querySelectorAll("a").forEach((a) => a.removeAttributeNS("http://www.w3.org/1999/xlink", "title"));
+    const path = g.querySelector("path");
+    if (path) {
+      const hit = document.createElementNS(SVGNS, "path");
+      hit.setAttribute("d", path.getAttribute("d"));
+      hit.setAttribute("class", "hit");
+      g.append(hit);
+    }
+    if (top.has(g.id)) g.classList.add("top");
+    if (state.moved.includes(g.id)) g.classList.add("moved");
+    if (g.id === state.pinned) g.classList.add("pinned");
+  }
+  renderPinned();
+}
+
+function connectionText(c) {
+  if (!c) return [];
+  if (c.grad === undefined) {
+    return [
+      ["value", fmt(c.value)],
+      ["input", `${c.input} = ${fmt(c.input_value)}`],
+      ["weight × input", fmt(c.product)],
+    ];
+  }
+  return [
+    ["value", fmt(c.value)],
+    ["gradient", signed(c.grad)],
+    ["product (trace_backward)",
+      `${signed(c.upstream)} × ${fmt(c.local)} = ${signed(c.product)}`],
+    ["upstream", `d loss / d (weighted input of ${c.neuron}) = ${signed(c.upstream)}`],
+    ["local", `d (weighted input) / d weight = its input, ${c.input} = ${fmt(c.local)}`],
+  ];
+}
+
+function connectionTable(c) {
+  const t = el("table", {class: "kv", data: {name: c.name}});
+  t.append(el("caption", {}, c.name));
+  for (const [k, v] of connectionText(c)) t.append(el("tr", {}, el("th", {}, k), el("td", {}, v)));
+  for (const key of ["value", "grad", "upstream", "local", "product"]) {
+    if (c[key] !== undefined) t.dataset[key] = String(c[key]);
+  }
+  return t;
+}
+
+const tip = $("tip");
+const view = $("view");
+
+view.addEventListener("pointermove", (e) => {
+  const g = e.target.closest ? e.target.closest("g.edge") : null;
+  const c = g && state.data && state.data.connections[g.id];
+  view.querySelectorAll("g.edge.hover").forEach((x) => x !== g && x.classList.remove("hover"));
+  if (!c) { tip.hidden = true; return; }
+  g.classList.add("hover");
+  tip.replaceChildren(connectionTable(c));
+  tip.hidden = false;
+  const box = view.parentElement.getBoundingClientRect();
+  let x = e.clientX - box.left + 16, y = e.clientY - box.top + 16;
+  if (x + tip.offsetWidth > box.width) x = Math.max(0, e.clientX - box.left - tip.offsetWidth - 16);
+  if (e.clientY + 16 + tip.offsetHeight > window.innerHeight) {
+    y = Math.max(0, e.clientY - box.top - tip.offsetHeight - 16);  // above the pointer
+  }
+  tip.style.left = `${x}px`;
+  tip.style.top = `${y}px`;
+});
+view.addEventListener("pointerleave", () => {
+  tip.hidden = true;
+  view.querySelectorAll("g.edge.hover").forEach((x) => x.classList.remove("hover"));
+});
+view.addEventListener("click", (e) => {
+  const g = e.target.closest ? e.target.closest("g.edge") : null;
+  if (g) pin(g.id === state.pinned ? null : g.id);
+});
+
+function pin(name) {
+  state.pinned = name;
+  for (const g of view.querySelectorAll("g.edge")) g.classList.toggle("pinned", g.id === name);
+  renderPinned();
+}
+
+function renderPinned() {
+  const box = $("pinned");
+  const c = state.pinned && state.data && state.data.connections[state.pinned];
+  if (state.pinned && !c) {
+    const unpin = el("button", {type: "button", class: "ghost small"}, "unpin");
+    unpin.addEventListener("click", () => pin(null));
+    box.replaceChildren(el("p", {class: "muted small"}, `${state.pinned} is not drawn in this view ` +
+      "(only each neuron's strongest connections are)."), unpin);
+    return;
+  }
+  if (!c) {
+    box.replaceChildren(el("p", {class: "muted small"},
+      "Click a connection in the picture, or a row below, to pin its numbers here."));
+    return;
+  }
+  const unpin = el("button", {type: "button", class: "ghost small"}, "unpin");
+  unpin.addEventListener("click", () => pin(null));
+  box.replaceChildren(connectionTable(c), unpin);
+}
+
+function renderStep(d) {
+  const nudges = $("nudges"), tops = $("top-weights");
+  if (d.view !== "step") {
+    $("explain").textContent = `Pick a step above to see backpropagation for the target digit (${state.target}): ` +
+      "step 1 compares the outputs with the desired ones, then each step adjusts the weights into one layer, from the last layer back to the first.";
+    $("nudges-title").textContent = "Nudges";
+    nudges.replaceChildren();
+    tops.replaceChildren();
+    return;
+  }
+  $("explain").textContent = d.explanation;
+  $("explain").dataset.step = d.step;
+  if (d.step === 1) {
+    $("nudges-title").textContent = "Nudges at the outputs";
+    nudges.replaceChildren(el("tr", {}, ...["output", "activation", "desired", "gradient", "nudge"].map((h) => el("th", {}, h))),
+      ...d.nudges.map((n) => el("tr", {class: n.desired ? "target" : "", data: {neuron: n.neuron, grad: n.grad}},
+        el("td", {}, n.name), el("td", {}, fmt(n.activation)), el("td", {}, n.desired),
+        el("td", {}, signed(n.grad)), nudgeCell(n.grad))));
+  } else {
+    $("nudges-title").textContent = `Nudges: ${d.layer.name}'s weighted inputs`;
+    const rows = [...d.nudges].sort((a, b) => Math.abs(b.grad) - Math.abs(a.grad));
+    nudges.replaceChildren(el("tr", {}, ...["neuron", "output", "gradient", "nudge"].map((h) => el("th", {}, h))),
+      ...rows.map((n) => el("tr", {data: {neuron: n.neuron, grad: n.grad}},
+        el("td", {class: "mono"}, n.neuron), el("td", {}, fmt(n.activation)), el("td", {}, signed(n.grad)),
+        n.off ? el("td", {class: "muted"}, "off") : nudgeCell(n.grad))));
+  }
+  tops.replaceChildren(el("tr", {}, ...["weight", "value", "gradient", "upstream × input = product"].map((h) => el("th", {}, h))),
+    ...d.top_weights.map((w) => {
+      const tr = el("tr", {class: "clickable", data: {name: w.name, value: w.value, grad: w.grad}},
+        el("td", {class: "mono"}, w.name), el("td", {}, fmt(w.value)), el("td", {}, signed(w.grad)),
+        el("td", {}, `${signed(w.upstream)} × ${fmt(w.local)} = ${signed(w.product)}`));
+      tr.addEventListener("click", () => pin(w.name));
+      return tr;
+    }));
+  if (!d.top_weights.length) {
+    tops.append(el("tr", {}, el("td", {colspan: 4, class: "muted"}, "Step 1 changes no weight: it only says which way each output should go.")));
+  }
+}
+
+function nudgeCell(grad) {
+  if (grad === 0) return el("td", {class: "muted"}, "none");
+  return grad < 0 ? el("td", {class: "up"}, "▲ rise") : el("td", {class: "down"}, "▼ fall");
+}
+
+// --- the stepper and the target ---------------------------------------------------------
+
+function stepLabels() {
+  const layers = state.info.layers;
+  const labels = ["Forward", "1 · outputs"];
+  for (let s = 2; s <= state.info.steps; s++) {
+    labels.push(`${s} · into ${layers[layers.length - (s - 1)].replace("the ", "")}`);
+  }
+  return labels;
+}
+
+function buildControls() {
+  const stepper = $("stepper");
+  stepper.replaceChildren(...stepLabels().map((label, s) => {
+    const b = el("button", {type: "button", role: "tab", data: {step: s}}, label);
+    b.addEventListener("click", () => setStep(s));
+    return b;
+  }));
+  const target = $("target");
+  target.replaceChildren(...Array.from({length: 10}, (_, k) => {
+    const b = el("button", {type: "button", role: "radio", data: {digit: k}}, k);
+    b.addEventListener("click", () => setTarget(k, true));
+    return b;
+  }));
+  $("step-prev").addEventListener("click", () => setStep(Math.max(0, state.step - 1)));
+  $("step-next").addEventListener("click", () => setStep(Math.min(state.info.steps, state.step + 1)));
+  markControls();
+}
+
+function markControls() {
+  for (const b of $("stepper").children) {
+    const on = Number(b.dataset.step) === state.step;
+    b.classList.toggle("on", on);
+    b.setAttribute("aria-selected", on);
+  }
+  for (const b of $("target").children) {
+    const on = Number(b.dataset.digit) === state.target;
+    b.classList.toggle("on", on);
+    b.setAttribute("aria-checked", on);
+  }
+  $("sgd").textContent = `Take one SGD step toward ${state.target}`;
+}
+
+function setStep(s) {
+  state.step = s;
+  markControls();
+  schedule(0);
+}
+
+function setTarget(k, update) {
+  state.target = k;
+  if (state.step === 0 && update) state.step = 1;  // a target is for backprop: show step 1
+  markControls();
+  if (update) schedule(0);
+}
+
+document.addEventListener("keydown", (e) => {
+  if (e.target.matches("input, select, textarea")) return;
+  if (e.key === "ArrowRight") setStep(Math.min(state.info.steps, state.step + 1));
+  else if (e.key === "ArrowLeft") setStep(Math.max(0, state.step - 1));
+  else if (/^[0-9]$/.test(e.key)) setTarget(Number(e.key), true);
+});
+
+// --- SGD ------------------------------------------------------------------------------
+
+$("sgd").addEventListener("click", async () => {
+  const body = inputBody();
+  if (!body) return;
+  const button = $("sgd");
+  button.disabled = true;
+  try {
+    const r = await withSession("/api/sgd", {...body, target: state.target, lr: Number($("lr").value)});
+    state.moved = r.moved.map((m) => m.name);
+    renderSgd(r);
+    schedule(0);  // redraw the view with the new weights
+  } catch (e) {
+    setStatus(e.message, "error");
+  } finally {
+    button.disabled = false;
+  }
+});
+
+$("reset").addEventListener("click", async () => {
+  try {
+    await withSession("/api/reset", {});
+    state.moved = [];
+    $("sgd-result").replaceChildren(el("p", {class: "muted"}, "The model is the loaded one again."));
+    schedule(0);
+  } catch (e) {
+    setStatus(e.message, "error");
+  }
+});
+
+function renderSgd(r) {
+  const b = r.before, a = r.after, t = r.target;
+  const summary = el("table", {class: "before-after"},
+    el("tr", {}, el("th", {}, ""), el("th", {}, "before"), el("th", {}, "after")),
+    el("tr", {}, el("th", {}, "prediction"), el("td", {class: "pred-before"}, b.prediction), el("td", {class: "pred-after"}, a.prediction)),
+    el("tr", {}, el("th", {}, `probability of ${t}`), el("td", {}, (100 * b.p_target).toFixed(2) + "%"),
+      el("td", {class: a.p_target > b.p_target ? "up" : "down"}, (100 * a.p_target).toFixed(2) + "%")),
+    el("tr", {}, el("th", {}, "loss"), el("td", {}, fmt(b.loss)), el("td", {}, fmt(a.loss))));
+  const moved = el("table", {class: "moved"},
+    el("tr", {}, ...["parameter", "old value", "gradient", "new value", `change = −${r.lr} × gradient`].map((h) => el("th", {}, h))),
+    ...r.moved.map((m) => {
+      const tr = el("tr", {class: "clickable moved-row", data: {name: m.name, old: m.old, grad: m.grad, new: m.new, lr: r.lr, change: m.change}},
+        el("td", {class: "mono"}, m.name), el("td", {}, fmt(m.old, 6)), el("td", {}, signed(m.grad, 6)),
+        el("td", {}, fmt(m.new, 6)), el("td", {class: m.change > 0 ? "up" : "down"}, signed(m.change, 6)));
+      tr.addEventListener("click", () => pin(m.name));
+      return tr;
+    }));
+  $("sgd-result").replaceChildren(
+    summary,
+    el("h3", {}, `The ${r.moved.length} parameters that moved most (of ${r.changed} that changed, ${r.parameters} in all)`),
+    el("div", {class: "scroll"}, moved),
+    el("p", {class: "muted small"}, "Highlighted in the picture when drawn (gold). Click a row to pin its numbers."));
+}
+
+// --- start ----------------------------------------------------------------------------
+
+async function start() {
+  try {
+    state.info = await api("/api/info");
+    $("model-info").textContent = `${state.info.model}, ${state.info.parameters.toLocaleString()} parameters; ${state.info.about}`;
+    $("test-index").max = state.info.test_digits - 1;
+    $("lr").max = state.info.lr_max;
+    setupPad();
+    buildControls();
+    await newSession();
+    await pickTest("label=3");
+  } catch (e) {
+    setStatus(`Could not start: ${e.message}`, "error");
+  }
+}
+
+start();

@@ -1,0 +1,78 @@
+"""Take the README's screenshot of the explorer (needs chromium, chromium-driver, selenium).
+
+Run from the repository root: ``python -m docs.images.make_explorer_screenshot``.
+It starts the explorer with the model it trains at start-up, draws a "3" in
+headless Chromium, shows backprop's step 2 for target 3, hovers over the
+connection with the largest gradient and saves ``docs/images/explorer.png``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from demos.explorer import headless
+from demos.explorer.api import Explorer
+from demos.explorer.app import quick_model
+from demos.explorer.server import serve_in_thread
+
+HERE = Path(__file__).resolve().parent
+
+
+def idle(driver) -> bool:
+    return not driver.execute_script("return state.busy || state.dirty")
+
+
+def main() -> None:
+    why = headless.missing()
+    if why:
+        raise SystemExit(f"error: {why}")
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    model, about = quick_model(seed=0)
+    server, _ = serve_in_thread(Explorer(model, about))
+    with tempfile.TemporaryDirectory() as profile:
+        driver = headless.chrome(Path(profile), width=1400, height=1100)
+        try:
+            wait = WebDriverWait(driver, 30)
+            driver.get(server.url)
+            view = driver.find_element("id", "view")
+            wait.until(lambda d: view.get_attribute("data-view") == "forward")
+            driver.find_element("id", "clear").click()
+            headless.draw(driver, driver.find_element("id", "pad"), headless.three_stroke())
+            wait.until(lambda d: idle(d) and "3" == d.find_element("id", "pred-digit").text)
+            driver.find_element("css selector", '#target button[data-digit="3"]').click()
+            driver.find_element("css selector", '#stepper button[data-step="2"]').click()
+            wait.until(lambda d: view.get_attribute("data-step") == "2" and idle(d))
+            name = driver.find_element("css selector", "#top-weights tr[data-name]")
+            name = name.get_attribute("data-name")
+            point = driver.execute_script(
+                """const g = document.getElementById(arguments[0]);
+                const path = g.querySelector('path.hit'), m = path.getScreenCTM();
+                const box = document.getElementById('view').getBoundingClientRect();
+                for (let k = 4; k < 36; k++) {
+                  const p = path.getPointAtLength(path.getTotalLength() * k / 40);
+                  const x = m.a * p.x + m.c * p.y + m.e, y = m.b * p.x + m.d * p.y + m.f;
+                  if (document.elementFromPoint(x, y)?.closest('g.edge') === g)
+                    return [Math.round(x - box.left - box.width / 2),
+                            Math.round(y - box.top - box.height / 2)];
+                }
+                return [0, 0];""",
+                name,
+            )
+            ActionChains(driver).move_to_element_with_offset(view, *point).perform()
+            wait.until(lambda d: d.find_element("id", "tip").is_displayed())
+            time.sleep(0.3)
+            driver.execute_script("window.scrollTo(0, 0)")
+            out = HERE / "explorer.png"
+            driver.save_screenshot(str(out))
+            print(f"wrote {out}")
+        finally:
+            driver.quit()
+            server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

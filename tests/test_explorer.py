@@ -1,0 +1,651 @@
+"""The explorer: its maths (engine), its API's checks and sessions, and its HTTP server.
+
+The HTTP tests run a real server in a thread on a free port and send every kind
+of bad request; each must get a 4xx with a one-line JSON reason, and the
+server must go on answering.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from explorer_http import error_of, raw, request, start, status_of, untrained
+
+from autograd import Value
+from demos.datasets import load_digits, train_test_split
+from demos.digits import SPLIT_SEED, TEST_FRACTION
+from demos.explorer import engine
+from demos.explorer.api import Explorer
+from demos.explorer.server import MAX_BODY
+from nn import MLP, cross_entropy, softmax
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = start()
+    yield srv
+    # Whatever the tests sent, the server still answers.
+    status, _, info = request(srv, "GET", "/api/info")
+    assert status == 200 and info["parameters"] == 3466
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture(scope="module")
+def three():
+    X, y = load_digits()
+    _, X_test, _, y_test = train_test_split(X, y, TEST_FRACTION, seed=SPLIT_SEED)
+    i = y_test.index(3)
+    return [round(v * 16) for v in X_test[i]], i
+
+
+def new_session(server) -> str:
+    status, _, body = request(server, "POST", "/api/session", {})
+    assert status == 200
+    return body["session"]
+
+
+def backward_grads(model: MLP, pixels: list, target: int) -> dict:
+    """Every parameter's gradient from loss.backward() on a copy of ``model``."""
+    copy = MLP(64, model.nouts, seed=1)
+    copy.load_state_dict(model.state_dict())
+    loss = cross_entropy(copy([p / 16 for p in pixels]), target)
+    copy.zero_grad()
+    loss.backward()
+    return {name: p.grad for name, p in copy.named_parameters()}
+
+
+# --- engine: the input as the data was made ----------------------------------------------------
+
+
+def ink_of(cells: set) -> list[int]:
+    return [255 if (r, c) in cells else 0 for r in range(64) for c in range(64)]
+
+
+def test_digitize_counts_on_pixels_in_4x4_blocks_as_the_data_was_made():
+    assert engine.digitize([0] * 4096) == [0] * 64
+    assert engine.digitize([255] * 4096, fit=False) == [16] * 64
+    assert engine.digitize([127] * 4096, fit=False) == [0] * 64  # below half coverage: off
+    # Without fitting, the 64x64 ink halves to the 32x32 bitmap: a 16x16 square of ink in
+    # the top-left corner is the top-left 2x2 blocks, full.
+    square = engine.digitize(ink_of({(r, c) for r in range(16) for c in range(16)}), fit=False)
+    assert square == [16 if r < 2 and c < 2 else 0 for r in range(8) for c in range(8)]
+
+
+def test_digitize_fits_the_ink_to_the_full_height_and_centres_it():
+    # A small bar near a corner becomes a full-height bar in the middle, as the data's digits
+    # fill all 8 rows.
+    bar = ink_of({(r, c) for r in range(2, 18) for c in range(2, 4)})
+    levels = engine.digitize(bar)
+    rows = [levels[r * 8 : r * 8 + 8] for r in range(8)]
+    assert all(any(row) for row in rows)
+    assert all(row[:3] == [0, 0, 0] and row[5:] == [0, 0, 0] for row in rows)
+    assert all(isinstance(v, int) and 0 <= v <= 16 for v in levels)
+    # The same shape drawn elsewhere, or twice as big, digitizes the same.
+    moved = ink_of({(r, c) for r in range(40, 56) for c in range(50, 52)})
+    big = ink_of({(r, c) for r in range(10, 42) for c in range(20, 24)})
+    assert engine.digitize(moved) == levels == engine.digitize(big)
+
+
+# --- GET: the page, info, test digits ----------------------------------------------------------
+
+
+def test_page_and_static_files(server):
+    status, headers, body = request(server, "GET", "/")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert b'<canvas id="pad"' in body and b"/static/explorer.js" in body
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert b"http://" not in body.replace(b'xmlns="http://', b"")  # nothing from the network
+    for name, ctype in (("explorer.js", "text/javascript"), ("explorer.css", "text/css")):
+        status, headers, body = request(server, "GET", f"/static/{name}")
+        assert status == 200 and headers["Content-Type"].startswith(ctype)
+        assert body == (REPO / "demos/explorer/static" / name).read_bytes()
+    status, headers, body = request(server, "HEAD", "/")
+    assert status == 200 and body == b"" and int(headers["Content-Length"]) > 1000
+
+
+def test_info(server):
+    status, _, info = request(server, "GET", "/api/info")
+    assert status == 200
+    assert info["model"] == "MLP(64, [32, 32, 10])" and info["steps"] == 4
+    assert info["layers"] == ["hidden layer 1", "hidden layer 2", "the output layer"]
+    assert info["test_digits"] == 359
+
+
+def test_testdigit_by_index_and_by_label(server, three):
+    pixels, i = three
+    status, _, d = request(server, "GET", f"/api/testdigit?index={i}")
+    assert status == 200 and d == {"index": i, "label": 3, "pixels": pixels, "count": 359}
+    status, _, d = request(server, "GET", "/api/testdigit?label=3")
+    assert d["index"] == i
+    status, _, d2 = request(server, "GET", f"/api/testdigit?label=3&after={i}")
+    assert d2["label"] == 3 and d2["index"] > i
+    status, _, d = request(server, "GET", "/api/testdigit?label=7&after=358")  # wraps around
+    assert d["label"] == 7
+
+
+@pytest.mark.parametrize(
+    "query, fragment",
+    [
+        ("", "either ?index=N or ?label=D"),
+        ("?index=abc", "index: expected a whole number 0..358, got 'abc'"),
+        ("?index=-1", "got '-1'"),
+        ("?index=359", "got 359"),
+        ("?index=1e3", "got '1e3'"),
+        ("?index=", "got ''"),
+        ("?index=1&index=2", "given 2 times"),
+        ("?index=1&label=3", "either"),
+        ("?label=10", "label: expected a whole number 0..9, got 10"),
+        ("?after=3", "either"),
+        ("?index=3&after=3", "'after' goes with 'label'"),
+        ("?file=/etc/passwd", "unknown parameter 'file'"),
+        ("?index=%00", "index: expected"),
+        ("?index=" + "9" * 5000, "index: expected"),
+    ],
+)
+def test_testdigit_refuses_bad_queries(server, query, fragment):
+    status, _, body = request(server, "GET", "/api/testdigit" + query)
+    assert status == 400 and fragment in body["error"]
+
+
+# --- POST: predict, step, sgd ------------------------------------------------------------------
+
+
+def test_predict_is_the_engines_forward_pass(server, three):
+    pixels, _ = three
+    status, _, d = request(server, "POST", "/api/predict", {"pixels": pixels})
+    assert status == 200
+    model = untrained()
+    expected = [p.data for p in softmax(model([p / 16 for p in pixels]))]
+    assert d["probabilities"] == expected
+    assert d["prediction"] == max(range(10), key=expected.__getitem__)
+    assert d["pixels"] == pixels and d["view"] == "forward"
+    assert d["svg"].startswith("<svg") and "weights and activations" in d["svg"]
+    drawn = engine.drawn_edges(d["svg"])
+    assert len(drawn) == 32 * 6 + 32 * 6 + 10 * 6  # the 6 strongest into each neuron
+    assert sorted(d["connections"]) == sorted(drawn)
+    for c in d["connections"].values():
+        assert c["product"] == c["value"] * c["input_value"]
+        assert c["value"] == model.get_parameter(c["name"]).data
+
+
+def test_predict_digitizes_ink_on_the_server(server):
+    ink = ink_of({(r, c) for r in range(8, 56) for c in range(28, 34)})
+    status, _, d = request(server, "POST", "/api/predict", {"ink": ink})
+    assert status == 200 and d["pixels"] == engine.digitize(ink)
+    status, _, d2 = request(server, "POST", "/api/predict", {"ink": ink, "fit": False})
+    assert d2["pixels"] == engine.digitize(ink, fit=False) != d["pixels"]
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 4])
+def test_step_gives_each_weights_gradient_as_trace_backward_states_it(server, three, step):
+    pixels, _ = three
+    status, _, d = request(server, "POST", "/api/step", {"pixels": pixels, "target": 3,
+                                                          "step": step})
+    assert status == 200 and d["step"] == step and d["target"] == 3
+    layer = 3 - (step - 1) if step > 1 else 2
+    assert d["layer"]["index"] == layer
+    title = ("Backprop step 1: compare the outputs" if step == 1 else
+             f"Backprop step {step}: adjust the weights into {d['layer']['name']}")
+    assert title in d["svg"] and d["explanation"].startswith(f"Step {step}:")
+    grads = backward_grads(untrained(), pixels, 3)
+    for c in d["connections"].values():
+        # The gradient backward() gives, the product trace_backward states, bit for bit.
+        assert c["grad"] == grads[c["name"]] == c["product"] == c["upstream"] * c["local"]
+    if step == 1:
+        assert d["top_weights"] == []
+        probs = d["probabilities"]
+        assert [n["grad"] for n in d["nudges"]] == pytest.approx(
+            [p - (k == 3) for k, p in enumerate(probs)], abs=1e-15)
+        return
+    prefix = f"layers.{layer}."
+    assert d["layer"]["updates"] == f"layers.{layer}"
+    tops = d["top_weights"]
+    assert len(tops) == 8 and all(w["name"].startswith(prefix) for w in tops)
+    ranked = sorted((n for n in grads if n.startswith(prefix) and ".w." in n),
+                    key=lambda n: -abs(grads[n]))
+    assert [abs(w["grad"]) for w in tops] == [abs(grads[n]) for n in ranked[:8]]
+    assert {w["name"] for w in tops} <= set(d["connections"])
+    assert len(d["nudges"]) == (10 if layer == 2 else 32)
+
+
+def test_sgd_moves_each_weight_by_minus_lr_times_grad_on_the_pages_own_model(server, three):
+    pixels, _ = three
+    sid, other = new_session(server), new_session(server)
+    body = {"pixels": pixels, "target": 3, "lr": 0.25, "session": sid}
+    grads = backward_grads(untrained(), pixels, 3)
+    status, _, r = request(server, "POST", "/api/sgd", body)
+    assert status == 200 and r["sgd_steps"] == 1 and r["parameters"] == 3466
+    assert r["changed"] == sum(g != 0.0 for g in grads.values())
+    for m in r["moved"]:
+        assert m["grad"] == grads[m["name"]]
+        assert m["new"] == m["old"] - 0.25 * m["grad"] and m["change"] == m["new"] - m["old"]
+    assert [abs(m["change"]) for m in r["moved"]] == sorted(
+        (abs(m["change"]) for m in r["moved"]), reverse=True)
+    # The same step done by hand on a copy of the model predicts the same afterwards.
+    model = untrained()
+    for name, g in grads.items():
+        p = model.get_parameter(name)
+        p.data = p.data - 0.25 * g
+    after = [p.data for p in softmax(model([p / 16 for p in pixels]))]
+    assert r["after"]["probabilities"] == after and r["after"]["p_target"] > r["before"]["p_target"]
+    # Per page: this session's views see the step, another page's and the shared model's do not.
+    _, _, mine = request(server, "POST", "/api/predict", {"pixels": pixels, "session": sid})
+    _, _, theirs = request(server, "POST", "/api/predict", {"pixels": pixels, "session": other})
+    _, _, shared = request(server, "POST", "/api/predict", {"pixels": pixels})
+    assert mine["probabilities"] == after and mine["sgd_steps"] == 1
+    assert theirs["probabilities"] == shared["probabilities"] == r["before"]["probabilities"]
+    # A second step starts where the first ended; reset goes back to the loaded model.
+    _, _, r2 = request(server, "POST", "/api/sgd", body)
+    assert r2["before"]["probabilities"] == after and r2["sgd_steps"] == 2
+    status, _, _ = request(server, "POST", "/api/reset", {"session": sid})
+    _, _, back = request(server, "POST", "/api/predict", {"pixels": pixels, "session": sid})
+    assert status == 200 and back["probabilities"] == shared["probabilities"]
+    assert back["sgd_steps"] == 0
+
+
+def test_concurrent_steps_on_one_session_are_serialised(three):
+    """8 threads x 3 identical SGD steps on one page's model give what 24 steps in a row give."""
+    pixels, _ = three
+    srv = start()
+    try:
+        sid = new_session(srv)
+        body = {"pixels": pixels, "target": 5, "lr": 0.05, "session": sid}
+
+        def hammer(k: int) -> list[int]:
+            statuses = []
+            for _ in range(3):
+                statuses.append(request(srv, "POST", "/api/sgd", body)[0])
+                other = {"pixels": pixels, "target": k % 10, "step": 1 + k % 4}
+                statuses.append(request(srv, "POST", "/api/step", other)[0])
+            return statuses
+
+        with ThreadPoolExecutor(8) as pool:
+            statuses = [s for got in pool.map(hammer, range(8)) for s in got]
+        assert statuses == [200] * 48
+        _, _, d = request(srv, "POST", "/api/predict", {"pixels": pixels, "session": sid})
+        model = untrained()
+        for _ in range(24):
+            engine.sgd_step(model, pixels, 5, 0.05)
+        assert d["sgd_steps"] == 24
+        assert d["probabilities"] == engine.forward(model, pixels).probs
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_sessions_are_capped_forgetting_the_least_recently_used(three):
+    pixels, _ = three
+    srv = start(Explorer(untrained(), max_sessions=2))
+    try:
+        a, b = new_session(srv), new_session(srv)
+        request(srv, "POST", "/api/predict", {"pixels": pixels, "session": a})  # a: used last
+        new_session(srv)
+        assert request(srv, "POST", "/api/predict", {"pixels": pixels, "session": a})[0] == 200
+        status, _, body = request(srv, "POST", "/api/predict", {"pixels": pixels, "session": b})
+        assert status == 404 and "POST /api/session" in body["error"]
+        assert srv.explorer.sessions() == 2
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+# --- bad requests: 4xx with a one-line reason, never 5xx ---------------------------------------
+
+PIX = [0] * 64
+
+
+def bad_bodies():
+    good = {"pixels": PIX, "target": 3, "step": 2}
+    cases = [
+        ({**good, "pixels": [1] * 63},
+         "pixels: expected a list of 64 numbers in 0..16, got a list of 63"),
+        ({**good, "pixels": [1] * 65}, "got a list of 65"),
+        ({**good, "pixels": []}, "got a list of 0"),
+        ({**good, "pixels": ["1"] * 64}, "pixels[0]: expected a number in 0..16, got '1'"),
+        ({**good, "pixels": [[1]] * 64}, "pixels[0]: expected a number in 0..16, got a list of 1"),
+        ({**good, "pixels": [True] * 64}, "pixels[0]: expected a number in 0..16, got true"),
+        ({**good, "pixels": [None] * 64}, "got null"),
+        ({**good, "pixels": [0] * 63 + [17]}, "pixels[63]: expected a number in 0..16, got 17"),
+        ({**good, "pixels": [-1] + [0] * 63}, "got -1"),
+        ({**good, "pixels": [{"a": 1}] * 64}, "got an object"),
+        ({**good, "pixels": "0" * 64}, "pixels: expected a list of 64"),
+        ({**good, "pixels": {"0": 1}}, "pixels: expected a list of 64"),
+        ({**good, "ink": [0] * 4096}, "either 'pixels'"),
+        ({"target": 3, "step": 1}, "got neither"),
+        ({"ink": [0] * 4095, "target": 3, "step": 1},
+         "ink: expected a list of 4096 numbers in 0..255"),
+        ({"ink": [256] * 4096, "target": 3, "step": 1},
+         "ink[0]: expected a number in 0..255, got 256"),
+        ({"ink": [0] * 4096, "fit": "yes", "target": 3, "step": 1},
+         "fit: expected true or false, got 'yes'"),
+        ({**good, "fit": True}, "'fit' goes with 'ink'"),
+        ({**good, "target": 3.0}, "target: expected a whole number 0..9, got 3.0"),
+        ({**good, "target": "3"}, "got '3'"),
+        ({**good, "target": True}, "got true"),
+        ({**good, "target": 10}, "got 10"),
+        ({**good, "target": -1}, "got -1"),
+        ({**good, "target": None}, "got null"),
+        ({"pixels": PIX, "step": 2}, "step: missing field 'target'"),
+        ({**good, "step": 0}, "step: expected a whole number 1..4, got 0"),
+        ({**good, "step": 5}, "got 5"),
+        ({**good, "step": 2.5}, "got 2.5"),
+        ({**good, "session": "../../etc/passwd"}, "session: expected a session id string"),
+        ({**good, "session": 7}, "session: expected a session id string, got 7"),
+        ({**good, "session": "x" * 65}, "session: expected a session id string"),
+        ({**good, "path": "/etc/passwd"}, "step: unknown field 'path'"),
+        ([], "step: the body must be a JSON object, got a list of 0"),
+        ("just text", "the body must be a JSON object, got 'just text'"),
+        (None, "got null"),
+    ]
+    return [pytest.param(body, msg, id=f"{i}") for i, (body, msg) in enumerate(cases)]
+
+
+def check_refusal(status: int, body, fragment: str, code: int = 400) -> None:
+    assert status == code, body
+    assert set(body) == {"error"} and "\n" not in body["error"]
+    assert fragment in body["error"]
+
+
+@pytest.mark.parametrize("body, fragment", bad_bodies())
+def test_step_refuses_bad_fields(server, body, fragment):
+    status, _, answer = request(server, "POST", "/api/step", json.dumps(body))
+    check_refusal(status, answer, fragment)
+
+
+@pytest.mark.parametrize(
+    "lr, fragment",
+    [(0, "lr: expected a number in (0, 10], got 0"), (-0.1, "got -0.1"), (10.5, "got 10.5"),
+     ("0.1", "got '0.1'"), (True, "got true"), (None, "got null"), ([0.1], "got a list of 1"),
+     (1e308 * 10, "body: not valid JSON")],
+)
+def test_sgd_refuses_lr_out_of_bounds(server, lr, fragment):
+    sid = new_session(server)
+    body = json.dumps({"pixels": PIX, "target": 3, "lr": lr, "session": sid}).replace(
+        "Infinity", "1e999")
+    status, _, answer = request(server, "POST", "/api/sgd", body)
+    if "1e999" in body:  # 1e999 parses to inf, which is no number in bounds
+        fragment = "lr: expected a number in (0, 10], got inf"
+    check_refusal(status, answer, fragment)
+
+
+def test_sgd_needs_a_known_session(server):
+    status, _, answer = request(server, "POST", "/api/sgd", {"pixels": PIX, "target": 3, "lr": 0.1})
+    check_refusal(status, answer, "missing field 'session'")
+    body = {"pixels": PIX, "target": 3, "lr": 0.1, "session": "no-such-session"}
+    status, _, answer = request(server, "POST", "/api/sgd", body)
+    check_refusal(status, answer, "unknown or expired session", 404)
+    status, _, answer = request(server, "POST", "/api/session", {"session": "mine"})
+    check_refusal(status, answer, "unknown field 'session'; expected an empty object")
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ('{"pixels": [NaN]}', "NaN is not a number JSON allows"),
+        ('{"pixels": [Infinity]}', "Infinity is not a number JSON allows"),
+        ('{"pixels": [-Infinity]}', "-Infinity is not a number JSON allows"),
+        ("{", "body: not valid JSON"),
+        ("", "body: not valid JSON"),
+        ("{'pixels': []}", "body: not valid JSON"),
+        ("[" * 30000 + "]" * 30000, "body: JSON nested too deeply"),
+        ('{"target": ' + "1" * 5000 + "}", "body: not valid JSON"),
+        (b"\xff\xfe{}", "body: not UTF-8"),
+    ],
+)
+def test_bad_json_is_refused(server, text, fragment):
+    status, _, answer = request(server, "POST", "/api/predict", text)
+    check_refusal(status, answer, fragment)
+
+
+def test_json_with_1e999_is_a_number_out_of_range(server):
+    status, _, answer = request(server, "POST", "/api/predict", '{"pixels": [1e999]}')
+    check_refusal(status, answer, "pixels: expected a list of 64")
+    body = '{"pixels": [1e999' + ", 0" * 63 + "]}"
+    status, _, answer = request(server, "POST", "/api/predict", body)
+    check_refusal(status, answer, "pixels[0]: expected a number in 0..16, got inf")
+
+
+def test_oversized_bodies_are_refused_before_reading(server):
+    big = b'{"pixels": [' + b"0, " * (5 * 1024 * 1024) + b"0]}"  # 15 MB
+    # Only the headers: the server answers without waiting for the body.
+    head = (f"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {10 * 1024 * 1024}\r\n\r\n")
+    start_time = time.perf_counter()
+    answer = raw(server, head.encode(), shut=False)
+    assert status_of(answer) == 413 and time.perf_counter() - start_time < 5
+    assert error_of(answer) == f"body too large: {10 * 1024 * 1024} bytes, the limit is {MAX_BODY}"
+    # A 10 MB body sent in full gets the 413 too (the server drops it unread).
+    body = big[: 10 * 1024 * 1024]
+    status, _, answer = request(server, "POST", "/api/predict", body)
+    check_refusal(status, answer, "body too large", 413)
+    status, _, answer = request(server, "POST", "/api/predict", big)
+    check_refusal(status, answer, "body too large", 413)
+
+
+@pytest.mark.parametrize(
+    "headers, fragment, code",
+    [
+        ("", "Content-Length: missing", 411),
+        ("Transfer-Encoding: chunked\r\n", "Transfer-Encoding is not accepted", 411),
+        ("Content-Length: abc\r\n",
+         "Content-Length: expected one whole number of bytes, got 'abc'", 400),
+        ("Content-Length: -1\r\n", "got '-1'", 400),
+        ("Content-Length: 2\r\nContent-Length: 2\r\n", "expected one whole number", 400),
+        ("Content-Length: 99999999999999999999\r\n", "expected one whole number", 400),
+        ("Content-Length: 2\r\nContent-Type: text/plain\r\n",
+         "Content-Type: expected application/json, got 'text/plain'", 415),
+        ("Content-Length: 2\r\nContent-Type: application/json\r\nOrigin: http://evil.example\r\n",
+         "Origin: requests from 'http://evil.example' are not accepted", 403),
+        ("Content-Length: 100\r\nContent-Type: application/json\r\n",
+         "body: ended after 2 of 100 bytes", 400),
+    ],
+)
+def test_bad_headers_are_refused(server, headers, fragment, code):
+    data = (f"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n{headers}\r\n{{}}")
+    answer = raw(server, data.encode())
+    assert status_of(answer) == code and fragment in error_of(answer)
+
+
+def test_a_foreign_host_is_refused(server):
+    # DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends Host: evil.example.
+    status, _, answer = request(server, "GET", "/api/info", headers={"Host": "evil.example"})
+    check_refusal(status, answer, "Host: expected 127.0.0.1:")
+    status, _, _ = request(server, "GET", "/api/info", headers={"Host": f"localhost:{server.port}"})
+    assert status == 200
+
+
+@pytest.mark.parametrize(
+    "method, path, code, fragment",
+    [
+        ("GET", "/nope", 404, "not found: '/nope'"),
+        ("POST", "/nope", 404, "not found"),
+        ("GET", "/api/predict", 405, "GET /api/predict: method not allowed; use POST"),
+        ("POST", "/api/info", 405, "use GET, HEAD"),
+        ("POST", "/", 405, "use GET, HEAD"),
+        ("PUT", "/api/predict", 405, "PUT /api/predict: method not allowed"),
+        ("DELETE", "/api/session", 405, "method not allowed"),
+        ("PATCH", "/", 405, "method not allowed"),
+        ("OPTIONS", "/api/step", 405, "method not allowed"),
+        ("FOO", "/", 405, "method not allowed"),
+        ("GET", "/static/../demos/explorer/server.py", 404, "not found"),
+        ("GET", "/static/../../../../etc/passwd", 404, "not found"),
+        ("GET", "/static/%2e%2e/server.py", 404, "not found"),
+        ("GET", "/static/..%2f..%2fsetup.cfg", 404, "not found"),
+        ("GET", "/static//etc/passwd", 404, "not found"),
+        ("GET", "//etc/passwd", 404, "not found"),
+        ("GET", "/../setup.cfg", 404, "not found"),
+        ("GET", "/static/", 404, "not found"),
+        ("GET", "/static/explorer.js%00.png", 404, "not found"),
+        ("GET", "/api/../static/explorer.js", 404, "not found"),
+    ],
+)
+def test_unknown_paths_wrong_methods_and_traversal(server, method, path, code, fragment):
+    status, headers, answer = request(server, method, path)
+    check_refusal(status, answer, fragment, code)
+    if code == 405:
+        assert headers["Allow"] in ("POST", "GET, HEAD")
+
+
+@pytest.mark.parametrize(
+    "data, code",
+    [
+        (b"GET / HTTP/2.0\r\n\r\n", 400),  # the standard library says 505
+        (b"GARBAGE\r\n\r\n", 400),
+        (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n", 414),
+        (b"GET / HTTP/1.1\r\n" + b"X-A: b\r\n" * 120 + b"\r\n", 431),
+        (b"GET / HTTP/1.1\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n", 431),
+        (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 40 + b"\r\n\r\n", 400),  # TLS
+    ],
+)
+def test_protocol_errors_get_a_4xx_never_a_5xx(server, data, code):
+    answer = raw(server, data)
+    if answer:  # the standard library may also just close on unreadable input
+        assert status_of(answer) == code
+
+
+def test_errors_are_one_line_json(server):
+    status, headers, _ = request(server, "GET", "/api/testdigit?index=x")
+    assert status == 400 and headers["Content-Type"] == "application/json"
+    assert headers["Connection"] == "close" and headers["Cache-Control"] == "no-store"
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+
+def listening_addresses(port: int) -> list[str]:
+    """Local addresses of the listening sockets on ``port``, from /proc (Linux)."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            addr, p = local.split(":")
+            if int(p, 16) == port and state == "0A":  # LISTEN
+                found.append(addr)
+    return found
+
+
+def run_explorer(args: list[str]) -> tuple[subprocess.Popen, str, list[str]]:
+    proc = subprocess.Popen([sys.executable, "-m", "demos.explorer", "--no-browser", *args],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line.rstrip("\n"))
+        if line.startswith("http://"):
+            return proc, line.strip(), lines
+    proc.wait()
+    raise AssertionError("the explorer printed no URL:\n" + "\n".join(lines))
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc/net/tcp")
+def test_command_line_trains_a_model_and_listens_on_127_0_0_1_only():
+    proc, url, lines = run_explorer(["--port", "0"])
+    try:
+        m = re.fullmatch(r"http://127\.0\.0\.1:(\d+)/", url)
+        assert m, url
+        port = int(m.group(1))
+        assert listening_addresses(port) == ["0100007F"]  # 127.0.0.1, and nothing else
+        acc = re.search(r"test accuracy (\d+\.\d)%", "\n".join(lines))
+        assert acc and float(acc.group(1)) > 90.0
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(f"GET /api/info HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+            assert s.recv(100).startswith(b"HTTP/1.1 200")
+    finally:
+        stop(proc)
+
+
+def test_command_line_loads_a_model(tmp_path):
+    model = MLP(64, [16, 12, 10], seed=3)
+    model.save(tmp_path / "model.json")
+    proc, _, lines = run_explorer(["--port", "0", "--model", str(tmp_path / "model.json")])
+    try:
+        assert any("MLP(64, [16, 12, 10])" in line for line in lines)
+    finally:
+        stop(proc)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "no/such/model.json"], "argument --model: no such file: no/such/model.json"),
+        (["--port", "70000"], "argument --port: expected 0..65535, got 70000"),
+        (["--port", "x"], "argument --port: expected a whole number >= 0, got 'x'"),
+    ],
+)
+def test_command_line_refuses_bad_arguments(args, message):
+    r = subprocess.run([sys.executable, "-m", "demos.explorer", "--no-browser", *args], cwd=REPO,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and message in r.stderr
+
+
+def test_command_line_refuses_a_bad_model_file(tmp_path):
+    (tmp_path / "m.json").write_text("{not json")
+    MLP(8, [4, 2], seed=0).save(tmp_path / "small.json")
+    for name, message in (("m.json", "error: --model:"), ("small.json", "expected 64 inputs")):
+        r = subprocess.run([sys.executable, "-m", "demos.explorer", "--no-browser", "--model",
+                            str(tmp_path / name)], cwd=REPO, capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 1 and message in r.stderr
+
+
+def test_a_busy_port_is_a_one_line_error(tmp_path):
+    MLP(64, [8, 8, 10], seed=0).save(tmp_path / "model.json")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = subprocess.run([sys.executable, "-m", "demos.explorer", "--no-browser", "--port",
+                            str(port), "--model", str(tmp_path / "model.json")], cwd=REPO,
+                           capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert f"error: cannot listen on {port}:" in r.stderr and "--port 0" in r.stderr
+
+
+def test_engine_keeps_values_out_of_the_shared_model(three):
+    """Views compute gradients without touching any .grad, so pages can share one model."""
+    pixels, _ = three
+    model = untrained()
+    for _, p in model.named_parameters():
+        p.grad = 0.0
+    engine.step_view(model, pixels, 3, 4)
+    engine.forward_view(model, pixels)
+    assert all(p.grad == 0.0 for p in model.parameters())
+    assert isinstance(engine.forward(model, pixels).acts[0][0], Value)
+
+
+def test_a_client_that_stops_sending_is_dropped_and_the_server_goes_on(monkeypatch):
+    from demos.explorer.server import Handler
+
+    monkeypatch.setattr(Handler, "timeout", 0.5)
+    srv = start()
+    try:
+        head = (f"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n"
+                "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+        t0 = time.perf_counter()
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+            s.sendall(head.encode())  # 1 byte of 100, then silence (the socket stays open)
+            assert s.recv(100) == b""  # dropped without an answer
+        assert time.perf_counter() - t0 < 5
+        assert request(srv, "GET", "/api/info")[0] == 200
+    finally:
+        srv.shutdown()
+        srv.server_close()
