@@ -96,7 +96,7 @@ class Module:
         is reached, for the message.
         """
         named: list[tuple[str, Value]] = []
-        made: dict[str, str | None] = {}  # name -> how it is reached (when tracing)
+        made: dict[str, str] = {}  # name -> how it is reached (when tracing)
         seen: set[int] = set()
         cacheable = True
 
@@ -105,15 +105,14 @@ class Module:
             if isinstance(obj, Value):
                 if id(obj) not in seen:
                     seen.add(id(obj))
-                    if name in made:
-                        if not trace:
-                            self._walk(trace=True)  # raises, naming both
-                        raise ValueError(
-                            f"named_parameters: two parameters of {type(self).__name__} would "
-                            f"both be named {name!r}: {made[name]} and {access}; rename a key "
-                            f"or attribute so the dotted names differ"
-                        )
-                    made[name] = access
+                    if trace:
+                        if name in made:
+                            raise ValueError(
+                                f"named_parameters: two parameters of {type(self).__name__} "
+                                f"would both be named {name!r}: {made[name]} and {access}; "
+                                f"rename a key or attribute so the dotted names differ"
+                            )
+                        made[name] = access
                     named.append((name, obj))
             elif isinstance(obj, Module):
                 if id(obj) in seen:
@@ -137,6 +136,8 @@ class Module:
                         visit(val, f"{name}.{key}", access and f"{access}[{key!r}]")
 
         visit(self, "", "model" if trace else None)
+        if not trace and len({name for name, _ in named}) != len(named):
+            self._walk(trace=True)  # raises, naming both
         return named, cacheable
 
     def _named(self) -> list[tuple[str, Value]]:
