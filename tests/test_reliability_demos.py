@@ -286,3 +286,19 @@ def test_a_closed_stdout_ends_a_demo_quietly(tmp_path):
         proc.kill()
     assert err == ""  # not "error: [Errno 32] Broken pipe", nor "Exception ignored ..."
     assert proc.returncode == 1
+
+
+def test_the_documented_ranges_are_the_ones_enforced(monkeypatch):
+    table = re.findall(r"^\| (\w+) \| `(--[\w-]+)` \| (.+?) \|$",
+                       (ROOT / "docs" / "demos.md").read_text(), re.M)
+    assert len(table) >= 14
+
+    def numbers(text: str) -> list[float]:
+        return [float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text)]
+
+    for name, flag, documented in table:
+        demos = DEMOS[:3] if name == "all" else [{d.__name__: d for d in DEMOS}[f"demos.{name}"]]
+        for demo in demos:
+            action = next(a for a in numeric_flags(demo, monkeypatch) if flag in a.option_strings)
+            enforced = RANGE.search(action.help).group(0)
+            assert numbers(documented) == numbers(enforced), (name, flag, documented, enforced)
