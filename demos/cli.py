@@ -229,8 +229,8 @@ def diverged(where: str, error: BaseException, advice: str = "try a smaller --lr
 def command(main: Main) -> Main:
     """Wrap a demo's ``main`` so every early end is one line on stderr, never a traceback.
 
-    Ctrl-C prints ``interrupted`` and exits 130; an ``OSError`` prints ``error: ...``
-    and exits 1; a closed stdout (``| head``) exits quietly.
+    Ctrl-C prints ``interrupted`` and exits 130; an ``OSError`` or running out of
+    memory prints ``error: ...`` and exits 1; a closed stdout (``| head``) exits quietly.
     """
 
     @functools.wraps(main)
@@ -241,6 +241,8 @@ def command(main: Main) -> Main:
             sys.stderr.write("\ninterrupted\n" if _isatty(sys.stderr) else "interrupted\n")
             sys.stderr.flush()
             raise SystemExit(130) from None
+        except MemoryError:
+            raise SystemExit("error: out of memory; try smaller sizes") from None
         except BrokenPipeError:
             _silence_stdout()  # the reader left: nothing more to say, and no flush error at exit
             raise SystemExit(1) from None

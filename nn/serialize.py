@@ -156,7 +156,9 @@ def save(model: Module, path: PathLike) -> None:
 # --- reading -------------------------------------------------------------------------
 
 
-MAX_FILE_BYTES = 256 * 2**20  # ~5 million parameters; more would not fit in memory as Values
+# ~50 bytes a parameter in the file, ~600 in memory as a Value: 64 MB is about 1.3 million
+# parameters and 0.8 GB; a bigger file would cost gigabytes before it could be checked.
+MAX_FILE_BYTES = 64 * 2**20
 MAX_DEPTH = 32  # the format nests 3 deep; a user Module's architecture may add a few
 
 

@@ -238,6 +238,21 @@ def test_every_demo_turns_ctrl_c_into_one_line_and_130(demo, monkeypatch, capsys
     assert capsys.readouterr().err == "interrupted\n"
 
 
+@pytest.mark.parametrize(
+    "error, code",
+    [(MemoryError(), "error: out of memory; try smaller sizes"),
+     (OSError(28, "No space left on device"), "error: [Errno 28] No space left on device")],
+)
+def test_running_out_of_memory_or_disk_is_one_line(error, code, monkeypatch):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(moons, "parse_args", fail)
+    with pytest.raises(SystemExit) as e:
+        moons.main([])
+    assert e.value.code == code
+
+
 def _start(*argv: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=env, text=True,
