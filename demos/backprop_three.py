@@ -69,7 +69,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     cli.check_budget(p, parameters=(cli.mlp_parameters(64, [*args.hidden, 10]), "--hidden"))
     if args.model is not None and not args.model.is_file():
-        p.error(f"argument --model: no such file: {args.model}")
+        what = "is not a file" if args.model.exists() else "no such file"
+        p.error(f"argument --model: {what}: {args.model}")
     if not args.no_svg:
         cli.output_folder(p, args.out)
     return args

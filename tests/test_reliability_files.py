@@ -114,6 +114,19 @@ def test_a_folder_a_fifo_and_a_huge_file_are_model_load_errors(tmp_path, monkeyp
         MLP.from_file(big)
 
 
+@pytest.mark.parametrize("what", ["missing", "folder"])
+def test_the_demo_refuses_a_model_path_that_is_not_a_file_before_any_work(tmp_path, capsys,
+                                                                          what):
+    path = tmp_path / "model.json"
+    if what == "folder":
+        path.mkdir()
+    with pytest.raises(SystemExit) as e:
+        backprop_three.main(["--model", str(path), "--no-svg"])
+    assert e.value.code == 2
+    expected = "is not a file" if what == "folder" else "no such file"
+    assert capsys.readouterr().err.endswith(f"error: argument --model: {expected}: {path}\n")
+
+
 def test_a_missing_file_stays_a_file_not_found_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         MLP.from_file(tmp_path / "nope.json")
