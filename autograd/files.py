@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable, Union
@@ -30,29 +32,70 @@ def _naming(path: Path, e: OSError) -> OSError:
     return err
 
 
+def _target(path: Path) -> Path:
+    """Where ``path`` really is: a symlink is written through, so the link stays a link.
+
+    Replacing the link itself (``os.replace`` onto it) would leave its target
+    stale.  Resolving the whole chain also puts the temp file beside the target,
+    on its file system, so the final ``os.replace`` stays atomic.
+    """
+    if not path.is_symlink():
+        return path
+    try:
+        return Path(os.path.realpath(path, strict=True))
+    except FileNotFoundError:  # a dangling link: create the file it points to, as open() does
+        return Path(os.path.realpath(path))
+    except OSError as e:  # a loop of links
+        raise _naming(path, e) from e
+
+
+def _keep_owner_and_mode(tmp: str, target: Path) -> None:
+    """Give the temp file the mode (and, where allowed, the owner) of the file it replaces.
+
+    A new file gets a normal file's mode under the umask (``mkstemp`` makes it 0600).
+    """
+    try:
+        old = os.stat(target)
+    except (FileNotFoundError, NotADirectoryError):
+        os.chmod(tmp, 0o666 & ~_umask())
+        return
+    if (old.st_uid, old.st_gid) != (os.getuid(), os.getgid()):
+        with contextlib.suppress(OSError):  # only root may give a file away: keep ours then
+            os.chown(tmp, old.st_uid, old.st_gid)
+    os.chmod(tmp, stat.S_IMODE(old.st_mode) & 0o777)  # never set-id bits on a copy
+
+
 def write_atomic(path: PathLike, write: Callable[[str], None]) -> Path:
     """Let ``write(tmp)`` fill a temp file beside ``path``, then move it into place.
 
     The temp file sits in the same folder (so ``os.replace`` is atomic), is
-    flushed to disk before the move and removed if anything fails.  An
-    ``OSError`` is raised again as the same class, naming ``path``.
+    flushed to disk before the move and removed if anything fails, Ctrl-C
+    included.  Missing folders on the way are created.  A symlink is written
+    through to its target; an existing file keeps its mode.  An ``OSError`` is
+    raised again as the same class, naming ``path``.
     """
     path = Path(path)
+    target = _target(path)
+    if target.is_dir():  # os.replace would say "Is a directory" about a temp name
+        raise _naming(path, IsADirectoryError(errno.EISDIR, "Is a directory"))
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError as e:  # a file where a folder must be: say that, not "exists"
+            raise NotADirectoryError(errno.ENOTDIR, "Not a directory", e.filename) from e
         # The real suffix last: writers such as matplotlib pick the format from it.
         fd, tmp = tempfile.mkstemp(
-            prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent
+            prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent
         )
     except OSError as e:
         raise _naming(path, e) from e
-    os.close(fd)
     try:
+        os.close(fd)
         write(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it a normal file's mode
-        os.replace(tmp, path)
+        _keep_owner_and_mode(tmp, target)
+        os.replace(tmp, target)
     except BaseException as e:
         with contextlib.suppress(OSError):  # the first error is the one worth reporting
             os.remove(tmp)

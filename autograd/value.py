@@ -248,6 +248,21 @@ def constant(x: Number) -> Value:
     return _lift(x, "constant")
 
 
+_SHOWN_OPERANDS = 4
+
+
+def _operands_text(operands: tuple) -> str:
+    """The operands for an error message: all of a few; of many (a dot, a sum), the largest.
+
+    Listing every operand of a 1,000-term sum would make a message of kilobytes;
+    the largest in magnitude are the ones an overflow comes from.
+    """
+    if len(operands) <= _SHOWN_OPERANDS:
+        return ", ".join(map(repr, operands))
+    largest = sorted(operands, key=lambda x: -abs(x.data))[:2]
+    return f"{len(operands)} operands, the largest {', '.join(map(repr, largest))}"
+
+
 def _fail(rule: Rule, exc: Exception, operands: tuple) -> Exception:
     """Turn a float-level failure into an error naming the op and its operands."""
     bad = [x for x in operands if not isinstance(x.data, numbers.Real)]
@@ -261,7 +276,7 @@ def _fail(rule: Rule, exc: Exception, operands: tuple) -> Exception:
         return FloatingPointError(
             f"{rule.symbol}: operand {bad[0]!r} is not finite (was .data set by hand?)"
         )
-    what = ", ".join(map(repr, operands))
+    what = _operands_text(operands)
     if isinstance(exc, OverflowError):
         return OverflowError(f"{rule.symbol}: result overflows a float for {what}")
     reason = rule.domain(*datas) if rule.domain is not None and rule.arity else None

@@ -38,6 +38,9 @@ from nn import MLP, cross_entropy, mse, softmax
 from nn.draw import LOSSES  # the network view's loss names, so --loss passes straight through
 
 LAYER_NAMES = ("output layer", "second hidden layer", "first hidden layer")
+N_TEST = 359  # digits in the fixed test split (a test checks it)
+MAX_TOP = 1000
+MAX_LR = 1000.0
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -48,25 +51,26 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--model", type=Path, default=None,
                    help="a model file saved by demos.digits; without it, an untrained network")
-    p.add_argument("--hidden", type=cli.hidden_sizes, default=DEFAULT_HIDDEN,
-                   help="hidden sizes of the untrained network")
-    p.add_argument("--seed", type=int, default=0, help="initial weights of the untrained network")
+    p.add_argument("--hidden", type=cli.hidden_sizes(2), default=DEFAULT_HIDDEN,
+                   help=f"hidden sizes of the untrained network [1..{cli.MAX_WIDTH:,} each]")
+    cli.add_seed(p, "initial weights of the untrained network")
     p.add_argument("--loss", choices=LOSSES, default="cross_entropy",
                    help="softmax cross-entropy (as demos.digits trains) or the mean squared "
                         "error of the softmax probabilities")
-    p.add_argument("--index", type=cli.nonnegative_int, default=None,
-                   help='which test digit to use; without it, the first "3" of the test split')
-    p.add_argument("--top", type=cli.positive_int, default=8, help="rows per weight table")
-    p.add_argument("--lr", type=cli.positive_float, default=0.1,
-                   help="learning rate for the 'SGD change' column (-lr x gradient)")
+    cli.add_int(p, "--index", 0, N_TEST - 1,
+                'which test digit to use; without it, the first "3" of the test split',
+                default=None)
+    cli.add_int(p, "--top", 1, MAX_TOP, "rows per weight table", default=8)
+    cli.add_float(p, "--lr", 0.0, MAX_LR, "learning rate for the 'SGD change' column "
+                  "(-lr x gradient)", lo_open=True, default=0.1)
     p.add_argument("--out", type=Path, default=Path("out/backprop_three"), help="output folder")
     p.add_argument("--no-svg", action="store_true", help="skip the network-view pictures")
+    p.epilog = f"Limit: the untrained network has at most {cli.MAX_PARAMETERS:,} parameters."
     args = p.parse_args(argv)
-    if len(args.hidden) != 2:
-        p.error(f"argument --hidden: the explainer's network has two hidden layers, "
-                f"got {len(args.hidden)} sizes")
+    cli.check_budget(p, parameters=(cli.mlp_parameters(64, [*args.hidden, 10]), "--hidden"))
     if args.model is not None and not args.model.is_file():
-        p.error(f"argument --model: no such file: {args.model}")
+        what = "is not a file" if args.model.exists() else "no such file"
+        p.error(f"argument --model: {what}: {args.model}")
     if not args.no_svg:
         cli.output_folder(p, args.out)
     return args
@@ -242,7 +246,29 @@ def step4(model: MLP, x: list[float], a1: list[float], d_h1: list[float],
           layer_pairs(model, 0, d_h1, x, [a > 0.0 for a in a1]))
 
 
-@cli.one_line_os_errors
+def forward_backward(model: MLP, x: list[float], label: int, loss_name: str) -> tuple:
+    """``(h1, h2, logits, activations, loss, wishes)``, every weight's ``.grad`` filled in.
+
+    ``wishes`` is the loss's gradient at each neuron's output (logits, then h2, h1).
+    """
+    # Forward layer by layer, keeping each layer's activations for the checks.
+    h1 = model.layers[0](x)
+    h2 = model.layers[1](h1)
+    logits = model.layers[2](h2)
+    activations = softmax(logits)
+    if loss_name == "cross_entropy":
+        loss = cross_entropy(logits, label)
+    else:
+        loss = mse(activations, [1.0 if k == label else 0.0 for k in range(10)])
+    # The loss's gradient at each neuron's output, from the engine (no .grad touched) ...
+    wishes = grad(loss, [*logits, *h2, *h1])
+    # ... and every weight's gradient, from backward() as in training.
+    model.zero_grad()
+    loss.backward()
+    return h1, h2, logits, activations, loss, wishes
+
+
+@cli.command
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     model, desc = build_model(args)
@@ -251,24 +277,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f'digit: test example {index} of the fixed 80/20 split, labelled "{label}":')
     print(show_digit(x))
 
-    # Forward layer by layer, keeping each layer's activations for the checks.
-    h1 = model.layers[0](x)
-    h2 = model.layers[1](h1)
-    logits = model.layers[2](h2)
-    activations = softmax(logits)
+    try:
+        h1, h2, logits, activations, loss, wishes = forward_backward(model, x, label, args.loss)
+    except cli.DIVERGENCE as e:  # a model file may hold weights whose products overflow
+        raise SystemExit(f"error: the network cannot be evaluated on this digit: "
+                         f"{cli.shorten(str(e))}") from None
     desired = [1.0 if k == label else 0.0 for k in range(10)]
-    if args.loss == "cross_entropy":
-        loss = cross_entropy(logits, label)
-        formula = f"softmax cross-entropy = -log(activation of output {label})"
-    else:
-        loss = mse(activations, desired)
-        formula = "mean over the 10 outputs of (activation - desired)^2"
-    # The loss's gradient at each neuron's output, from the engine (no .grad touched) ...
-    wishes = grad(loss, [*logits, *h2, *h1])
+    formula = (f"softmax cross-entropy = -log(activation of output {label})"
+               if args.loss == "cross_entropy"
+               else "mean over the 10 outputs of (activation - desired)^2")
     d_logit, d_h2, d_h1 = wishes[:10], wishes[10 : 10 + len(h2)], wishes[10 + len(h2) :]
-    # ... and every weight's gradient, from backward() as in training.
-    model.zero_grad()
-    loss.backward()
     print(f"\nloss = {formula} = {num(loss.data, '')}")
 
     a1 = [v.data for v in h1]

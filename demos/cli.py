@@ -1,7 +1,18 @@
-"""The demos' command lines: argument types, the output folder and one-line errors.
+"""The demos' command lines: bounded flags, a work budget, the output folder, one-line exits.
 
-A bad argument stops a demo before any work, with a clear message and exit status 2;
-an ``OSError`` later (disk full...) is one line too, not a traceback.
+Every number a demo takes is parsed here, by a type that knows the flag's range
+(both ends, shown in ``--help``): a value outside it, NaN or infinity stops the
+demo before any work with argparse's ``error: argument --flag: ...`` and exit
+status 2. Flags that are each fine can still multiply into hours or gigabytes
+(``--hidden 1024,1024`` with ``--epochs 1000``), so :func:`check_budget` also bounds
+what a whole configuration costs: its parameter count (memory) and the number of
+weight-times-example products its training performs (time).
+
+:func:`command` wraps each demo's ``main``: whatever ends a run early ends it with
+one line on stderr and no traceback: an ``OSError`` (disk full...) exits 1, Ctrl-C
+exits 130 (the shell's convention for SIGINT), training that diverges exits 1
+saying where and what to change (see :func:`diverged`). Files are written
+atomically (``demos.output``), so none is left half-written.
 """
 
 from __future__ import annotations
@@ -9,56 +20,171 @@ from __future__ import annotations
 import argparse
 import functools
 import math
+import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 Main = Callable[[Optional[Sequence[str]]], int]  # Optional: Python 3.9
 
+# --- the limits: one place ------------------------------------------------------------
 
-def _int_at_least(lo: int) -> Callable[[str], int]:
+MAX_SEED = 2**32 - 1
+MAX_WIDTH = 1024  # neurons in one hidden layer
+MAX_PARAMETERS = 500_000  # ~0.3 GB of Values and optimizer state in this pure-Python engine
+# Weight-times-example products a run may perform (parameters x examples x passes):
+# at ~2.2 million a second on one core of a 2-core VM, about 40 minutes.
+MAX_WORK = 5_000_000_000
+# Neurons x examples in the graph of one step: each neuron's output for each example is a
+# few nodes (~300 bytes), so about 0.3 GB.
+MAX_STEP = 1_000_000
+STEP_MEMORY = "0.3 GB"
+WORK_TIME = "about 40 minutes on a 2-core machine"
+MAX_MESSAGE = 300  # characters of an engine error quoted in a one-line exit
+
+
+def _whole(text: str, lo: int, hi: int) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        digits = text.strip().lstrip("+-").replace("_", "")
+        if digits.isdigit():  # a whole number of more than 4,300 digits: far out of range
+            side = f">= {lo:,}" if text.strip().startswith("-") else f"<= {hi:,}"
+            raise argparse.ArgumentTypeError(f"must be {side}, got {_short_number(text)}") from None
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from {lo:,} to {hi:,}, got {shown!r}"
+        ) from None
+    if n < lo:
+        raise argparse.ArgumentTypeError(f"must be >= {lo:,}, got {_short_number(text)}")
+    if n > hi:
+        raise argparse.ArgumentTypeError(f"must be <= {hi:,}, got {_short_number(text)}")
+    return n
+
+
+def _short_number(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= 20 else f"{text[:12]}... ({len(text)} digits)"
+
+
+def int_range(lo: int, hi: int) -> Callable[[str], int]:
+    """An argparse type: a whole number in ``lo..hi``."""
+
     def parse(text: str) -> int:
-        try:
-            n = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected a whole number >= {lo}, got {text!r}"
-            ) from None
-        if n < lo:
-            raise argparse.ArgumentTypeError(f"must be >= {lo}, got {n}")
-        return n
+        return _whole(text, lo, hi)
 
+    parse.__name__ = f"whole number {lo}..{hi}"
     return parse
 
 
-positive_int = _int_at_least(1)
-nonnegative_int = _int_at_least(0)
+def float_range(lo: float, hi: float, *, lo_open: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number in ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``)."""
+    low = f"> {lo:g}" if lo_open else f">= {lo:g}"
+
+    def parse(text: str) -> float:
+        try:
+            x = float(text)
+        except ValueError:
+            x = math.nan
+        if not (math.isfinite(x) and (lo < x if lo_open else lo <= x) and x <= hi):
+            shown = text if len(text) <= 40 else text[:40] + "..."
+            raise argparse.ArgumentTypeError(
+                f"must be a finite number {low} and <= {hi:g}, got {shown!r}"
+            )
+        return x
+
+    parse.__name__ = f"number {lo}..{hi}"
+    return parse
 
 
-def positive_float(text: str) -> float:
-    """A finite number > 0."""
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not math.isfinite(x) or x <= 0.0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
-    return x
+_COUNTS = {1: "one", 2: "two", 3: "three"}
 
 
-def hidden_sizes(text: str) -> list[int]:
-    """Comma-separated layer widths, e.g. ``32,32``."""
-    parts = [p.strip() for p in text.split(",")]
-    try:
-        sizes = [int(p) for p in parts]
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected comma-separated whole numbers such as 32,32, got {text!r}"
-        ) from None
-    if any(s < 1 for s in sizes):
-        raise argparse.ArgumentTypeError(f"every layer needs at least 1 neuron, got {text!r}")
-    return sizes
+def hidden_sizes(count: int, hi: int = MAX_WIDTH) -> Callable[[str], list[int]]:
+    """An argparse type: ``count`` comma-separated layer widths in ``1..hi``, e.g. ``32,32``."""
+
+    def parse(text: str) -> list[int]:
+        parts = [p.strip() for p in text.split(",")]
+        if len(parts) != count:
+            raise argparse.ArgumentTypeError(
+                f"the explainer's network has {_COUNTS.get(count, count)} hidden layers, "
+                f"got {len(parts)} sizes"
+            )
+        try:
+            sizes = [int(p) for p in parts]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated whole numbers such as 32,32, got {text[:40]!r}"
+            ) from None
+        if any(s < 1 for s in sizes):
+            raise argparse.ArgumentTypeError(f"every layer needs at least 1 neuron, got {text!r}")
+        if any(s > hi for s in sizes):
+            raise argparse.ArgumentTypeError(
+                f"at most {hi:,} neurons a layer, got {_short_number(text)}"
+            )
+        return sizes
+
+    parse.__name__ = "hidden sizes"
+    return parse
+
+
+def _range_note(lo: Any, hi: Any) -> str:
+    return f"{lo:,}..{hi:,}" if isinstance(lo, int) else f"{lo:g}..{hi:g}"
+
+
+def add_int(p: argparse.ArgumentParser, flag: str, lo: int, hi: int, help: str,
+            **kwargs: Any) -> None:
+    """``--flag`` taking a whole number in ``lo..hi``; the range is shown in ``--help``."""
+    p.add_argument(flag, type=int_range(lo, hi), help=f"{help} [{_range_note(lo, hi)}]",
+                   **kwargs)
+
+
+def add_float(p: argparse.ArgumentParser, flag: str, lo: float, hi: float, help: str,
+              lo_open: bool = False, **kwargs: Any) -> None:
+    """``--flag`` taking a finite number in ``[lo, hi]`` (``(lo, hi]``); shown in ``--help``."""
+    note = f"{'>' if lo_open else '>='} {lo:g}, <= {hi:g}"
+    p.add_argument(flag, type=float_range(lo, hi, lo_open=lo_open), help=f"{help} [{note}]",
+                   **kwargs)
+
+
+def add_seed(p: argparse.ArgumentParser, help: str) -> None:
+    add_int(p, "--seed", 0, MAX_SEED, help, default=0)
+
+
+def mlp_parameters(nin: int, nouts: Sequence[int]) -> int:
+    """How many parameters ``MLP(nin, nouts)`` has, without building it."""
+    total, fan_in = 0, nin
+    for n in nouts:
+        total += (fan_in + 1) * n
+        fan_in = n
+    return total
+
+
+def check_budget(
+    p: argparse.ArgumentParser, *, parameters: tuple[int, str] = (0, ""),
+    step: tuple[int, str] = (0, ""), work: tuple[int, str] = (0, ""),
+) -> None:
+    """Refuse a configuration beyond the limits, naming the flags that set each measure.
+
+    Each measure is ``(size, flags)``: ``parameters`` (the model's memory), ``step``
+    (neurons x examples in one step: the graph's memory) and ``work`` (parameters x
+    examples x passes over the whole run: its time).
+    """
+    n, flags = parameters
+    if n > MAX_PARAMETERS:
+        p.error(f"argument {flags}: the network would have {n:,} parameters, more than the "
+                f"limit of {MAX_PARAMETERS:,}; use fewer neurons")
+    n, flags = step
+    if n > MAX_STEP:
+        p.error(f"arguments {flags}: one step's graph would hold {n:,} neuron outputs "
+                f"(neurons x examples), more than the limit of {MAX_STEP:,} (about "
+                f"{STEP_MEMORY}); lower one of them")
+    n, flags = work
+    if n > MAX_WORK:
+        p.error(f"arguments {flags}: the run would compute {n:,} weight-example products "
+                f"(parameters x examples x passes), more than the limit of {MAX_WORK:,} "
+                f"({WORK_TIME}); lower one of them")
 
 
 def output_folder(parser: argparse.ArgumentParser, folder: Path) -> Path:
@@ -77,14 +203,67 @@ def output_folder(parser: argparse.ArgumentParser, folder: Path) -> Path:
     return folder
 
 
-def one_line_os_errors(main: Main) -> Main:
-    """Report an ``OSError`` (disk full, folder removed mid-run...) as ``error: ...``, exit 1."""
+# --- ending a run early: one line --------------------------------------------------------
+
+# What the engine raises when numbers blow up: OverflowError, GradientError (a
+# FloatingPointError) and ZeroDivisionError are ArithmeticErrors; a domain error
+# (log of 0 after an overflow to -inf...) is a ValueError.
+DIVERGENCE = (ArithmeticError, ValueError)
+
+
+def shorten(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` on one line, cut to ``limit`` characters with a note of how much was cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
+def diverged(where: str, error: BaseException, advice: str = "try a smaller --lr") -> SystemExit:
+    """The exit for training that blew up: where, what the engine said (short), what to do."""
+    return SystemExit(
+        f"error: training diverged at {where}: {shorten(str(error))}; {advice}"
+    )
+
+
+def command(main: Main) -> Main:
+    """Wrap a demo's ``main`` so every early end is one line on stderr, never a traceback.
+
+    Ctrl-C prints ``interrupted`` and exits 130; an ``OSError`` or running out of
+    memory prints ``error: ...`` and exits 1; a closed stdout (``| head``) exits quietly.
+    """
 
     @functools.wraps(main)
     def run(argv: Sequence[str] | None = None) -> int:
         try:
             return main(argv)
+        except KeyboardInterrupt:
+            sys.stderr.write("\ninterrupted\n" if _isatty(sys.stderr) else "interrupted\n")
+            sys.stderr.flush()
+            raise SystemExit(130) from None
+        except MemoryError:
+            raise SystemExit("error: out of memory; try smaller sizes") from None
+        except BrokenPipeError:
+            _silence_stdout()  # the reader left: nothing more to say, and no flush error at exit
+            raise SystemExit(1) from None
         except OSError as e:
-            raise SystemExit(f"error: {e}") from None
+            raise SystemExit(f"error: {shorten(str(e))}") from None
 
     return run
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (a test's capture): nothing will be flushed to a pipe

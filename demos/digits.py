@@ -35,6 +35,10 @@ DEFAULT_HIDDEN = "32,32"  # a string: argparse parses it with the type, --help s
 TEST_FRACTION = 0.2  # an 80/20 split
 SPLIT_SEED = 0
 FINAL_LR_FRACTION = 0.1  # the learning rate decays linearly to this fraction of --lr
+N_DIGITS = 1797  # in demos/data/digits.csv.gz
+MAX_EPOCHS = 500
+MAX_BATCH = N_DIGITS
+MAX_LR = 10.0  # Adam moves each weight by about lr a step: beyond this, only overflow
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -43,25 +47,31 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="python -m demos.digits",
         description="Train a 64-input, two-hidden-layer, 10-output network on the 8x8 digits.",
     )
-    p.add_argument("--epochs", type=cli.positive_int, default=8,
-                   help="passes over the training set")
-    p.add_argument("--hidden", type=cli.hidden_sizes, default=DEFAULT_HIDDEN,
-                   help="hidden layer widths, comma-separated")
-    p.add_argument("--lr", type=cli.positive_float, default=1e-2,
-                   help="Adam's starting learning rate")
-    p.add_argument("--batch-size", type=cli.positive_int, default=32, help="examples per step")
-    p.add_argument("--seed", type=int, default=0, help="initial weights and batch order")
+    cli.add_int(p, "--epochs", 1, MAX_EPOCHS, "passes over the training set", default=8)
+    p.add_argument("--hidden", type=cli.hidden_sizes(2), default=DEFAULT_HIDDEN,
+                   help=f"the two hidden layers' widths, comma-separated [1..{cli.MAX_WIDTH:,} "
+                        "each]")
+    cli.add_float(p, "--lr", 0.0, MAX_LR, "Adam's starting learning rate", lo_open=True,
+                  default=1e-2)
+    cli.add_int(p, "--batch-size", 1, MAX_BATCH, "examples per step", default=32)
+    cli.add_seed(p, "initial weights and batch order")
     p.add_argument("--out", type=Path, default=Path("out/digits"), help="output folder")
-    p.add_argument("--limit", type=cli.positive_int, default=None,
-                   help="use only the first N digits of the data (quick runs)")
+    cli.add_int(p, "--limit", 20, N_DIGITS, "use only the first N digits of the data (quick runs)",
+                default=None)
     p.add_argument("--no-plots", action="store_true", help="skip the matplotlib figures")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    p.epilog = (f"Limits on the whole run: at most {cli.MAX_PARAMETERS:,} parameters, "
+                f"{cli.MAX_STEP:,} neurons x --batch-size, and {cli.MAX_WORK:,} parameters x "
+                f"digits x --epochs ({cli.WORK_TIME}).")
     args = p.parse_args(argv)
-    if len(args.hidden) != 2:
-        p.error(f"argument --hidden: the explainer's network has two hidden layers, "
-                f"got {len(args.hidden)} sizes")
-    if args.limit is not None and args.limit < 20:
-        p.error(f"argument --limit: need at least 20 digits to split, got {args.limit}")
+    params = cli.mlp_parameters(64, [*args.hidden, 10])
+    digits = args.limit or N_DIGITS
+    cli.check_budget(
+        p,
+        parameters=(params, "--hidden"),
+        step=((sum(args.hidden) + 10) * min(args.batch_size, digits), "--hidden and --batch-size"),
+        work=(params * digits * args.epochs, "--hidden, --limit and --epochs"),
+    )
     cli.output_folder(p, args.out)
     return args
 
@@ -74,18 +84,36 @@ def train(
     y_test: Sequence[int],
     args: argparse.Namespace,
 ) -> dict[str, list[float]]:
-    """Minibatch Adam on softmax cross-entropy; returns the per-epoch history."""
+    """Minibatch Adam on softmax cross-entropy; returns the per-epoch history.
+
+    Numbers that blow up (an overflow after too large a step) end the run with one
+    line saying at which epoch, via :func:`demos.cli.diverged`.
+    """
     rng = random.Random(args.seed)
     opt = Adam(model.parameters(), lr=args.lr)
+    history: dict[str, list[float]] = {"step_loss": [], "loss": [], "train": [], "test": []}
+    for epoch in range(1, args.epochs + 1):
+        try:
+            run_epoch(model, opt, X, y, X_test, y_test, args, epoch, rng, history)
+        except cli.DIVERGENCE as e:
+            raise cli.diverged(f"epoch {epoch}", e) from None
+    return history
+
+
+def run_epoch(
+    model: MLP, opt: Adam, X: Sequence[list[float]], y: Sequence[int],
+    X_test: Sequence[list[float]], y_test: Sequence[int], args: argparse.Namespace,
+    epoch: int, rng: random.Random, history: dict[str, list[float]],
+) -> None:
+    """One pass over the training set; appends to ``history``."""
     steps_per_epoch = -(-len(X) // args.batch_size)
     total_steps = args.epochs * steps_per_epoch
-    history: dict[str, list[float]] = {"step_loss": [], "loss": [], "train": [], "test": []}
-    step = 0
-    for epoch in range(1, args.epochs + 1):
-        bar = Progress(steps_per_epoch, f"epoch {epoch}/{args.epochs}", enabled=not args.quiet)
-        loss_sum = 0.0
-        correct = 0
-        seen = 0
+    step = (epoch - 1) * steps_per_epoch
+    bar = Progress(steps_per_epoch, f"epoch {epoch}/{args.epochs}", enabled=not args.quiet)
+    loss_sum = 0.0
+    correct = 0
+    seen = 0
+    try:
         for batch in minibatches(len(X), args.batch_size, rng):
             opt.lr = args.lr * (1.0 - (1.0 - FINAL_LR_FRACTION) * step / max(1, total_steps - 1))
             logits = [model(X[i]) for i in batch]
@@ -100,17 +128,19 @@ def train(
             history["step_loss"].append(loss.data)
             bar.update(1, loss=f"{loss_sum / seen:.3f}", train=f"{correct / seen:.1%}")
         test_acc = accuracy(predict(model, X_test), y_test)
-        history["loss"].append(loss_sum / seen)
-        history["train"].append(correct / seen)
-        history["test"].append(test_acc)
-        summary = dict(loss=f"{loss_sum / seen:.3f}", train=f"{correct / seen:.1%}",
-                       test=f"{test_acc:.1%}")
-        bar.close(**summary)
-        if not bar.shown and not args.quiet:
-            print(f"epoch {epoch}/{args.epochs}: loss {summary['loss']}, train accuracy "
-                  f"{summary['train']} (during the epoch), test accuracy {summary['test']}",
-                  flush=True)
-    return history
+    except BaseException:
+        bar.close()  # end the bar's line, so the one-line error starts on its own
+        raise
+    history["loss"].append(loss_sum / seen)
+    history["train"].append(correct / seen)
+    history["test"].append(test_acc)
+    summary = dict(loss=f"{loss_sum / seen:.3f}", train=f"{correct / seen:.1%}",
+                   test=f"{test_acc:.1%}")
+    bar.close(**summary)
+    if not bar.shown and not args.quiet:
+        print(f"epoch {epoch}/{args.epochs}: loss {summary['loss']}, train accuracy "
+              f"{summary['train']} (during the epoch), test accuracy {summary['test']}",
+              flush=True)
 
 
 def plot_history(plt: Any, history: dict[str, list[float]], path: Path) -> Path:
@@ -165,7 +195,7 @@ def draw_three(model: MLP, X: Sequence[list[float]], y: Sequence[int], path: Pat
     return write_svg(path, draw_network(model, x, target=3))
 
 
-@cli.one_line_os_errors
+@cli.command
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     X, y = load_digits()

@@ -51,7 +51,7 @@ def neuron() -> tuple[Value, list[Value]]:
     return o, [w1, w2, b]
 
 
-@cli.one_line_os_errors
+@cli.command
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     o, params = neuron()

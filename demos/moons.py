@@ -21,6 +21,13 @@ from demos.training import accuracy
 from nn import MLP, SGD, hinge_loss, l2_penalty
 
 L2_ALPHA = 1e-4
+HIDDEN = [16, 16]
+PARAMETERS = cli.mlp_parameters(2, [*HIDDEN, 1])
+NEURONS = sum(HIDDEN) + 1
+MAX_STEPS = 100_000
+MAX_POINTS = 10_000
+MAX_NOISE = 10.0  # the moons are 1 apart: beyond this the data is only noise
+MAX_LR = 100.0
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -29,19 +36,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="python -m demos.moons",
         description="Fit MLP(2, [16, 16, 1]) to two half-moons with hinge loss and SGD.",
     )
-    p.add_argument("--steps", type=cli.positive_int, default=100, help="full-batch SGD steps")
-    p.add_argument("--points", type=cli.positive_int, default=100, help="how many points")
-    p.add_argument("--noise", type=float, default=0.1, help="standard deviation of the noise")
-    p.add_argument("--lr", type=cli.positive_float, default=1.0,
-                   help="starting learning rate; it falls linearly to a tenth of this")
-    p.add_argument("--seed", type=int, default=0, help="data, and initial weights")
+    cli.add_int(p, "--steps", 1, MAX_STEPS, "full-batch SGD steps", default=100)
+    cli.add_int(p, "--points", 2, MAX_POINTS, "how many points", default=100)
+    cli.add_float(p, "--noise", 0.0, MAX_NOISE, "standard deviation of the noise", default=0.1)
+    cli.add_float(p, "--lr", 0.0, MAX_LR, "starting learning rate; it falls linearly to a tenth "
+                  "of this", lo_open=True, default=1.0)
+    cli.add_seed(p, "data, and initial weights")
     p.add_argument("--out", type=Path, default=Path("out/moons"), help="output folder")
     p.add_argument("--no-plots", action="store_true", help="skip the decision-boundary plot")
+    p.epilog = (f"Limit on the whole run: {cli.MAX_WORK:,} parameters ({PARAMETERS}) x --points "
+                f"x --steps ({cli.WORK_TIME}).")
     args = p.parse_args(argv)
-    if args.points < 2:
-        p.error(f"argument --points: need at least 2 points, got {args.points}")
-    if not 0.0 <= args.noise < float("inf"):
-        p.error(f"argument --noise: must be a finite number >= 0, got {args.noise}")
+    cli.check_budget(
+        p,
+        step=(NEURONS * args.points, "--points"),
+        work=(PARAMETERS * args.points * args.steps, "--points and --steps"),
+    )
     if not args.no_plots:
         cli.output_folder(p, args.out)
     return args
@@ -79,29 +89,39 @@ def plot_boundary(
     return save_figure(fig, path, dpi=100)
 
 
-@cli.one_line_os_errors
+def sgd_step(model: MLP, opt: SGD, X: Sequence[list[float]], y: Sequence[int],
+             signs: Sequence[int], args: argparse.Namespace, k: int) -> None:
+    """Step ``k`` of full-batch SGD on hinge loss + L2, printing every tenth."""
+    scores = [model(x) for x in X]
+    data_loss = hinge_loss(scores, signs)
+    loss = data_loss + l2_penalty(model.parameters(), L2_ALPHA)
+    acc = accuracy([int(s.data > 0.0) for s in scores], y)
+    opt.zero_grad()
+    loss.backward()
+    opt.lr = args.lr * (1.0 - 0.9 * k / args.steps)
+    opt.step()
+    if k % 10 == 0 or k == args.steps - 1:
+        print(f"step {k:3d}: loss {loss.data:.4f} (hinge {data_loss.data:.4f}), "
+              f"accuracy {acc:.0%}", flush=True)
+
+
+@cli.command
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     X, y = make_moons(args.points, args.noise, seed=args.seed)
     signs = [2 * t - 1 for t in y]  # hinge loss wants labels -1 / +1
-    model = MLP(2, [16, 16, 1], seed=args.seed)
+    model = MLP(2, [*HIDDEN, 1], seed=args.seed)
     opt = SGD(model.parameters(), lr=args.lr)
     print(f"data: {len(X)} points, noise {args.noise:g}, seed {args.seed}")
     print(f"model: MLP(2, [16, 16, 1]), {model.num_parameters()} parameters; hinge loss + "
           f"{L2_ALPHA:g} L2; SGD lr {args.lr:g} -> {args.lr / 10:g} over {args.steps} steps")
-    for k in range(args.steps):
-        scores = [model(x) for x in X]
-        data_loss = hinge_loss(scores, signs)
-        loss = data_loss + l2_penalty(model.parameters(), L2_ALPHA)
-        acc = accuracy([int(s.data > 0.0) for s in scores], y)
-        opt.zero_grad()
-        loss.backward()
-        opt.lr = args.lr * (1.0 - 0.9 * k / args.steps)
-        opt.step()
-        if k % 10 == 0 or k == args.steps - 1:
-            print(f"step {k:3d}: loss {loss.data:.4f} (hinge {data_loss.data:.4f}), "
-                  f"accuracy {acc:.0%}")
-    final = accuracy(predict_sign(model, X), y)
+    k = 0
+    try:
+        for k in range(args.steps):
+            sgd_step(model, opt, X, y, signs, args, k)
+        final = accuracy(predict_sign(model, X), y)
+    except cli.DIVERGENCE as e:
+        raise cli.diverged(f"step {k}", e, "try a smaller --lr or --noise") from None
 
     plt = pyplot(enabled=not args.no_plots)
     if plt is not None:

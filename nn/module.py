@@ -87,17 +87,32 @@ class Module:
 
     # --- discovery -------------------------------------------------------------------
 
-    def _walk(self) -> tuple[list[tuple[str, Value]], bool]:
-        """``(named parameters, cacheable)``; shared Values and Modules appear once."""
+    def _walk(self, trace: bool = False) -> tuple[list[tuple[str, Value]], bool]:
+        """``(named parameters, cacheable)``; shared Values and Modules appear once.
+
+        Two parameters must never share a dotted name (``{"b": {"c": v}}`` and a key
+        ``"b.c"`` both give ``b.c``): ``state_dict`` would keep one of them. That is
+        refused here, where names are made; a second pass (``trace``) finds how each
+        is reached, for the message.
+        """
         named: list[tuple[str, Value]] = []
+        made: dict[str, str] = {}  # name -> how it is reached (when tracing)
         seen: set[int] = set()
         cacheable = True
 
-        def visit(obj: Any, name: str) -> None:
+        def visit(obj: Any, name: str, access: str | None) -> None:
             nonlocal cacheable
             if isinstance(obj, Value):
                 if id(obj) not in seen:
                     seen.add(id(obj))
+                    if trace:
+                        if name in made:
+                            raise ValueError(
+                                f"named_parameters: two parameters of {type(self).__name__} "
+                                f"would both be named {name!r}: {made[name]} and {access}; "
+                                f"rename a key or attribute so the dotted names differ"
+                            )
+                        made[name] = access
                     named.append((name, obj))
             elif isinstance(obj, Module):
                 if id(obj) in seen:
@@ -106,19 +121,23 @@ class Module:
                 prefix = f"{name}." if name else ""
                 for key, val in vars(obj).items():
                     if not key.startswith("_"):
-                        visit(val, prefix + key)
+                        visit(val, prefix + key, access and (
+                            f"{access}.{key}" if key.isidentifier()
+                            else f"getattr({access}, {key!r})"))
             elif isinstance(obj, (list, tuple)):
                 if isinstance(obj, list) and not isinstance(obj, TrackedList):
                     cacheable = False
                 for i, val in enumerate(obj):
-                    visit(val, f"{name}.{i}")
+                    visit(val, f"{name}.{i}", access and f"{access}[{i}]")
             elif isinstance(obj, dict):
                 cacheable = False
                 for key, val in obj.items():
                     if isinstance(key, (str, int)) and not isinstance(key, bool):
-                        visit(val, f"{name}.{key}")
+                        visit(val, f"{name}.{key}", access and f"{access}[{key!r}]")
 
-        visit(self, "")
+        visit(self, "", "model" if trace else None)
+        if not trace and len({name for name, _ in named}) != len(named):
+            self._walk(trace=True)  # raises, naming both
         return named, cacheable
 
     def _named(self) -> list[tuple[str, Value]]:

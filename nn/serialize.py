@@ -20,6 +20,8 @@ import json
 import math
 import numbers
 import os
+import reprlib
+import stat
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
@@ -44,8 +46,21 @@ class ModelLoadError(ValueError):
         self.key = key
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 80
+_REPR.maxlong = 40
+
+
+def _short(x: Any) -> str:
+    """``repr(x)``, cut short: a file can hold a megabyte string or a list nested 1,000 deep."""
+    try:
+        return _REPR.repr(x)
+    except ValueError:  # an int too long to print (over 4,300 digits)
+        return f"<an int of about {int(x.bit_length() * 0.30103):,} digits>"
+
+
 def _kind(x: Any) -> str:
-    return f"{x!r} ({type(x).__name__})"
+    return f"{_short(x)} ({type(x).__name__})"
 
 
 def _number(x: Any) -> float | None:
@@ -76,24 +91,30 @@ def check_state(
     for name, _ in named:
         if name not in state:
             raise ModelLoadError(
-                f"{where}: missing parameter {name!r} (model has {len(named)} parameters, "
+                f"{where}: missing parameter {_short(name)} (model has {len(named)} parameters, "
                 f"the state has {len(state)})",
                 name,
             )
         f = _number(state[name])
         if f is None:
             raise ModelLoadError(
-                f"{where}: parameter {name!r} must be a finite number, got {_kind(state[name])}",
+                f"{where}: parameter {_short(name)} must be a finite number, "
+                f"got {_kind(state[name])}",
                 name,
             )
         values.append(f)
     if len(state) != len(named):
         known = {name for name, _ in named}
-        extra = next(k for k in state if k not in known)
+        extra = [k for k in state if k not in known]
+        if not extra:  # every key matched, yet the sizes differ: a Mapping that miscounts
+            raise ModelLoadError(
+                f"{where}: the state says it has {len(state)} entries but holds the "
+                f"model's {len(named)} parameters"
+            )
         raise ModelLoadError(
-            f"{where}: unexpected parameter {extra!r}, which this model does not have "
+            f"{where}: unexpected parameter {_short(extra[0])}, which this model does not have "
             f"(model has {len(named)} parameters, the state has {len(state)})",
-            str(extra),
+            str(extra[0]),
         )
     return values
 
@@ -101,8 +122,12 @@ def check_state(
 # --- writing -------------------------------------------------------------------------
 
 
-def model_document(model: Module) -> dict:
-    """The JSON-ready document for ``model``."""
+def model_document(model: Module, path: PathLike | None = None) -> dict:
+    """The JSON-ready document for ``model``; a non-finite parameter is refused by name."""
+    for name, p in model.named_parameters():
+        if not math.isfinite(p.data):  # JSON has no NaN, and a NaN weight is never wanted
+            unwritten = f"; '{os.fspath(path)}' was not written" if path is not None else ""
+            raise ValueError(f"save: parameter {name} is not finite, got {p.data!r}{unwritten}")
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -125,38 +150,95 @@ def write_json_atomic(path: PathLike, document: Any) -> None:
 
 def save(model: Module, path: PathLike) -> None:
     """Write ``model`` to ``path`` (JSON, atomically)."""
-    write_json_atomic(path, model_document(model))
+    write_json_atomic(path, model_document(model, path))
 
 
 # --- reading -------------------------------------------------------------------------
+
+
+# ~50 bytes a parameter in the file, ~600 in memory as a Value: 64 MB is about 1.3 million
+# parameters and 0.8 GB; a bigger file would cost gigabytes before it could be checked.
+MAX_FILE_BYTES = 64 * 2**20
+MAX_DEPTH = 32  # the format nests 3 deep; a user Module's architecture may add a few
 
 
 def _no_duplicates(pairs: list) -> dict:
     out = {}
     for k, v in pairs:
         if k in out:
-            raise ModelLoadError(f"duplicate key {k!r} in the file", k)
+            raise ModelLoadError(f"duplicate key {_short(k)} in the file", k)
         out[k] = v
     return out
+
+
+def _read_text(path: PathLike, where: str) -> str:
+    """The file's text; anything but a regular UTF-8 file of sane size is a ModelLoadError."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise  # a plain, familiar error: the name is wrong, not the file
+    if stat.S_ISDIR(info.st_mode):
+        raise ModelLoadError(f"{where}: is a folder, not a model file")
+    if not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
+        raise ModelLoadError(f"{where}: not a regular file, so not a model file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise ModelLoadError(
+            f"{where}: {info.st_size:,} bytes is larger than a model file may be "
+            f"({MAX_FILE_BYTES:,} bytes)"
+        )
+    with open(path, "rb") as f:
+        data = f.read(MAX_FILE_BYTES + 1)  # the file may have grown since the stat
+    if len(data) > MAX_FILE_BYTES:
+        raise ModelLoadError(f"{where}: larger than a model file may be ({MAX_FILE_BYTES:,} bytes)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ModelLoadError(f"{where}: not a text (UTF-8 JSON) file: {e}") from None
+
+
+def _too_deep(doc: Any) -> bool:
+    """Whether ``doc`` nests lists/objects more than MAX_DEPTH deep (walked without recursion)."""
+    stack = [(doc, 0)]
+    while stack:
+        x, depth = stack.pop()
+        if isinstance(x, (dict, list)):
+            if depth >= MAX_DEPTH:
+                return True
+            stack.extend((v, depth + 1) for v in (x.values() if isinstance(x, dict) else x)
+                         if isinstance(v, (dict, list)))
+    return False
+
+
+def _parse(text: str, where: str) -> Any:
+    try:
+        doc = json.loads(text, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as e:
+        raise ModelLoadError(
+            f"{where}: not valid JSON (truncated or corrupt?): "
+            f"{e.msg[:-3] if e.msg.endswith(' at') else e.msg} at line {e.lineno} column {e.colno}"
+        ) from None
+    except ModelLoadError as e:
+        raise ModelLoadError(f"{where}: {e}", e.key) from None
+    except RecursionError:  # the C parser recurses once per level of [ or {
+        raise ModelLoadError(
+            f"{where}: not a model file: JSON nested too deeply to read"
+        ) from None
+    except ValueError as e:  # Python's limit on the digits of an int (CVE-2020-10735)
+        raise ModelLoadError(
+            f"{where}: not a model file: it holds an integer too long to read "
+            f"({str(e).split(':')[0]})"
+        ) from None
+    if _too_deep(doc):
+        raise ModelLoadError(
+            f"{where}: not a model file: JSON nested more than {MAX_DEPTH} levels deep"
+        )
+    return doc
 
 
 def read_document(path: PathLike) -> dict:
     """Parse and check the envelope of a model file (format, version, sections)."""
     where = str(path)
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except UnicodeDecodeError as e:
-        raise ModelLoadError(f"{where}: not a text (UTF-8 JSON) file: {e}") from None
-    try:
-        doc = json.loads(text, object_pairs_hook=_no_duplicates)
-    except json.JSONDecodeError as e:
-        raise ModelLoadError(
-            f"{where}: not valid JSON (truncated or corrupt?): {e.msg} at line {e.lineno} "
-            f"column {e.colno}"
-        ) from None
-    except ModelLoadError as e:
-        raise ModelLoadError(f"{where}: {e}", e.key) from None
+    doc = _parse(_read_text(path, where), where)
     if not isinstance(doc, dict):
         raise ModelLoadError(f"{where}: expected a JSON object at top level, got {_json_type(doc)}")
     for key, want in _SECTIONS:
@@ -168,11 +250,12 @@ def read_document(path: PathLike) -> dict:
             )
     if doc["format"] != FORMAT:
         raise ModelLoadError(
-            f"{where}: 'format' is {doc['format']!r}, expected {FORMAT!r}", "format"
+            f"{where}: 'format' is {_short(doc['format'])}, expected {FORMAT!r}", "format"
         )
     if doc["version"] != VERSION:
         raise ModelLoadError(
-            f"{where}: 'version' is {doc['version']!r}, this valuegrad reads version {VERSION}",
+            f"{where}: 'version' is {_short(doc['version'])}, this valuegrad reads version "
+            f"{VERSION}",
             "version",
         )
     return doc
@@ -186,22 +269,30 @@ def _json_type(x: Any) -> str:
     return {list: "array", str: "string", int: "number", float: "number"}.get(type(x), "value")
 
 
+def _json(x: Any) -> str | None:
+    try:
+        return json.dumps(x, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
 def check_architecture(arch: Mapping[str, Any], expected: Mapping[str, Any], where: str) -> None:
     """Raise naming the first architecture key where the file and the model differ."""
     for key, want in expected.items():
         if key not in arch:
-            raise ModelLoadError(f"{where}: architecture is missing {key!r}", f"architecture.{key}")
+            raise ModelLoadError(f"{where}: architecture is missing {key!r}",
+                                 f"architecture.{key}")
         got = arch[key]
-        if got != want or isinstance(got, bool) != isinstance(want, bool):
+        if _json(got) != _json(want):  # exact: 2.0 is not 2, true is not 1
             raise ModelLoadError(
-                f"{where}: architecture.{key} does not match this model: the file has {got!r}, "
-                f"the model has {want!r}",
+                f"{where}: architecture.{key} does not match this model: the file has "
+                f"{_short(got)}, the model has {_short(want)}",
                 f"architecture.{key}",
             )
     for key in arch:
         if key not in expected:
             raise ModelLoadError(
-                f"{where}: architecture has unexpected key {key!r}", f"architecture.{key}"
+                f"{where}: architecture has unexpected key {_short(key)}", f"architecture.{key}"
             )
 
 
@@ -231,8 +322,8 @@ def load_model(path: PathLike) -> Module:
     builder = BUILDERS.get(name) if isinstance(name, str) else None
     if builder is None:
         raise ModelLoadError(
-            f"{path}: architecture.class is {name!r}; can build {sorted(BUILDERS)} from a file "
-            "(for your own Module subclass, build it and call model.load(path))",
+            f"{path}: architecture.class is {_short(name)}; can build {sorted(BUILDERS)} from a "
+            "file (for your own Module subclass, build it and call model.load(path))",
             "architecture.class",
         )
     try:
@@ -251,9 +342,10 @@ def load_model(path: PathLike) -> Module:
         raise  # a ValueError too, but it already says what is wrong
     except KeyError as e:
         raise ModelLoadError(
-            f"{path}: architecture is missing {e.args[0]!r}", f"architecture.{e.args[0]}"
+            f"{path}: architecture is missing {_short(e.args[0])}", f"architecture.{e.args[0]}"
         ) from None
-    except (TypeError, ValueError) as e:
-        raise ModelLoadError(f"{path}: bad architecture: {e}", "architecture") from None
+    except (TypeError, ValueError, OverflowError) as e:
+        text = str(e) if len(str(e)) <= 300 else f"{str(e)[:300]}..."
+        raise ModelLoadError(f"{path}: bad architecture: {text}", "architecture") from None
     _assign(model, doc, str(path))
     return model

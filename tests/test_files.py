@@ -21,8 +21,9 @@ def test_failed_write_names_the_requested_path_not_the_temp_file(where, tmp_path
         path, error = "/proc/valuegrad-x.json", FileNotFoundError
         message = f"cannot write '{path}': No such file or directory"
     else:
-        path, error = str(tmp_path / "a_file" / "model.json"), FileExistsError
-        message = f"cannot write '{path}': File exists: '{tmp_path / 'a_file'}'"
+        # "Not a directory", not mkdir's "File exists": the file is in the way of a folder
+        path, error = str(tmp_path / "a_file" / "model.json"), NotADirectoryError
+        message = f"cannot write '{path}': Not a directory: '{tmp_path / 'a_file'}'"
     with pytest.raises(error) as info:
         MLP(2, [1], seed=0).save(path)
     assert str(info.value) == message
