@@ -587,8 +587,8 @@ def test_command_line_loads_a_model(tmp_path):
     "args, message",
     [
         (["--model", "no/such/model.json"], "argument --model: no such file: no/such/model.json"),
-        (["--port", "70000"], "argument --port: expected 0..65535, got 70000"),
-        (["--port", "x"], "argument --port: expected a whole number >= 0, got 'x'"),
+        (["--port", "70000"], "argument --port: must be <= 65,535, got 70000"),
+        (["--port", "x"], "argument --port: expected a whole number from 0 to 65,535, got 'x'"),
     ],
 )
 def test_command_line_refuses_bad_arguments(args, message):

@@ -27,9 +27,10 @@ import pytest
 from autograd import Value, dot, vsum
 from demos import backprop_three, cli, digits, graph, moons
 from demos.datasets import load_digits, train_test_split
+from demos.explorer import app as explorer
 from nn import MLP
 
-DEMOS = [digits, moons, backprop_three, graph]
+DEMOS = [digits, moons, backprop_three, graph, explorer]
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -37,17 +37,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         description="Draw a digit and watch a real network read it and learn from it, in your "
         "browser (served on 127.0.0.1 only).",
     )
-    p.add_argument("--port", type=cli.nonnegative_int, default=8000,
-                   help="port on 127.0.0.1; 0 picks a free one")
+    cli.add_int(p, "--port", 0, 65535, "port on 127.0.0.1; 0 picks a free one", default=8000)
     p.add_argument("--model", type=Path, default=None,
                    help="a model saved by python -m demos.digits; without it, one is trained "
                         f"({QUICK_EPOCHS} epochs, a few seconds)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the model trained at start-up")
+    cli.add_seed(p, "seed of the model trained at start-up")
     p.add_argument("--no-browser", action="store_true", help="only print the URL")
     p.add_argument("--verbose", action="store_true", help="log every request")
     args = p.parse_args(argv)
-    if args.port > 65535:
-        p.error(f"argument --port: expected 0..65535, got {args.port}")
     if args.model is not None and not args.model.is_file():
         p.error(f"argument --model: no such file: {args.model}")
     return args
@@ -90,6 +87,7 @@ def graphical() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+@cli.command
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
