@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,8 +34,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GraphvizNotFoundError",
+    "RenderError",
+    "RenderTimeoutError",
     "draw_dot",
     "render_svg",
+    "render_svgs",
     "require_graphviz",
     "save_dot",
 ]
@@ -60,6 +64,14 @@ ROLES = {
 }
 
 MAX_NODES = 400  # drawn boxes + op nodes; ``dot`` lays this out in well under a second
+# What reaches dot is also bounded by its ranked nodes (see _layout_size), which predict
+# its time where boxes and edges do not.  Measured with `python -m
+# tests.benchmarks.dot_budget` (Graphviz 2.43, one core): fully connected layers of 242
+# boxes and 4,848 edges rank as 4,754 nodes and take 0.9 s; random DAGs and polynomials
+# of 4,700-4,900 ranked nodes 1-1.2 s (2-4 s on a busy machine); 9,500-10,300 take 7-49 s
+# (22 s to over 60 s busy); 14,000 take 47 s; 22,000 over 60 s.  So at most 10 per node of
+# the budget: 4,000, about a second.
+LAYOUT_PER_NODE = 10
 _COLLAPSES = ("auto", "none", "neuron", "layer")
 _RANKDIRS = ("LR", "TB", "RL", "BT")
 _ACTIVATIONS = frozenset({"relu", "tanh", "sigmoid"})
@@ -80,11 +92,29 @@ def fmt(x: float) -> str:
 
 
 _BREAK = re.compile("\r\n|\r|\n")
-# XML's four, and "]": Graphviz 2.43 rejects a cell whose whole text is "]" or "]]".
-_HTML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "]": "&#93;"})
-# Graphviz reads two backslashes in a row as one, even written as entities; a backslash
-# in a span of its own is left alone.
-_BACKSLASHES = re.compile(r"(?<=\\)\\")
+# XML's four, "]" (Graphviz 2.43 rejects a cell whose whole text is "]" or "]]") and the
+# backslash: Graphviz expands its escapes (\N, \G, \E, \T, \H, \L, \l, \n, \r) inside
+# HTML-like labels too, and "\\" is the one spelling of a backslash it leaves as one.
+_HTML_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "]": "&#93;", "\\": "\\\\"}
+)
+# In a quoted label Graphviz reads entities too, and the graphviz package takes a label
+# in <...> for HTML: escaping "<" keeps every plain label plain.
+_PLAIN_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\\": "\\\\"}
+)
+MAX_TEXT = 1000  # characters of one text a picture shows; the rest become "… (+N chars)"
+# Graphviz refuses an HTML-like label over 16,384 bytes (a caption holds a title, up to
+# three notes and a legend): one text's markup stays under this many bytes.
+_MAX_MARKUP = 3000
+
+
+def label_text(v: Value) -> str:
+    """``v.label`` as text: any object a user set is shown as ``str()`` of it, None as nothing."""
+    label = v.label
+    if isinstance(label, str):
+        return label
+    return "" if label is None else str(label)
 
 
 def visible(text: str) -> str:
@@ -107,12 +137,46 @@ def visible(text: str) -> str:
     return "".join(out)
 
 
+def shorten(text: str) -> str:
+    """``text`` cut visibly to what a picture can hold: ``MAX_TEXT`` characters and a note.
+
+    Graphviz fails on labels past 16 KB; a cut ends in ``… (+N chars)``, N counting
+    the characters left out, so nothing is dropped silently.
+    """
+    if len(text) <= MAX_TEXT and len(text.encode("utf-8")) * 6 <= _MAX_MARKUP:
+        return text  # short enough whatever its escaping costs
+    kept, size = 0, 0
+    for ch in text[:MAX_TEXT]:
+        size += len(visible(ch).translate(_HTML_ESCAPES).encode("utf-8"))
+        if ch in "\r\n":
+            size += 5  # <BR/>
+        if size > _MAX_MARKUP - 40:  # room for the note
+            break
+        kept += 1
+    if kept == len(text):
+        return text
+    return f"{text[:kept]}… (+{len(text) - kept:,} chars)"
+
+
 def html_text(text: str) -> str:
-    """``text`` escaped for a Graphviz HTML-like label: it renders exactly as written."""
-    lines = _BREAK.split(visible(text))
-    return "<BR/>".join(
-        _BACKSLASHES.sub(r"<FONT>\\</FONT>", line.translate(_HTML_ESCAPES)) for line in lines
-    )
+    """``text`` escaped for a Graphviz HTML-like label: it renders exactly as written.
+
+    With :func:`plain_text`, the one place text becomes DOT: every label, title,
+    note and legend entry of every picture goes through one of the two (long
+    ones are cut by :func:`shorten`).
+    """
+    lines = _BREAK.split(visible(shorten(text)))
+    return "<BR/>".join(line.translate(_HTML_ESCAPES) for line in lines)
+
+
+def plain_text(text: str) -> str:
+    """``text`` escaped for a plain (quoted) Graphviz label: it renders exactly as written.
+
+    The twin of :func:`html_text` for labels that are not HTML-like (an op's
+    circle, nn's neuron values): the same escapes, with ``\\n`` for a line break.
+    """
+    lines = _BREAK.split(visible(shorten(text)))
+    return "\\n".join(line.translate(_PLAIN_ESCAPES) for line in lines)
 
 
 # --- colour -------------------------------------------------------------------------------
@@ -145,9 +209,36 @@ def ink_on(t: float) -> str:
 
 # --- Graphviz plumbing --------------------------------------------------------------------
 
+# Seconds a Graphviz run may take.  Within the drawing budget (MAX_NODES, MAX_LAYOUT) dot
+# lays a picture out in about a second here, so this only ends a runaway: a graph drawn
+# with max_nodes=None, or a hand-made one.
+DOT_TIMEOUT = 60.0
 
-class GraphvizNotFoundError(RuntimeError):
+
+class RenderError(RuntimeError):
+    """Graphviz could not turn a picture into SVG; its DOT source is kept.
+
+    ``reason`` says why in a few words (for one-line reports); ``dot_paths``
+    are where the DOT sources were saved (empty if they could not be: a
+    picture's source is still ``graph.source``), ``dot_path`` the first of them.
+    """
+
+    def __init__(self, message: str, *, reason: str = "", dot_paths: Sequence[Path] = ()) -> None:
+        super().__init__(message)
+        self.reason = reason or message
+        self.dot_paths = list(dot_paths)
+
+    @property
+    def dot_path(self) -> Path | None:
+        return self.dot_paths[0] if self.dot_paths else None
+
+
+class GraphvizNotFoundError(RenderError):
     """The Graphviz executables (``dot``, ``neato``) are not installed."""
+
+
+class RenderTimeoutError(RenderError):
+    """Graphviz took longer than its timeout and was stopped."""
 
 
 def require_graphviz(engine: str = "dot") -> str:
@@ -160,9 +251,41 @@ def require_graphviz(engine: str = "dot") -> str:
             "`brew install graphviz` (macOS) or `conda install graphviz`. The picture's DOT "
             "source is still available as `graph.source`; save it with "
             "`autograd.draw.save_dot(graph, 'graph.dot')` and render it elsewhere with "
-            "`dot -Tsvg graph.dot -o graph.svg`."
+            "`dot -Tsvg graph.dot -o graph.svg`.",
+            reason=f"Graphviz is not installed (no {engine!r} on PATH)",
         )
     return exe
+
+
+def run_graphviz(
+    source: str, engine: str = "dot", format: str = "svg", timeout: float | None = DOT_TIMEOUT
+) -> bytes:
+    """Graphviz's ``engine`` run on DOT ``source``: the ``format`` output, or a RenderError."""
+    exe = require_graphviz(engine)
+    try:
+        proc = subprocess.run(
+            [exe, f"-T{format}"],
+            input=source.encode("utf-8"),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise RenderTimeoutError(
+            f"{engine}: still laying out the picture after {timeout:g} s, so it was stopped. "
+            "Draw a smaller graph (an intermediate Value as root, a smaller model or batch, "
+            "or keep the default max_nodes), or pass a longer timeout.",
+            reason=f"{engine} took over {timeout:g} s",
+        ) from None
+    except OSError as e:
+        raise RenderError(f"{engine}: cannot run {exe}: {e}", reason=f"cannot run {engine}") from e
+    if proc.returncode:
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        raise RenderError(
+            f"{engine} failed (exit status {proc.returncode}): {err[:500]}",
+            reason=f"{engine} failed: {err.splitlines()[0][:120] if err else 'no message'}",
+        )
+    return proc.stdout
 
 
 @cache
@@ -170,11 +293,26 @@ def _picture_class() -> type:
     import graphviz
 
     class Picture(graphviz.Digraph):
-        """A ``graphviz.Digraph`` whose rendering explains how to install Graphviz."""
+        """A ``graphviz.Digraph`` rendered under a timeout, explaining a missing Graphviz."""
 
-        def pipe(self, *args: Any, **kwargs: Any) -> Any:
-            require_graphviz(kwargs.get("engine") or self.engine)
-            return super().pipe(*args, **kwargs)
+        def pipe(
+            self,
+            format: str | None = None,
+            renderer: str | None = None,
+            formatter: str | None = None,
+            neato_no_op: Any = None,
+            quiet: bool = False,
+            *,
+            engine: str | None = None,
+            encoding: str | None = None,
+            timeout: float | None = DOT_TIMEOUT,
+        ) -> Any:
+            if neato_no_op:
+                return super().pipe(format, renderer, formatter, neato_no_op, quiet,
+                                    engine=engine, encoding=encoding)
+            spec = ":".join(x for x in (format or self.format, renderer, formatter) if x)
+            out = run_graphviz(self.source, engine or self.engine, spec, timeout)
+            return out if encoding is None else out.decode(encoding)
 
         def render(self, *args: Any, **kwargs: Any) -> Any:
             require_graphviz(kwargs.get("engine") or self.engine)
@@ -204,25 +342,64 @@ def save_dot(graph: graphviz.Digraph, path: str | os.PathLike) -> Path:
     return write_text_atomic(path, graph.source)
 
 
+def _kept_source(e: RenderError, graphs: Sequence, paths: Sequence[Path]) -> RenderError:
+    """``e`` again, after saving each graph's DOT source beside its SVG path."""
+    try:
+        saved = [save_dot(g, p.with_suffix(".dot")) for g, p in zip(graphs, paths)]
+    except OSError as oe:
+        note = f"the DOT source could not be saved either ({oe}); it is in graph.source"
+        return type(e)(f"{e} ({note})", reason=e.reason)
+    return type(e)(f"{e} (DOT source saved to {_span(saved)})", reason=e.reason, dot_paths=saved)
+
+
+def _span(paths: Sequence[Path]) -> str:
+    """``a.dot``, or ``first.dot .. last.dot`` for several files in one folder."""
+    return str(paths[0]) if len(paths) == 1 else f"{paths[0]} .. {paths[-1].name}"
+
+
 def render_svg(
-    graph: graphviz.Digraph | Value, path: str | os.PathLike, **draw_options: Any
+    graph: graphviz.Digraph | Value,
+    path: str | os.PathLike,
+    *,
+    timeout: float | None = DOT_TIMEOUT,
+    **draw_options: Any,
 ) -> Path:
     """Write ``graph`` (or ``draw_dot(graph, **draw_options)`` for a Value) as SVG to ``path``.
 
-    Without the Graphviz executable this raises :class:`GraphvizNotFoundError`
-    and leaves the DOT source next to ``path`` (``.dot`` suffix) instead.
+    Graphviz runs under ``timeout`` seconds.  If it cannot render (not installed,
+    too slow, failed) this raises a :class:`RenderError` (such as
+    :class:`GraphvizNotFoundError`) and leaves the DOT source next to ``path``
+    (``.dot`` suffix) instead, to render elsewhere.
     """
+    return render_svgs([graph], [path], timeout=timeout, **draw_options)[0]
+
+
+def render_svgs(
+    graphs: Sequence[graphviz.Digraph | Value],
+    paths: Sequence[str | os.PathLike],
+    *,
+    timeout: float | None = DOT_TIMEOUT,
+    **draw_options: Any,
+) -> list[Path]:
+    """:func:`render_svg` for several pictures; on a failure every unrendered DOT source is kept."""
+    graphs = [_as_graph(g, draw_options) for g in graphs]
+    paths = [Path(p) for p in paths]
+    done = []
+    for k, (graph, path) in enumerate(zip(graphs, paths)):
+        try:
+            svg = run_graphviz(graph.source, graph.engine, "svg", timeout).decode("utf-8")
+        except RenderError as e:
+            raise _kept_source(e, graphs[k:], paths[k:]) from None
+        done.append(write_text_atomic(path, svg))
+    return done
+
+
+def _as_graph(graph: Any, draw_options: Mapping) -> graphviz.Digraph:
     if isinstance(graph, Value):
-        graph = draw_dot(graph, **draw_options)
-    elif draw_options:
+        return draw_dot(graph, **draw_options)
+    if draw_options:
         raise TypeError(f"render_svg: options {sorted(draw_options)} only apply to a Value")
-    path = Path(path)
-    try:
-        require_graphviz(graph.engine)
-    except GraphvizNotFoundError as e:
-        dot_path = save_dot(graph, path.with_suffix(".dot"))
-        raise GraphvizNotFoundError(f"{e} (DOT source saved to {dot_path})") from None
-    return write_text_atomic(path, graph.pipe(format="svg", encoding="utf-8"))
+    return graph
 
 
 def table(
@@ -366,7 +543,7 @@ def _find_neurons(order: list, cons: dict) -> list:
             act = cur.op
             members.append(cur)
         absorbed = [w for w in dict.fromkeys(ws) if w.is_leaf and cons[w] == [d]]
-        name = _common_name([w.label for w in ws], f"neuron {len(groups)}")
+        name = _common_name([label_text(w) for w in ws], f"neuron {len(groups)}")
         if name.endswith(".w"):
             name = name[:-2]
         groups.append(_Group("neuron", name, members + absorbed, [cur], act, absorbed, [d]))
@@ -376,7 +553,7 @@ def _find_neurons(order: list, cons: dict) -> list:
 def _input_key(d: Value) -> tuple:
     # Plain numbers fed to every neuron are lifted to fresh constants per neuron;
     # equal unlabeled constants in the same position are the same input.
-    return tuple(("c", x.data) if x.is_leaf and not x.label else id(x) for x in _inputs(d))
+    return tuple(("c", x.data) if x.is_leaf and not label_text(x) else id(x) for x in _inputs(d))
 
 
 def _merge_layers(neurons: list) -> list:
@@ -403,7 +580,7 @@ def _merge_layers(neurons: list) -> list:
 
 
 def _vector(leaves: list, count: int) -> _Group:
-    name = _common_name([v.label for v in leaves], "")
+    name = _common_name([label_text(v) for v in leaves], "")
     name = f"{name} ({count} values)" if name else f"{count} inputs"
     return _Group("vector", name, leaves, leaves, count=count)
 
@@ -468,15 +645,58 @@ def _group_edges(groups: list, where: dict, cons: dict, ids: dict) -> list:
     return list(edges)
 
 
-def _size(order: list, cons: dict, where: dict) -> tuple[int, int]:
-    """How many nodes (boxes and ops) and edges the picture would have."""
+def _edges(order: list, cons: dict, where: dict, ids: dict) -> list:
+    """Every edge of the picture, as (from, to) node ids, in drawing order."""
     groups = list({id(g): g for g in where.values()}.values())
+    edges = []
+    for v in order:
+        if v in where or v.is_leaf:
+            continue
+        edges.append((ids[v] + "op", ids[v]))
+        edges += [(_src(p, where, ids), ids[v] + "op") for p in v.parents]
+    return edges + _group_edges(groups, where, cons, ids)
+
+
+def _layout_size(edges: list) -> int:
+    """How many nodes ``dot`` orders: the real ones plus one per rank a long edge crosses.
+
+    dot gives every node a rank and breaks an edge spanning k ranks into k pieces
+    through k - 1 virtual nodes; its crossing minimisation then grows faster than
+    linearly in this count.  Ranks are estimated as dot's network simplex tends to
+    set them: each node one past its deepest input, inputs just before their first use.
+    """
+    outs: dict = {}
+    indeg: dict = {}
+    for a, b in edges:
+        outs.setdefault(a, []).append(b)
+        outs.setdefault(b, [])
+        indeg[b] = indeg.get(b, 0) + 1
+        indeg.setdefault(a, 0)
+    rank = dict.fromkeys(outs, 0)
+    sources = [n for n, k in indeg.items() if k == 0]
+    ready, order = list(sources), []
+    while ready:
+        n = ready.pop()
+        order.append(n)
+        for m in outs[n]:
+            rank[m] = max(rank[m], rank[n] + 1)
+            indeg[m] -= 1
+            if indeg[m] == 0:
+                ready.append(m)
+    for n in sources:
+        if outs[n]:
+            rank[n] = min(rank[m] for m in outs[n]) - 1
+    return len(outs) + sum(max(0, rank[b] - rank[a] - 1) for a, b in edges)
+
+
+def _size(order: list, cons: dict, where: dict) -> tuple[int, int, int]:
+    """How many nodes (boxes and ops), edges and ranked nodes (see _layout_size) it would have."""
+    groups = {id(g) for g in where.values()}
     alone = [v for v in order if v not in where]
-    ops = [v for v in alone if not v.is_leaf]
+    ops = sum(1 for v in alone if not v.is_leaf)
     ids = {v: f"v{i}" for i, v in enumerate(order)}
-    nodes = len(groups) + len(alone) + len(ops)
-    edges = sum(len(v.parents) + 1 for v in ops) + len(_group_edges(groups, where, cons, ids))
-    return nodes, edges
+    edges = _edges(order, cons, where, ids)
+    return len(groups) + len(alone) + ops, len(edges), _layout_size(edges)
 
 
 # --- the picture --------------------------------------------------------------------------
@@ -501,7 +721,7 @@ def _role(v: Value, root: Value, params: Collection) -> str:
     if v.is_leaf:
         if v.is_constant:
             return "constant"
-        return "parameter" if v in params or _NN_PARAM.search(v.label) else "input"
+        return "parameter" if v in params or _NN_PARAM.search(label_text(v)) else "input"
     return "interior"
 
 
@@ -528,21 +748,28 @@ def _choose(
     plans, sizes = [], []
     for mode in modes:
         plan = _plan(order, cons, mode, params)
-        nodes, edges = _size(order, cons, plan)
-        if max_nodes is None or (nodes <= max_nodes and edges <= 2 * max_nodes):
+        if max_nodes is None:
+            return plan
+        nodes, edges, layout = _size(order, cons, plan)
+        quick = nodes <= max_nodes and layout <= LAYOUT_PER_NODE * max_nodes
+        if quick and edges <= 2 * max_nodes:
             return plan
         # Too many edges to read (fully connected layers neuron by neuron) is still
         # quick to lay out; auto falls back to it only if no mode is readable.
-        if nodes <= max_nodes and edges <= 8 * max_nodes:
+        if quick and edges <= 8 * max_nodes:
             plans.append(plan)
-        sizes.append(f"{nodes} nodes and {edges} edges with collapse={mode!r}")
+        sizes.append(
+            f"{nodes} nodes, {edges} edges and {layout} ranked nodes with collapse={mode!r}"
+        )
     if plans:
         return plans[0]
     raise ValueError(
-        f"draw_dot: the graph is too big to draw: {len(order)} values, {'; '.join(sizes)}, "
-        f"over the budget max_nodes={max_nodes} (and 8 times as many edges; Graphviz could take "
-        "minutes). Draw a sub-graph instead: pass an intermediate Value as root (one neuron's "
-        "output, one layer's activation), draw a smaller model or batch, or raise max_nodes."
+        f"draw_dot: the graph is too big or too tangled to draw: {len(order)} values, "
+        f"{'; '.join(sizes)}; the budget for max_nodes={max_nodes} is {max_nodes} nodes, "
+        f"{8 * max_nodes} edges and {LAYOUT_PER_NODE * max_nodes} ranked nodes (nodes plus "
+        "one per rank each edge crosses; past it Graphviz can take minutes). Draw a sub-graph "
+        "instead: pass an intermediate Value as root (one neuron's output, one layer's "
+        "activation), draw a smaller model or batch, or raise max_nodes."
     )
 
 
@@ -632,7 +859,7 @@ def _draw(
         fill, border = ROLES[role]
         gv = grad_of(v)
         cells = []
-        label = name_of.get(v, v.label)
+        label = name_of.get(v) or label_text(v)
         if label:
             cells.append(cell(html_text(label), bold=True))
         cells.append(cell(f"data {fmt(v.data)}"))
@@ -655,7 +882,7 @@ def _draw(
             hot = v is current
             g.node(
                 ids[v] + "op",
-                html_text(v.op),
+                plain_text(v.op),
                 shape="circle" if len(v.op) <= 2 else "ellipse",
                 width="0.3",
                 height="0.3",
@@ -690,7 +917,7 @@ def _draw(
 
     if legend or title:
         n_ops = sum(1 for v in order if not v.is_leaf)
-        what = root.label or "the output"
+        what = label_text(root) or "the output"
         head = title or f"Computation graph of {what}: {len(order)} values, {n_ops} ops"
         rows = []
         if legend:

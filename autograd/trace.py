@@ -19,16 +19,18 @@ from typing import TYPE_CHECKING, Any
 
 from .backward import _vjp, backward_order
 from .draw import (
+    LAYOUT_PER_NODE,
     MAX_NODES,
     _consumers,
     _draw,
     _grad_scale,
     _param_set,
+    _size,
     fmt,
-    require_graphviz,
+    label_text,
+    render_svgs,
     visible,
 )
-from .files import write_text_atomic
 from .value import Value, _to_float
 
 if TYPE_CHECKING:
@@ -69,7 +71,10 @@ class TraceStep:
 def _names(order: list) -> dict:
     """Each value's label, or ``#i`` (its index inputs-first) when it has none."""
     n = len(order)
-    return {v: visible(v.label).replace("\n", " ") or f"#{n - 1 - i}" for i, v in enumerate(order)}
+    return {
+        v: visible(label_text(v)).replace("\n", " ") or f"#{n - 1 - i}"
+        for i, v in enumerate(order)
+    }
 
 
 def _local_derivatives(node: Value) -> tuple:
@@ -208,13 +213,16 @@ class BackwardTrace:
         Frame 0 shows the seed at the root; frame ``k`` the state right after
         step ``k``, with the gradient it sends written on the edges to its parents.
         """
-        if len(self._order) * 2 > MAX_NODES:
-            raise ValueError(
-                f"BackwardTrace.frames: {len(self._order)} values is too many for one picture per "
-                "step; trace a smaller graph (an intermediate Value as root), or use .table()"
-            )
         order = self._order[::-1]
         cons = _consumers(order)
+        nodes, edges, ranked = _size(order, cons, {})
+        if nodes > MAX_NODES or edges > 2 * MAX_NODES or ranked > LAYOUT_PER_NODE * MAX_NODES:
+            raise ValueError(
+                f"BackwardTrace.frames: {len(self._order)} values ({nodes} nodes, {edges} edges, "
+                f"{ranked} ranked nodes) is too big for one picture per step (the budget is "
+                f"{MAX_NODES} nodes, {2 * MAX_NODES} edges, {LAYOUT_PER_NODE * MAX_NODES} ranked "
+                "nodes); trace a smaller graph (an intermediate Value as root), or use .table()"
+            )
         frame = partial(
             _draw,
             order,
@@ -262,14 +270,12 @@ class BackwardTrace:
     def render_frames(
         self, directory: str | os.PathLike, prefix: str = "step", **frame_options: Any
     ) -> list[Path]:
-        """Write :meth:`frames` as ``{prefix}_00.svg``, ``{prefix}_01.svg``... to ``directory``."""
-        require_graphviz("dot")
+        """Write :meth:`frames` as ``{prefix}_00.svg``, ``{prefix}_01.svg``... to ``directory``.
+
+        Like :func:`autograd.render_svg`, a frame Graphviz cannot render raises a
+        ``RenderError`` after leaving its DOT source, and every later frame's, as ``.dot``.
+        """
         frames = self.frames(**frame_options)
         width = max(2, len(str(len(frames) - 1)))
-        return [
-            write_text_atomic(
-                Path(directory) / f"{prefix}_{i:0{width}d}.svg",
-                f.pipe(format="svg", encoding="utf-8"),
-            )
-            for i, f in enumerate(frames)
-        ]
+        paths = [Path(directory) / f"{prefix}_{i:0{width}d}.svg" for i in range(len(frames))]
+        return render_svgs(frames, paths)

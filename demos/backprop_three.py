@@ -33,7 +33,7 @@ from autograd import Value, grad
 from demos import cli
 from demos.datasets import load_digits, train_test_split
 from demos.digits import DEFAULT_HIDDEN, SPLIT_SEED, TEST_FRACTION
-from demos.output import write_svg, wrote
+from demos.output import write_svg
 from nn import MLP, cross_entropy, mse, softmax
 from nn.draw import LOSSES  # the network view's loss names, so --loss passes straight through
 
@@ -284,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
         for step in (1, 2, 3, 4):
             picture = draw_network(model, x, target=label, step=step, loss=args.loss)
-            wrote(write_svg(args.out / f"step{step}.svg", picture), f"network view of step {step}")
+            write_svg(args.out / f"step{step}.svg", picture, f"network view of step {step}")
     return 0
 
 
