@@ -12,25 +12,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .backward import _vjp, backward_order
 from .draw import (
-    LAYOUT_PER_NODE,
     MAX_NODES,
-    _consumers,
-    _draw,
-    _grad_scale,
-    _param_set,
-    _size,
-    fmt,
-    label_text,
-    render_svgs,
-    visible,
+    DrawOptions,
+    Scene,
+    build_picture,
+    grad_scale,
+    over_budget,
+    param_set,
 )
+from .grouping import consumers
+from .render import render_svgs
+from .style import fmt, label_text, visible
 from .value import Value, _to_float
 
 if TYPE_CHECKING:
@@ -147,7 +145,7 @@ class BackwardTrace:
         self.names: dict = names
         self._order = order
         # Every frame shades gradients on the final pass's scale, so colours compare across frames.
-        self._scale = _grad_scale(order, root, grads.get)
+        self._scale = grad_scale(order, root, grads.get)
 
     def __iter__(self) -> Iterator[TraceStep]:
         return iter(self.steps)
@@ -214,27 +212,25 @@ class BackwardTrace:
         step ``k``, with the gradient it sends written on the edges to its parents.
         """
         order = self._order[::-1]
-        cons = _consumers(order)
-        nodes, edges, ranked = _size(order, cons, {})
-        if nodes > MAX_NODES or edges > 2 * MAX_NODES or ranked > LAYOUT_PER_NODE * MAX_NODES:
+        scene = Scene(order, consumers(order), {})
+        too_big = over_budget(scene, MAX_NODES)
+        if too_big:
             raise ValueError(
-                f"BackwardTrace.frames: {len(self._order)} values ({nodes} nodes, {edges} edges, "
-                f"{ranked} ranked nodes) is too big for one picture per step (the budget is "
-                f"{MAX_NODES} nodes, {2 * MAX_NODES} edges, {LAYOUT_PER_NODE * MAX_NODES} ranked "
-                "nodes); trace a smaller graph (an intermediate Value as root), or use .table()"
+                f"BackwardTrace.frames: {len(order)} values ({too_big}) is too big for one "
+                "picture per step; trace a smaller graph (an intermediate Value as root), "
+                "or use .table()"
             )
-        frame = partial(
-            _draw,
-            order,
-            cons,
-            {},
-            root=self.root,
-            params=_param_set(params),
+        base = DrawOptions(
+            self.root,
+            params=param_set(params),
             rankdir=rankdir,
-            legend=True,
             names=self.names,
             scale=self._scale,
         )
+
+        def frame(**shown: Any) -> graphviz.Digraph:
+            return build_picture(scene, replace(base, **shown))
+
         unknown = 'grad ? = not reached yet; "so far" = more consumers still to add'
         root = self.names[self.root]
         grads = {self.root: self.seed}
@@ -245,7 +241,7 @@ class BackwardTrace:
                 notes=(unknown,),
             )
         ]
-        remaining = {v: len(cons[v]) for v in order}
+        remaining = {v: len(scene.cons[v]) for v in order}
         for s in self.steps:
             for c in s.contributions:
                 grads[c.parent] = c.total

@@ -30,6 +30,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from autograd import Value, grad
+from autograd.style import fmt
+from autograd.table import format_table
 from demos import cli
 from demos.datasets import load_digits, train_test_split
 from demos.digits import DEFAULT_HIDDEN, SPLIT_SEED, TEST_FRACTION
@@ -106,16 +108,13 @@ def show_digit(x: Sequence[float]) -> str:
 
 
 def num(x: float, sign: str = "+") -> str:
-    """4 decimals, or 3 significant digits in scientific notation when tiny or huge."""
-    if x == 0.0 or 1e-3 <= abs(x) < 1e4:
-        return f"{x:{sign}.4f}"
-    return f"{x:{sign}.3e}"
+    """The house number format (``autograd.style.fmt``), signed by default."""
+    return fmt(x, sign)
 
 
 def table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    fmt_row = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths))  # noqa: E731
-    return "\n".join([fmt_row(head), fmt_row(["-" * w for w in widths]), *map(fmt_row, rows)])
+    """Every column right-aligned, as numbers are."""
+    return format_table(head, rows, align="r" * len(head))
 
 
 def correlation(a: Sequence[float], b: Sequence[float]) -> float:

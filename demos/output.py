@@ -11,8 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from autograd.draw import RenderError, _span, render_svgs
 from autograd.files import write_atomic, write_text_atomic
+from autograd.render import RenderError, describe_paths, render_svgs
 
 
 def write_text(path: str | Path, text: str) -> Path:
@@ -35,10 +35,10 @@ def write_svgs(paths: list, pictures: list, what: str) -> list[Path]:
     try:
         written = render_svgs(pictures, paths)
     except RenderError as e:
-        kept = f"; DOT source kept: {_span(e.dot_paths)}" if e.dot_paths else ""
+        kept = f"; DOT source kept: {describe_paths(e.dot_paths)}" if e.dot_paths else ""
         print(f"skipped {what}: {e.reason}{kept}")
         return []
-    wrote(_span(written), what)
+    wrote(describe_paths(written), what)
     return written
 
 

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from autograd import Value
 from autograd import grad as gradients
-from autograd.draw import (
+from autograd.render import new_picture
+from autograd.style import (
     BLUE,
     INK,
     MUTED,
@@ -42,7 +43,6 @@ from autograd.draw import (
     label_text,
     legend_label,
     mix,
-    new_picture,
     plain_text,
     swatch,
 )

@@ -13,17 +13,9 @@ from hypothesis import strategies as st
 
 import autograd
 from autograd import Value, draw_dot, render_svg
-from autograd.draw import (
-    BLUE,
-    MAX_NODES,
-    RED,
-    ROLES,
-    GraphvizNotFoundError,
-    html_text,
-    save_dot,
-    signed_shade,
-    visible,
-)
+from autograd.draw import MAX_NODES
+from autograd.render import GraphvizNotFoundError, save_dot
+from autograd.style import BLUE, RED, ROLES, html_text, signed_shade, visible
 
 
 def expression() -> dict:
@@ -92,6 +84,8 @@ def test_numbers_lifted_by_ops_are_constants_drawn_without_a_gradient():
 
 
 def test_nn_parameter_labels_are_recognised_without_params():
+    import nn  # noqa: F401  (registers nn's grouping, which knows its parameter names)
+
     w = Value(0.5, label="layers.0.neurons.1.w.2")
     x = Value(2.0, label="x")
     src = draw_dot(w * x).source

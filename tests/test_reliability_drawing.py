@@ -19,14 +19,9 @@ from graphviz_check import require_dot
 
 import nn
 from autograd import Rule, Value, apply, draw_dot, render_svg, trace_backward
-from autograd.draw import (
-    LAYOUT_PER_NODE,
-    MAX_NODES,
-    MAX_TEXT,
-    GraphvizNotFoundError,
-    RenderError,
-    RenderTimeoutError,
-)
+from autograd.draw import LAYOUT_PER_NODE, MAX_NODES
+from autograd.render import GraphvizNotFoundError, RenderError, RenderTimeoutError
+from autograd.style import MAX_TEXT
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -24,7 +24,8 @@ import time
 import nn
 from autograd import Value, draw_dot
 from autograd.backward import topological_order
-from autograd.draw import _consumers, _edges, _layout_size, _plan
+from autograd.draw import Scene, _edges, _layout_size, _scene
+from autograd.grouping import consumers, default_grouping
 
 
 def dot_seconds(source: str, limit: float) -> float:
@@ -39,10 +40,8 @@ def dot_seconds(source: str, limit: float) -> float:
 
 def measure(root: Value, collapse: str) -> tuple[int, int, int]:
     order = topological_order(root)
-    cons = _consumers(order)
-    where = _plan(order, cons, collapse, set())
-    ids = {v: f"v{i}" for i, v in enumerate(order)}
-    edges = _edges(order, cons, where, ids)
+    scene: Scene = _scene(order, consumers(order), default_grouping(), collapse, set())
+    edges = _edges(scene)
     nodes = {n for e in edges for n in e}
     return len(nodes), len(edges), _layout_size(edges)
 
