@@ -12,23 +12,23 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .backward import _vjp, backward_order
 from .draw import (
     MAX_NODES,
-    _consumers,
-    _draw,
-    _grad_scale,
-    _param_set,
-    fmt,
-    require_graphviz,
-    visible,
+    DrawOptions,
+    Scene,
+    build_picture,
+    grad_scale,
+    over_budget,
+    param_set,
 )
-from .files import write_text_atomic
+from .grouping import consumers
+from .render import render_svgs
+from .style import fmt, label_text, visible
 from .value import Value, _to_float
 
 if TYPE_CHECKING:
@@ -69,7 +69,10 @@ class TraceStep:
 def _names(order: list) -> dict:
     """Each value's label, or ``#i`` (its index inputs-first) when it has none."""
     n = len(order)
-    return {v: visible(v.label).replace("\n", " ") or f"#{n - 1 - i}" for i, v in enumerate(order)}
+    return {
+        v: visible(label_text(v)).replace("\n", " ") or f"#{n - 1 - i}"
+        for i, v in enumerate(order)
+    }
 
 
 def _local_derivatives(node: Value) -> tuple:
@@ -142,7 +145,7 @@ class BackwardTrace:
         self.names: dict = names
         self._order = order
         # Every frame shades gradients on the final pass's scale, so colours compare across frames.
-        self._scale = _grad_scale(order, root, grads.get)
+        self._scale = grad_scale(order, root, grads.get)
 
     def __iter__(self) -> Iterator[TraceStep]:
         return iter(self.steps)
@@ -208,25 +211,26 @@ class BackwardTrace:
         Frame 0 shows the seed at the root; frame ``k`` the state right after
         step ``k``, with the gradient it sends written on the edges to its parents.
         """
-        if len(self._order) * 2 > MAX_NODES:
-            raise ValueError(
-                f"BackwardTrace.frames: {len(self._order)} values is too many for one picture per "
-                "step; trace a smaller graph (an intermediate Value as root), or use .table()"
-            )
         order = self._order[::-1]
-        cons = _consumers(order)
-        frame = partial(
-            _draw,
-            order,
-            cons,
-            {},
-            root=self.root,
-            params=_param_set(params),
+        scene = Scene(order, consumers(order), {})
+        too_big = over_budget(scene, MAX_NODES)
+        if too_big:
+            raise ValueError(
+                f"BackwardTrace.frames: {len(order)} values ({too_big}) is too big for one "
+                "picture per step; trace a smaller graph (an intermediate Value as root), "
+                "or use .table()"
+            )
+        base = DrawOptions(
+            self.root,
+            params=param_set(params),
             rankdir=rankdir,
-            legend=True,
             names=self.names,
             scale=self._scale,
         )
+
+        def frame(**shown: Any) -> graphviz.Digraph:
+            return build_picture(scene, replace(base, **shown))
+
         unknown = 'grad ? = not reached yet; "so far" = more consumers still to add'
         root = self.names[self.root]
         grads = {self.root: self.seed}
@@ -237,7 +241,7 @@ class BackwardTrace:
                 notes=(unknown,),
             )
         ]
-        remaining = {v: len(cons[v]) for v in order}
+        remaining = {v: len(scene.cons[v]) for v in order}
         for s in self.steps:
             for c in s.contributions:
                 grads[c.parent] = c.total
@@ -262,14 +266,12 @@ class BackwardTrace:
     def render_frames(
         self, directory: str | os.PathLike, prefix: str = "step", **frame_options: Any
     ) -> list[Path]:
-        """Write :meth:`frames` as ``{prefix}_00.svg``, ``{prefix}_01.svg``... to ``directory``."""
-        require_graphviz("dot")
+        """Write :meth:`frames` as ``{prefix}_00.svg``, ``{prefix}_01.svg``... to ``directory``.
+
+        Like :func:`autograd.render_svg`, a frame Graphviz cannot render raises a
+        ``RenderError`` after leaving its DOT source, and every later frame's, as ``.dot``.
+        """
         frames = self.frames(**frame_options)
         width = max(2, len(str(len(frames) - 1)))
-        return [
-            write_text_atomic(
-                Path(directory) / f"{prefix}_{i:0{width}d}.svg",
-                f.pipe(format="svg", encoding="utf-8"),
-            )
-            for i, f in enumerate(frames)
-        ]
+        paths = [Path(directory) / f"{prefix}_{i:0{width}d}.svg" for i in range(len(frames))]
+        return render_svgs(frames, paths)

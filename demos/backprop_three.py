@@ -30,10 +30,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from autograd import Value, grad
+from autograd.style import fmt
+from autograd.table import format_table
 from demos import cli
 from demos.datasets import load_digits, train_test_split
 from demos.digits import DEFAULT_HIDDEN, SPLIT_SEED, TEST_FRACTION
-from demos.output import write_svg, wrote
+from demos.output import write_svg
 from nn import MLP, cross_entropy, mse, softmax
 from nn.draw import LOSSES  # the network view's loss names, so --loss passes straight through
 
@@ -110,16 +112,13 @@ def show_digit(x: Sequence[float]) -> str:
 
 
 def num(x: float, sign: str = "+") -> str:
-    """4 decimals, or 3 significant digits in scientific notation when tiny or huge."""
-    if x == 0.0 or 1e-3 <= abs(x) < 1e4:
-        return f"{x:{sign}.4f}"
-    return f"{x:{sign}.3e}"
+    """The house number format (``autograd.style.fmt``), signed by default."""
+    return fmt(x, sign)
 
 
 def table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    fmt_row = lambda r: "  ".join(c.rjust(w) for c, w in zip(r, widths))  # noqa: E731
-    return "\n".join([fmt_row(head), fmt_row(["-" * w for w in widths]), *map(fmt_row, rows)])
+    """Every column right-aligned, as numbers are."""
+    return format_table(head, rows, align="r" * len(head))
 
 
 def correlation(a: Sequence[float], b: Sequence[float]) -> float:
@@ -302,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
         for step in (1, 2, 3, 4):
             picture = draw_network(model, x, target=label, step=step, loss=args.loss)
-            wrote(write_svg(args.out / f"step{step}.svg", picture), f"network view of step {step}")
+            write_svg(args.out / f"step{step}.svg", picture, f"network view of step {step}")
     return 0
 
 

@@ -192,7 +192,7 @@ def draw_three(model: MLP, X: Sequence[list[float]], y: Sequence[int], path: Pat
         print('note: no "3" in the test set, so no network view')
         return None
     x = X[list(y).index(3)]
-    return write_svg(path, draw_network(model, x, target=3))
+    return write_svg(path, draw_network(model, x, target=3), 'network view of a test "3"')
 
 
 @cli.command
@@ -228,9 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         wrote(plot_history(plt, history, args.out / "training.png"), "loss/accuracy plot")
         wrote(plot_mistakes(plt, X_test, y_test, pred, args.out / "mistakes.png"),
               "misread test digits")
-    three = draw_three(model, X_test, y_test, args.out / "network_3.svg")
-    if three is not None:
-        wrote(three, 'network view of a test "3"')
+    draw_three(model, X_test, y_test, args.out / "network_3.svg")
 
     print(f"\ntrained in {seconds:.1f} s; train accuracy: {train_acc:.1%}")
     print(f"test accuracy: {test_acc:.1%} ({sum(p == t for p, t in zip(pred, y_test))} of "

@@ -12,9 +12,9 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from autograd import Value, draw_dot, render_svg, trace_backward
+from autograd import Value, draw_dot, trace_backward
 from demos import cli
-from demos.output import wrote
+from demos.output import write_svg, write_svgs
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -68,11 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
 
     title = "o = tanh(x1*w1 + x2*w2 + b) after o.backward()"
-    graph_path = render_svg(draw_dot(o, params=params, title=title), args.out / "neuron.svg")
-    wrote(graph_path, "computation graph")
+    write_svg(args.out / "neuron.svg", draw_dot(o, params=params, title=title), "computation graph")
     if not args.no_frames:
-        frames = trace.render_frames(args.out / "backward", prefix="step", params=params)
-        wrote(f"{frames[0]} .. {frames[-1].name}", f"{len(frames)} backward-pass frames")
+        frames = trace.frames(params=params)
+        paths = [args.out / "backward" / f"step_{i:02d}.svg" for i in range(len(frames))]
+        write_svgs(paths, frames, f"{len(frames)} backward-pass frames")
     return 0
 
 

@@ -1,4 +1,10 @@
-"""The demos' output files: written atomically, every path reported, matplotlib optional."""
+"""The demos' output files: written atomically, every path reported, matplotlib optional.
+
+Pictures are the one output that needs a program outside Python (Graphviz): when it
+is missing, or fails, :func:`write_svgs` is the one place that reports the picture
+as skipped, with the reason and where its ``.dot`` source was kept, and lets the
+demo carry on and exit 0.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from autograd.files import write_atomic, write_text_atomic
+from autograd.render import RenderError, describe_paths, render_svgs
 
 
 def write_text(path: str | Path, text: str) -> Path:
@@ -13,10 +20,26 @@ def write_text(path: str | Path, text: str) -> Path:
     return write_text_atomic(path, text)
 
 
-def write_svg(path: str | Path, picture: Any) -> Path:
-    """Write a picture (SVG text, or a graphviz graph to render) as SVG, atomically."""
-    svg = picture if isinstance(picture, str) else picture.pipe(format="svg", encoding="utf-8")
-    return write_text(path, svg)
+def write_svg(path: str | Path, picture: Any, what: str) -> Path | None:
+    """Render a graphviz picture as SVG to ``path`` and report it (see :func:`write_svgs`)."""
+    written = write_svgs([path], [picture], what)
+    return written[0] if written else None
+
+
+def write_svgs(paths: list, pictures: list, what: str) -> list[Path]:
+    """Render pictures as SVG and report them; if Graphviz cannot, say so and keep the DOT.
+
+    Returns the SVGs written: all of them, or none (one line says which pictures
+    were skipped, why, and where their ``.dot`` sources are).
+    """
+    try:
+        written = render_svgs(pictures, paths)
+    except RenderError as e:
+        kept = f"; DOT source kept: {describe_paths(e.dot_paths)}" if e.dot_paths else ""
+        print(f"skipped {what}: {e.reason}{kept}")
+        return []
+    wrote(describe_paths(written), what)
+    return written
 
 
 def save_figure(fig: Any, path: str | Path, **kwargs: Any) -> Path:

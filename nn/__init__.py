@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from autograd.grouping import set_default_grouping
+
+from .grouping import GROUPING
 from .inspect import format_gradients, top_gradients
 from .layers import ACTIVATIONS, MLP, Layer, Neuron, init_bound
 from .losses import (
@@ -22,8 +25,12 @@ from .module import Module, TrackedList
 from .optim import SGD, Adam, Optimizer
 from .serialize import ModelLoadError, load_model
 
+# draw_dot(loss) of a model's graph folds into neuron and layer boxes when it is too big.
+set_default_grouping(GROUPING)
+
 __all__ = [
     "ACTIVATIONS",
+    "GROUPING",
     "MLP",
     "SGD",
     "Adam",

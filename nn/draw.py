@@ -32,17 +32,18 @@ from typing import TYPE_CHECKING, Any
 
 from autograd import Value
 from autograd import grad as gradients
-from autograd.draw import (
+from autograd.render import new_picture
+from autograd.style import (
     BLUE,
     INK,
     MUTED,
     RED,
     caption,
     fmt,
-    html_text,
+    label_text,
     legend_label,
     mix,
-    new_picture,
+    plain_text,
     swatch,
 )
 
@@ -163,7 +164,7 @@ def _forward(layers: list, xs: list) -> list:
 
 
 def _edge_id(w: Value, fallback: str) -> str:
-    return re.sub(r"[^\w.\-]", "_", w.label) or fallback
+    return re.sub(r"[^\w.\-]", "_", label_text(w)) or fallback
 
 
 def _grey(t: float) -> str:
@@ -388,7 +389,7 @@ def _draw_column(
                 }
             g.node(
                 nid,
-                html_text(text) if size >= 0.3 else "",
+                plain_text(text) if size >= 0.3 else "",
                 shape="circle",
                 width=f"{size}",
                 height=f"{size}",
@@ -413,7 +414,7 @@ def _draw_column(
                 )
     g.node(
         f"title{c}",
-        html_text(col.title),
+        plain_text(col.title),
         shape="plaintext",
         style="",
         fixedsize="false",
@@ -535,7 +536,7 @@ def _draw_outputs(
                 color = mix(color, "#ffffff", 0.35)
         g.node(
             f"{col.ids[j]}.out",
-            html_text(text),
+            plain_text(text),
             shape="plaintext",
             style="",
             fixedsize="false",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from autograd.table import format_table
+
 from .module import Module
 
 Row = tuple[str, float, float]
@@ -23,8 +25,8 @@ def top_gradients(model: Module, k: int | None = 10) -> list[Row]:
 
 def format_gradients(rows: Sequence[Row]) -> str:
     """A fixed-width text table of ``top_gradients`` rows, largest |grad| first."""
-    width = max([len("parameter")] + [len(r[0]) for r in rows])
-    lines = [f"{'#':>3}  {'parameter':<{width}}  {'value':>12}  {'grad':>12}"]
-    for i, (name, value, grad) in enumerate(rows, 1):
-        lines.append(f"{i:>3}  {name:<{width}}  {value:>+12.5g}  {grad:>+12.5g}")
-    return "\n".join(lines)
+    cells = [
+        (i, name, f"{value:+.5g}", f"{grad:+.5g}")
+        for i, (name, value, grad) in enumerate(rows, 1)
+    ]
+    return format_table(("#", "parameter", "value", "grad"), cells, align="rlrr", rule=False)

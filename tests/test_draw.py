@@ -13,17 +13,9 @@ from hypothesis import strategies as st
 
 import autograd
 from autograd import Value, draw_dot, render_svg
-from autograd.draw import (
-    BLUE,
-    MAX_NODES,
-    RED,
-    ROLES,
-    GraphvizNotFoundError,
-    html_text,
-    save_dot,
-    signed_shade,
-    visible,
-)
+from autograd.draw import MAX_NODES
+from autograd.render import GraphvizNotFoundError, save_dot
+from autograd.style import BLUE, RED, ROLES, html_text, signed_shade, visible
 
 
 def expression() -> dict:
@@ -92,6 +84,8 @@ def test_numbers_lifted_by_ops_are_constants_drawn_without_a_gradient():
 
 
 def test_nn_parameter_labels_are_recognised_without_params():
+    import nn  # noqa: F401  (registers nn's grouping, which knows its parameter names)
+
     w = Value(0.5, label="layers.0.neurons.1.w.2")
     x = Value(2.0, label="x")
     src = draw_dot(w * x).source
@@ -137,7 +131,7 @@ def html_to_text(label: str) -> str:
     for el in root:
         out.append("\n" if el.tag == "BR" else "".join(el.itertext()))
         out.append(el.tail or "")
-    return "".join(out)
+    return "".join(out).replace("\\\\", "\\")  # Graphviz reads a doubled backslash as one
 
 
 @given(st.text(max_size=40))
@@ -169,7 +163,7 @@ def test_collapse_or_refuse_big_graph_without_running_dot():
     assert "layers.1.neurons.7" in neurons and "relu neuron, 32 weights" in neurons
     with pytest.raises(ValueError, match="sub-graph"):
         draw_dot(loss, collapse="none")
-    with pytest.raises(ValueError, match="edges with collapse='neuron'"):
+    with pytest.raises(ValueError, match=r"edges and \d+ ranked nodes with collapse='neuron'"):
         draw_dot(loss, collapse="neuron", max_nodes=100)
     with pytest.raises(ValueError, match="max_nodes=20"):
         draw_dot(loss, max_nodes=20)

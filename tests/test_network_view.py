@@ -10,7 +10,7 @@ from graphviz_check import SVG, groups, require_dot, svg_root, texts
 
 import nn
 from autograd import Value
-from autograd.draw import BLUE, RED, fmt
+from autograd.style import BLUE, RED, fmt
 from demos.datasets import load_digits
 from nn.draw import FAINT
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import autograd
 from autograd import Value, dot, trace_backward, vsum
-from autograd.draw import HIGHLIGHT
+from autograd.style import HIGHLIGHT
 from autograd.trace import BackwardTrace, TraceStep, formula
 
 
