@@ -42,7 +42,7 @@ Matrix = list  # a list of rows, each a list of Values
 StateDict = dict  # name -> Matrix, in microgpt's order
 
 
-# --- data ----------------------------------------------------------------------------------
+# --- data --------------------------------------------------------------------------------------
 
 
 def load_names(path: str | Path) -> list[str]:
@@ -98,7 +98,7 @@ def shuffled(names: Sequence[str], rng: random.Random) -> list[str]:
     return docs
 
 
-# --- parameters ------------------------------------------------------------------------------
+# --- parameters --------------------------------------------------------------------------------
 
 
 def matrix_shapes(vocab_size: int, n_layer: int = N_LAYER) -> list[tuple[str, int, int]]:
@@ -144,7 +144,7 @@ def state_from_floats(value: Callable[[float], Any], floats: dict[str, list[list
     return {name: [[value(x) for x in row] for row in mat] for name, mat in floats.items()}
 
 
-# --- the model (microgpt's ops only) ----------------------------------------------------------
+# --- the model (microgpt's ops only) -----------------------------------------------------------
 
 
 def linear(x: Sequence, w: Matrix) -> list:
@@ -183,19 +183,21 @@ class Cache:
     """The KV cache of one sequence: per layer, the keys and values of every position so far.
 
     ``attention``, when a list, collects each position's attention weights as floats,
-    ``[layer][head][key position]``, for the pictures.
+    ``[position][layer][head][key position]``, and ``queries`` each position's queries,
+    ``[position][layer][dimension]``, for the pictures.
     """
 
     keys: list = field(default_factory=lambda: [[] for _ in range(N_LAYER)])
     values: list = field(default_factory=lambda: [[] for _ in range(N_LAYER)])
     attention: list | None = None
+    queries: list = field(default_factory=list)
 
 
 def gpt(state: StateDict, token_id: int, pos_id: int, cache: Cache) -> list:
     """The logits for the token after ``token_id`` at ``pos_id``, given what ``cache`` holds."""
     x = [t + p for t, p in zip(state["wte"][token_id], state["wpe"][pos_id])]
     x = rmsnorm(x)
-    seen = []
+    seen, queries = [], []
     for li in range(N_LAYER):
         # 1) multi-head causal self-attention, one position at a time
         x_residual = x
@@ -203,6 +205,7 @@ def gpt(state: StateDict, token_id: int, pos_id: int, cache: Cache) -> list:
         q = linear(x, state[f"layer{li}.attn_wq"])
         k = linear(x, state[f"layer{li}.attn_wk"])
         v = linear(x, state[f"layer{li}.attn_wv"])
+        queries.append([qi.data for qi in q] if cache.attention is not None else None)
         cache.keys[li].append(k)
         cache.values[li].append(v)
         x_attn = []
@@ -227,6 +230,7 @@ def gpt(state: StateDict, token_id: int, pos_id: int, cache: Cache) -> list:
         x = [a + b for a, b in zip(x, x_residual)]
     if cache.attention is not None:
         cache.attention.append(seen)
+        cache.queries.append(queries)
     return linear(x, state["lm_head"])
 
 
@@ -242,7 +246,7 @@ def loss_of(state: StateDict, tokens: Sequence[int]) -> Any:
     return (1 / n) * sum(losses)
 
 
-# --- training -----------------------------------------------------------------------------------
+# --- training ----------------------------------------------------------------------------------
 
 
 class Adam:
@@ -282,7 +286,7 @@ def train_step(state: StateDict, opt: Adam, tokens: Sequence[int], step: int) ->
     return loss.data
 
 
-# --- sampling -------------------------------------------------------------------------------------
+# --- sampling ----------------------------------------------------------------------------------
 
 
 def sample(state: StateDict, tok: Tokenizer, rng: random.Random,
