@@ -255,7 +255,7 @@ def plot_attention(plt: Any, tok: M.Tokenizer, ids: Sequence[int], cache: M.Cach
         ax.set_xticks(range(n), labels, fontsize=9)
         ax.set_yticks(range(n), labels, fontsize=9)
         ax.set_title(f"head {h}", fontsize=10)
-        ax.set_xlabel("key: token at earlier position", fontsize=8)
+        ax.set_xlabel("key: token at this or an earlier position", fontsize=8)
         if h == 0:
             ax.set_ylabel("query: token just read", fontsize=8)
     name = tok.decode(ids)
