@@ -54,15 +54,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("out/microgpt"), help="output folder")
     p.add_argument("--samples", type=cli.positive_int, default=20,
                    help=f"names to sample at the end (at most {MAX_SAMPLES})")
-    p.add_argument("--sample-every", type=cli.positive_int, default=None,
-                   help="print a few samples every this many steps (default: 5 times a run)")
+    p.add_argument("--sample-every", type=cli.nonnegative_int, default=0,
+                   help="print a few samples every this many steps; 0: five times a run")
     p.add_argument("--temperature", type=cli.positive_float, default=M.TEMPERATURE,
                    help="sampling temperature: lower is safer, higher more inventive (<= 2)")
     p.add_argument("--sample-only", action="store_true",
                    help="train nothing: load --weights and sample")
+    # "%(default).0s" prints nothing: it only stops --help from adding "(default: None)"
     p.add_argument("--weights", type=Path, default=None,
-                   help="weights file to write (or to read with --sample-only); "
-                        "default: OUT/weights.json")
+                   help="weights file to write, or to read with --sample-only "
+                        "(default: OUT/weights.json)%(default).0s")
     p.add_argument("--no-plots", action="store_true", help="skip the matplotlib figures")
     p.add_argument("--quiet", action="store_true", help="no progress bar or samples on the way")
     args = p.parse_args(argv)
