@@ -94,6 +94,13 @@ class Progress:
                 self._bar.set_postfix(postfix, refresh=False)
             self._bar.update(n)
 
+    def write(self, text: str) -> None:
+        """Print a line above the bar (or plainly when there is none)."""
+        if self._bar is not None:
+            self._bar.write(text)
+        else:
+            print(text, flush=True)
+
     def close(self, **postfix: str) -> None:
         if self._bar is not None:
             if postfix:
