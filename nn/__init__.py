@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .diagnose import DiagnosisReport, LayerStats, Problem, diagnose
 from .inspect import format_gradients, top_gradients
 from .layers import ACTIVATIONS, MLP, Layer, Neuron, init_bound
 from .losses import (
@@ -27,14 +28,18 @@ __all__ = [
     "MLP",
     "SGD",
     "Adam",
+    "DiagnosisReport",
     "Layer",
+    "LayerStats",
     "ModelLoadError",
     "Module",
     "Neuron",
     "Optimizer",
+    "Problem",
     "TrackedList",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "diagnose",
     "format_gradients",
     "hinge_loss",
     "init_bound",
