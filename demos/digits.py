@@ -28,6 +28,7 @@ from demos.training import (
     format_confusion,
     minibatches,
     predict,
+    print_diagnosis,
 )
 from nn import MLP, Adam, cross_entropy
 
@@ -56,6 +57,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    help="use only the first N digits of the data (quick runs)")
     p.add_argument("--no-plots", action="store_true", help="skip the matplotlib figures")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    p.add_argument("--diagnose", action="store_true",
+                   help="print nn.diagnose's network health report before and after training")
     args = p.parse_args(argv)
     if len(args.hidden) != 2:
         p.error(f"argument --hidden: the explainer's network has two hidden layers, "
@@ -179,9 +182,13 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"Adam lr {args.lr:g} -> {args.lr * FINAL_LR_FRACTION:g}, batch {args.batch_size}, "
           f"{args.epochs} epochs, seed {args.seed}")
 
+    if args.diagnose:
+        print_diagnosis(model, X_train, y_train, args.lr, "before training")
     start = time.perf_counter()
     history = train(model, X_train, y_train, X_test, y_test, args)
     seconds = time.perf_counter() - start
+    if args.diagnose:
+        print_diagnosis(model, X_train, y_train, args.lr * FINAL_LR_FRACTION, "after training")
 
     pred = predict(model, X_test)
     test_acc = accuracy(pred, y_test)

@@ -205,15 +205,14 @@ class DiagnosisReport:
 
     def _legend(self) -> list[str]:
         notes = [
-            "dead: ReLUs that never fire on the batch; saturated: tanh |a| > "
-            f"{TANH_BOUND:g} / sigmoid outside [{SIGMOID_BOUND:g}, {1 - SIGMOID_BOUND:g}] on "
-            "most samples",
-            "‖∇W‖: norm of the weights' gradient (÷ next: over the next layer's); ∇z rms: "
-            "the gradient backprop sends into the layer's neurons (÷ output: over the "
+            f"dead: ReLUs that never fire; saturated: tanh |a| > {TANH_BOUND:g} or sigmoid "
+            f"outside [{SIGMOID_BOUND:g}, {1 - SIGMOID_BOUND:g}] on most samples",
+            "‖∇W‖: norm of the weights' gradient (÷ next: over the next layer's)",
+            "∇z rms: the gradient backprop sends into the layer's neurons (÷ output: over the "
             "output layer's)",
         ]
         if self.lr is not None:
-            notes.append(f"lr·‖∇W‖/‖W‖ with lr = {self.lr:g}: the step's size relative to the "
+            notes.append(f"lr·‖∇W‖/‖W‖ (lr = {self.lr:g}): a step's size relative to the "
                          "weights; about 1e-3 is healthy (Karpathy's rule of thumb)")
         return notes
 
