@@ -137,7 +137,7 @@ def plot_history(plt: Any, history: dict[str, list[float]], path: Path) -> Path:
 
 def plot_mistakes(
     plt: Any, X: Sequence[list[float]], y: Sequence[int], pred: Sequence[int], path: Path,
-    limit: int = 40,
+    limit: int = 40, side: int = 8,
 ) -> Path:
     wrong = [i for i, (t, p) in enumerate(zip(y, pred)) if t != p][:limit]
     cols = 10
@@ -146,7 +146,8 @@ def plot_mistakes(
     for ax in axes.flat:
         ax.axis("off")
     for ax, i in zip(axes.flat, wrong):
-        ax.imshow([X[i][r * 8 : r * 8 + 8] for r in range(8)], cmap="gray_r", vmin=0, vmax=1)
+        ax.imshow([X[i][r * side : (r + 1) * side] for r in range(side)], cmap="gray_r",
+                  vmin=0, vmax=1)
         ax.set_title(f"{y[i]} → {pred[i]}", fontsize=9, color="C3")
     n_wrong = sum(t != p for t, p in zip(y, pred))
     shown = f" (first {len(wrong)} shown)" if n_wrong > len(wrong) else ""
