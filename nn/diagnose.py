@@ -136,6 +136,11 @@ def _num(x: float | None) -> str:
     return f"{x:.3g}" if 1e-3 <= abs(x) < 1e4 else f"{x:.2e}"
 
 
+def _times(x: float) -> str:
+    """A large factor as a learner reads it: ``2,700``, or ``1.2e+07`` past a million."""
+    return f"{x:,.0f}" if x < 1e6 else f"{x:.1e}"
+
+
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:.0%}"
 
@@ -497,14 +502,15 @@ def _findings(stats: list[LayerStats]) -> list[Problem]:
             continue
         if gain < VANISHING and i > blocked:
             problems.append(Problem(s.name, "vanishing", (
-                f"{s.name}: the gradient reaching its neurons is {_num(gain)} of the output "
-                "layer's (vanishing: it learns almost nothing); use fewer layers, relu with He "
-                "init, or larger initial weights"), gain))
+                f"{s.name}: the gradient reaching its neurons is "
+                f"{_times(1 / gain) + ' times smaller than' if gain else 'zero, unlike'} at the "
+                "output (vanishing: it learns almost nothing); use fewer "
+                "layers, relu with He init, or larger initial weights"), gain))
         elif gain > EXPLODING:
             problems.append(Problem(s.name, "exploding", (
-                f"{s.name}: the gradient reaching its neurons is {_num(gain)} times the output "
-                "layer's (exploding); use smaller initial weights (He/Xavier), fewer layers, or "
-                "a lower learning rate"), gain))
+                f"{s.name}: the gradient reaching its neurons is {_times(gain)} times larger "
+                "than at the output (exploding: its steps are far too big); use smaller initial "
+                "weights (He/Xavier), fewer layers, or a lower learning rate"), gain))
     order = {s.name: i for i, s in enumerate(stats)}
     problems.sort(key=lambda p: (order[p.layer], KINDS.index(p.kind)))
     return problems

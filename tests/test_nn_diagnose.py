@@ -132,7 +132,11 @@ def test_deep_narrow_tanh_with_small_weights_vanishes(batch):
     # The signal shrinks layer after layer on its way back.
     gains = [s.backprop_gain for s in report.layers]
     assert gains == sorted(gains)
-    assert "of the output layer's (vanishing" in report.problems[0].message
+    factor = f"{1 / report['layers.0'].backprop_gain:,.0f}"
+    assert report.problems[0].message.startswith(
+        f"layers.0: the gradient reaching its neurons is {factor} times smaller than at the "
+        "output (vanishing"
+    )
     # Weight gradients alone would not show it: they are alike in every layer.
     norms = [s.grad_norm for s in report.layers]
     assert max(norms) / min(norms) < 10
@@ -148,7 +152,11 @@ def test_large_weights_through_many_layers_explode(batch):
     assert found[0] == ("layers.0", "exploding")
     assert {k for _, k in found} == {"exploding"}
     assert report["layers.0"].backprop_gain > EXPLODING
-    assert "times the output layer's (exploding" in report.problems[0].message
+    factor = f"{report['layers.0'].backprop_gain:,.0f}"
+    assert report.problems[0].message.startswith(
+        f"layers.0: the gradient reaching its neurons is {factor} times larger than at the "
+        "output (exploding"
+    )
 
 
 # --- a healthy net raises nothing --------------------------------------------------------------
@@ -406,3 +414,17 @@ def test_a_model_with_its_own_forward_is_refused():
 
     with pytest.raises(TypeError, match="overrides the forward pass"):
         diagnose(Scaled(2, [3, 2], seed=0), [[1.0, 2.0]], [0])
+
+
+def test_a_gradient_of_exactly_zero_is_vanishing_unless_a_dead_layer_explains_it():
+    from nn.diagnose import LayerStats, _findings
+
+    def layer(name, gain, dead=None):
+        return LayerStats(name, "relu", 4, 0.0, 1.0, dead, None, 1.0, None, 1.0, 0.0, gain, None)
+
+    (p,) = _findings([layer("layers.0", 0.0, dead=0.0), layer("layers.1", 1.0)])
+    assert (p.layer, p.kind) == ("layers.0", "vanishing")
+    assert "gradient reaching its neurons is zero, unlike at the output" in p.message
+    found = _findings([layer("layers.0", 0.0), layer("layers.1", 0.0, dead=1.0),
+                       layer("layers.2", 1.0)])
+    assert [(p.layer, p.kind) for p in found] == [("layers.1", "dead")]
