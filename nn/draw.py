@@ -472,7 +472,7 @@ def _draw_edges(
         k = top_k if top_k is not None else (AUTO_TOP_K if fan_in > AUTO_FAN_IN else None)
         showing = li in active
         gscale = _strength([gw for gs in wgrad[li] for gw in gs]) if showing else 1.0
-        drawn, marks = 0, []
+        drawn, marks, sources = 0, [], {}
         for j, ws in enumerate(layer):
             by = wgrad[li][j] if showing else [w.data for w in ws]
             for i in _kept(by, k):
@@ -485,6 +485,10 @@ def _draw_edges(
                     cols[li].ids[i], cols[li + 1].ids[j], id=eid, tooltip=tip, dir="none", **style
                 )
                 drawn += 1
+                if li == 0 and image_right is not None and style["color"] != FAINT:
+                    width = float(style["penwidth"])
+                    if width > sources.get(i, (0.0, ""))[0]:
+                        sources[i] = (width, style["color"][:7])  # the widest line's colour
                 if gw:
                     src, dst = cols[li].xy[i], cols[li + 1].xy[j]
                     if li == 0 and image_right is not None:
@@ -498,6 +502,9 @@ def _draw_edges(
                 f"{total:,} left out)"
             )
         _mark_strongest(g, marks)
+        # Lines from an image's pixels run under it: outline the pixels they start from.
+        for i, (width, color) in sources.items():
+            g.node(cols[0].ids[i], color=color, penwidth=f"{min(2.5, 0.8 + width):.2f}")
     return notes
 
 
