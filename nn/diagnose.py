@@ -47,6 +47,7 @@ from .losses import binary_cross_entropy_with_logits, cross_entropy, hinge_loss,
 __all__ = [
     "DEAD_UNITS",
     "EXPLODING",
+    "KINDS",
     "LOSSES",
     "SATURATED_SAMPLES",
     "SATURATED_UNITS",
@@ -80,6 +81,7 @@ VANISHING = 1e-2
 EXPLODING = 1e2
 
 Loss = Callable[[Any, Any], Value]
+Output = Union[Value, list]  # what model(x) returns: one Value, or a list of them
 LOSSES: dict[str, Loss] = {
     "cross_entropy": cross_entropy,
     "mse": mse,
@@ -399,9 +401,6 @@ def _check_lr(lr: Any) -> float | None:
 
 def _pre_activation(v: Value, activation: str) -> Value:
     return v if activation == "linear" else v.parents[0]
-
-
-Output = Union[Value, list]
 
 
 def _forward(model: MLP, inputs: list, targets: list, fn: Loss, name: str) -> tuple:
