@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Callable
 
 from autograd import Value, no_grad
+from nn import diagnose
 
 
 def minibatches(n: int, batch_size: int, rng: random.Random) -> Iterator[list[int]]:
@@ -109,8 +110,6 @@ def print_diagnosis(
     model: Any, X: Sequence[Sequence[float]], y: Sequence[int], lr: float, when: str
 ) -> None:
     """``nn.diagnose`` on the first training examples, printed under a heading."""
-    from nn import diagnose
-
     n = min(DIAGNOSE_SAMPLES, len(X))
     print(f"\nnetwork health {when} (nn.diagnose on the first {n} training examples):")
     print(diagnose(model, X[:n], y[:n], lr=lr), flush=True)
