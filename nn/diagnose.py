@@ -33,6 +33,7 @@ from __future__ import annotations
 import html
 import math
 import numbers
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -285,13 +286,16 @@ class DiagnosisReport:
             plt.close(fig)
 
 
+LOG_DECADES = 16  # the gradient panels span at most this many powers of ten
+
+
 def _histogram(values: list[float], lo: float, hi: float, bins: int) -> tuple[list, list]:
     """Centres and densities (fraction per bin) of ``values`` within ``[lo, hi]``."""
     width = (hi - lo) / bins
     counts = [0] * bins
     for v in values:
-        if lo <= v <= hi:
-            counts[min(bins - 1, int((v - lo) / width))] += 1
+        if v <= hi:  # anything below lo piles up in the first bin
+            counts[min(bins - 1, max(0, int((v - lo) / width)))] += 1
     n = max(1, len(values))
     return [lo + (i + 0.5) * width for i in range(bins)], [c / n for c in counts]
 
@@ -318,10 +322,13 @@ def _figure(plt: Any, report: DiagnosisReport) -> Any:
     for ax, (_, get, log, title, xlabel) in zip(axes, panels):
         series = [(_log_magnitudes(get(s)) if log else get(s)) for s in report.layers]
         allv = [v for vs in series for v in vs]
+        clipped = False
         if allv:
             lo, hi = min(allv), max(allv)
             if log:
-                lo, hi = math.floor(lo), math.ceil(hi)
+                # Underflowed softmax tails reach 1e-300: show the top decades only.
+                lo, hi = math.floor(max(lo, max(allv) - LOG_DECADES)), math.ceil(hi)
+                clipped = lo > min(allv)
             if hi - lo < 1e-9:
                 lo, hi = lo - 0.5, hi + 0.5
             for i, (s, vs) in enumerate(zip(report.layers, series)):
@@ -336,10 +343,12 @@ def _figure(plt: Any, report: DiagnosisReport) -> Any:
         zeros = [sum(v == 0.0 for v in get(s)) / max(1, len(get(s))) for s in report.layers]
         note = "" if not log else (
             "exact zeros left out (" + ", ".join(f"{z:.0%}" for z in zeros) + " by layer)"
+            + (f"; below 1e{lo} piled at the left edge" if allv and clipped else "")
         )
         ax.set(title=title, xlabel=xlabel, ylabel="fraction of values")
         if note:
-            ax.text(0.01, 0.98, note, transform=ax.transAxes, va="top", fontsize=7, color="0.4")
+            ax.text(0.01, 0.98, textwrap.fill(note, 60), transform=ax.transAxes, va="top",
+                    fontsize=7, color="0.4")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7, loc="upper right")
     by_kind: dict[str, list[str]] = {}

@@ -428,3 +428,27 @@ def test_a_gradient_of_exactly_zero_is_vanishing_unless_a_dead_layer_explains_it
     found = _findings([layer("layers.0", 0.0), layer("layers.1", 0.0, dead=1.0),
                        layer("layers.2", 1.0)])
     assert [(p.layer, p.kind) for p in found] == [("layers.1", "dead")]
+
+
+def test_plot_shows_the_top_decades_of_gradients_that_underflow(batch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nn.diagnose import LOG_DECADES, _figure
+
+    X, y = batch
+    model = MLP(64, [16] * 6 + [10], seed=0)
+    for p in model.parameters():
+        p.data *= 3.0  # logits in the thousands: softmax tails underflow to 1e-300
+    report = diagnose(model, X[:60], y[:60])
+    tiny = min(abs(g) for s in report.layers for g in s.backprop_grads if g)
+    assert tiny < 1e-100
+    fig = _figure(plt, report)
+    try:
+        lo, hi = fig.axes[1].get_xlim()
+        assert hi - lo < LOG_DECADES + 3
+        assert "piled at the left edge" in " ".join(t.get_text() for t in fig.axes[1].texts)
+    finally:
+        plt.close(fig)
