@@ -425,8 +425,12 @@ def _forward(model: MLP, inputs: list, targets: list, fn: Loss, name: str) -> tu
         try:
             value = fn(out, t)
         except (TypeError, ValueError) as e:
-            raise type(e)(f"diagnose: loss {name!r} failed on sample {i} (target {t!r}): "
-                          f"{e}") from None
+            message = f"diagnose: loss {name!r} failed on sample {i} (target {t!r}): {e}"
+            try:
+                error = type(e)(message)
+            except Exception:  # an error class with other arguments: say it as a ValueError
+                error = ValueError(message)
+            raise error from None
         if not isinstance(value, Value):
             raise TypeError(f"diagnose: loss {name!r} must return a Value, got "
                             f"{type(value).__name__} for sample {i}")
