@@ -452,3 +452,13 @@ def test_plot_shows_the_top_decades_of_gradients_that_underflow(batch):
         assert "piled at the left edge" in " ".join(t.get_text() for t in fig.axes[1].texts)
     finally:
         plt.close(fig)
+
+
+def test_a_loss_error_with_its_own_arguments_still_names_the_sample():
+    import json
+
+    def picky(output, target):
+        raise json.JSONDecodeError("no", "doc", 0)  # a ValueError that needs 3 arguments
+
+    with pytest.raises(ValueError, match=r"diagnose: loss 'picky' failed on sample 0 \(target 1\)"):
+        diagnose(MLP(2, [3, 2], seed=0), [[0.5, 1.0]], [1], loss=picky)
