@@ -187,6 +187,56 @@ def check_budget(
                 f"({WORK_TIME}); lower one of them")
 
 
+MAX_EPOCHS = 500
+MAX_LR = 10.0  # Adam moves each weight by about lr a step: beyond this, only overflow
+
+
+def mlp_training_parser(
+    prog: str, description: str, *, out: Path, hidden: str, epochs: int, n_data: int,
+    min_limit: int, limit_help: str,
+) -> argparse.ArgumentParser:
+    """The flags of a demo that trains an ``MLP`` with two hidden layers on a data set of
+    ``n_data`` examples (``demos.digits``, ``demos.mnist``), each with its range."""
+    p = argparse.ArgumentParser(
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter, prog=prog, description=description
+    )
+    add_int(p, "--epochs", 1, MAX_EPOCHS, "passes over the training set", default=epochs)
+    p.add_argument("--hidden", type=hidden_sizes(2), default=hidden,
+                   help=f"the two hidden layers' widths, comma-separated [1..{MAX_WIDTH:,} each]")
+    add_float(p, "--lr", 0.0, MAX_LR, "Adam's starting learning rate", lo_open=True,
+              default=1e-2)
+    add_int(p, "--batch-size", 1, n_data, "examples per step", default=32)
+    add_seed(p, "initial weights and batch order")
+    p.add_argument("--out", type=Path, default=out, help="output folder")
+    add_int(p, "--limit", min_limit, n_data, limit_help, default=None)
+    p.add_argument("--no-plots", action="store_true", help="skip the matplotlib figures")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    p.add_argument("--diagnose", action="store_true",
+                   help="print nn.diagnose's network health report before and after training")
+    p.epilog = (f"Limits on the whole run: at most {MAX_PARAMETERS:,} parameters, "
+                f"{MAX_STEP:,} neurons x --batch-size, and {MAX_WORK:,} parameters x "
+                f"examples x --epochs ({WORK_TIME}).")
+    return p
+
+
+def parse_mlp_training(
+    p: argparse.ArgumentParser, argv: Sequence[str] | None, nin: int, n_data: int
+) -> argparse.Namespace:
+    """Parse a :func:`mlp_training_parser`'s flags, refuse a run beyond the budget, make --out."""
+    args = p.parse_args(argv)
+    params = mlp_parameters(nin, [*args.hidden, 10])
+    examples = args.limit or n_data
+    check_budget(
+        p,
+        parameters=(params, "--hidden"),
+        step=((sum(args.hidden) + 10) * min(args.batch_size, examples),
+              "--hidden and --batch-size"),
+        work=(params * examples * args.epochs, "--hidden, --limit and --epochs"),
+    )
+    output_folder(p, args.out)
+    return args
+
+
 def output_folder(parser: argparse.ArgumentParser, folder: Path) -> Path:
     """Create ``--out`` and check it takes files now, so a bad one fails before training."""
     if folder.exists() and not folder.is_dir():

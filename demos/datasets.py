@@ -1,4 +1,4 @@
-"""The demos' data: the shipped 8x8 digits, a seeded train/test split and the two moons.
+"""The demos' data: the shipped 8x8 and 28x28 digits, a seeded train/test split, the two moons.
 
 Standard library only; nothing is downloaded.
 """
@@ -15,35 +15,70 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-DIGITS_PATH = Path(__file__).resolve().parent / "data" / "digits.csv.gz"
+DATA = Path(__file__).resolve().parent / "data"
+DIGITS_PATH = DATA / "digits.csv.gz"
 DIGITS_FEATURES = 64  # 8x8 pixels, row-major
 DIGITS_MAX_LEVEL = 16  # gray levels are integers 0..16
+MNIST_PATH = DATA / "mnist_5k.csv.gz"
+MNIST_FEATURES = 784  # 28x28 pixels, row-major
+MNIST_MAX_LEVEL = 255  # gray levels are integers 0..255
 
 
-def load_digits(path: str | Path = DIGITS_PATH) -> tuple[list[list[float]], list[int]]:
-    """The 1,797 hand-written digits: ``(X, y)``, pixels scaled from 0..16 to 0..1, labels 0..9."""
+def _load_images(
+    path: str | Path, features: int, max_level: int, who: str
+) -> tuple[list[list[float]], list[int]]:
+    """Rows of ``features`` gray levels 0..max_level and a label 0..9, gzip-compressed CSV."""
     X: list[list[float]] = []
     y: list[int] = []
     with gzip.open(path, "rt", newline="") as f:
         for lineno, row in enumerate(csv.reader(f), start=1):
-            if len(row) != DIGITS_FEATURES + 1:
+            if len(row) != features + 1:
                 raise ValueError(
-                    f"load_digits: {path} line {lineno} has {len(row)} fields, "
-                    f"expected {DIGITS_FEATURES} pixels and a label"
+                    f"{who}: {path} line {lineno} has {len(row)} fields, "
+                    f"expected {features} pixels and a label"
                 )
             try:
-                pixels = [int(v) for v in row[:DIGITS_FEATURES]]
-                label = int(row[DIGITS_FEATURES])
+                pixels = [int(v) for v in row[:features]]
+                label = int(row[features])
             except ValueError as e:
-                raise ValueError(f"load_digits: {path} line {lineno}: {e}") from None
-            if not all(0 <= p <= DIGITS_MAX_LEVEL for p in pixels) or not 0 <= label <= 9:
+                raise ValueError(f"{who}: {path} line {lineno}: {e}") from None
+            if not all(0 <= p <= max_level for p in pixels) or not 0 <= label <= 9:
                 raise ValueError(
-                    f"load_digits: {path} line {lineno}: gray level outside 0..16 "
+                    f"{who}: {path} line {lineno}: gray level outside 0..{max_level} "
                     f"or label outside 0..9"
                 )
-            X.append([p / DIGITS_MAX_LEVEL for p in pixels])
+            X.append([p / max_level for p in pixels])
             y.append(label)
     return X, y
+
+
+def load_digits(path: str | Path = DIGITS_PATH) -> tuple[list[list[float]], list[int]]:
+    """The 1,797 hand-written digits: ``(X, y)``, pixels scaled from 0..16 to 0..1, labels 0..9."""
+    return _load_images(path, DIGITS_FEATURES, DIGITS_MAX_LEVEL, "load_digits")
+
+
+def load_mnist(path: str | Path = MNIST_PATH) -> tuple[list[list[float]], list[int]]:
+    """5,000 MNIST digits at 28x28, 500 per class in class order: ``(X, y)``, pixels scaled
+    from 0..255 to 0..1, labels 0..9."""
+    return _load_images(path, MNIST_FEATURES, MNIST_MAX_LEVEL, "load_mnist")
+
+
+def balanced_subset(X: Sequence[T], y: Sequence[int], n: int) -> tuple[list[T], list[int]]:
+    """``n`` examples taken evenly from every class, in the data's order.
+
+    Each class gives its first ``n // k`` examples (``k`` classes), the smallest
+    labels one more until ``n`` are taken (fewer if a class runs out): a quick run
+    on a file sorted by class (as MNIST's is) still sees every digit.
+    """
+    if len(X) != len(y):
+        raise ValueError(f"balanced_subset: {len(X)} examples but {len(y)} labels")
+    by_class: dict[int, list[int]] = {}
+    for i, label in enumerate(y):
+        by_class.setdefault(label, []).append(i)
+    labels = sorted(by_class)
+    want = {c: n // len(labels) + (k < n % len(labels)) for k, c in enumerate(labels)}
+    keep = sorted(i for c in labels for i in by_class[c][: want[c]])
+    return [X[i] for i in keep], [y[i] for i in keep]
 
 
 def train_test_split(

@@ -28,6 +28,7 @@ from demos.training import (
     format_confusion,
     minibatches,
     predict,
+    print_diagnosis,
 )
 from nn import MLP, Adam, cross_entropy
 
@@ -36,44 +37,16 @@ TEST_FRACTION = 0.2  # an 80/20 split
 SPLIT_SEED = 0
 FINAL_LR_FRACTION = 0.1  # the learning rate decays linearly to this fraction of --lr
 N_DIGITS = 1797  # in demos/data/digits.csv.gz
-MAX_EPOCHS = 500
-MAX_BATCH = N_DIGITS
-MAX_LR = 10.0  # Adam moves each weight by about lr a step: beyond this, only overflow
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        prog="python -m demos.digits",
-        description="Train a 64-input, two-hidden-layer, 10-output network on the 8x8 digits.",
+    p = cli.mlp_training_parser(
+        "python -m demos.digits",
+        "Train a 64-input, two-hidden-layer, 10-output network on the 8x8 digits.",
+        out=Path("out/digits"), hidden=DEFAULT_HIDDEN, epochs=8, n_data=N_DIGITS, min_limit=20,
+        limit_help="use only the first N digits of the data (quick runs)",
     )
-    cli.add_int(p, "--epochs", 1, MAX_EPOCHS, "passes over the training set", default=8)
-    p.add_argument("--hidden", type=cli.hidden_sizes(2), default=DEFAULT_HIDDEN,
-                   help=f"the two hidden layers' widths, comma-separated [1..{cli.MAX_WIDTH:,} "
-                        "each]")
-    cli.add_float(p, "--lr", 0.0, MAX_LR, "Adam's starting learning rate", lo_open=True,
-                  default=1e-2)
-    cli.add_int(p, "--batch-size", 1, MAX_BATCH, "examples per step", default=32)
-    cli.add_seed(p, "initial weights and batch order")
-    p.add_argument("--out", type=Path, default=Path("out/digits"), help="output folder")
-    cli.add_int(p, "--limit", 20, N_DIGITS, "use only the first N digits of the data (quick runs)",
-                default=None)
-    p.add_argument("--no-plots", action="store_true", help="skip the matplotlib figures")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
-    p.epilog = (f"Limits on the whole run: at most {cli.MAX_PARAMETERS:,} parameters, "
-                f"{cli.MAX_STEP:,} neurons x --batch-size, and {cli.MAX_WORK:,} parameters x "
-                f"digits x --epochs ({cli.WORK_TIME}).")
-    args = p.parse_args(argv)
-    params = cli.mlp_parameters(64, [*args.hidden, 10])
-    digits = args.limit or N_DIGITS
-    cli.check_budget(
-        p,
-        parameters=(params, "--hidden"),
-        step=((sum(args.hidden) + 10) * min(args.batch_size, digits), "--hidden and --batch-size"),
-        work=(params * digits * args.epochs, "--hidden, --limit and --epochs"),
-    )
-    cli.output_folder(p, args.out)
-    return args
+    return cli.parse_mlp_training(p, argv, 64, N_DIGITS)
 
 
 def train(
@@ -164,7 +137,7 @@ def plot_history(plt: Any, history: dict[str, list[float]], path: Path) -> Path:
 
 def plot_mistakes(
     plt: Any, X: Sequence[list[float]], y: Sequence[int], pred: Sequence[int], path: Path,
-    limit: int = 40,
+    limit: int = 40, side: int = 8,
 ) -> Path:
     wrong = [i for i, (t, p) in enumerate(zip(y, pred)) if t != p][:limit]
     cols = 10
@@ -173,7 +146,8 @@ def plot_mistakes(
     for ax in axes.flat:
         ax.axis("off")
     for ax, i in zip(axes.flat, wrong):
-        ax.imshow([X[i][r * 8 : r * 8 + 8] for r in range(8)], cmap="gray_r", vmin=0, vmax=1)
+        ax.imshow([X[i][r * side : (r + 1) * side] for r in range(side)], cmap="gray_r",
+                  vmin=0, vmax=1)
         ax.set_title(f"{y[i]} → {pred[i]}", fontsize=9, color="C3")
     n_wrong = sum(t != p for t, p in zip(y, pred))
     shown = f" (first {len(wrong)} shown)" if n_wrong > len(wrong) else ""
@@ -209,9 +183,13 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"Adam lr {args.lr:g} -> {args.lr * FINAL_LR_FRACTION:g}, batch {args.batch_size}, "
           f"{args.epochs} epochs, seed {args.seed}")
 
+    if args.diagnose:
+        print_diagnosis(model, X_train, y_train, args.lr, "before training")
     start = time.perf_counter()
     history = train(model, X_train, y_train, X_test, y_test, args)
     seconds = time.perf_counter() - start
+    if args.diagnose:
+        print_diagnosis(model, X_train, y_train, args.lr * FINAL_LR_FRACTION, "after training")
 
     pred = predict(model, X_test)
     test_acc = accuracy(pred, y_test)

@@ -1,4 +1,5 @@
-"""Train-loop pieces shared by the demos: batches, predictions, accuracy, confusion, progress."""
+"""Train-loop pieces shared by the demos: batches, predictions, accuracy, confusion, progress,
+and the ``--diagnose`` report."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Callable
 
 from autograd import Value, no_grad
+from nn import diagnose
 
 
 def minibatches(n: int, batch_size: int, rng: random.Random) -> Iterator[list[int]]:
@@ -106,3 +108,15 @@ class Progress:
             if postfix:
                 self._bar.set_postfix(postfix)
             self._bar.close()
+
+
+DIAGNOSE_SAMPLES = 200  # enough that a unit firing for one class in ten is not taken for dead
+
+
+def print_diagnosis(
+    model: Any, X: Sequence[Sequence[float]], y: Sequence[int], lr: float, when: str
+) -> None:
+    """``nn.diagnose`` on the first training examples, printed under a heading."""
+    n = min(DIAGNOSE_SAMPLES, len(X))
+    print(f"\nnetwork health {when} (nn.diagnose on the first {n} training examples):")
+    print(diagnose(model, X[:n], y[:n], lr=lr), flush=True)

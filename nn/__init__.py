@@ -10,6 +10,7 @@ from typing import Any
 
 from autograd.grouping import set_default_grouping
 
+from .diagnose import DiagnosisReport, LayerStats, Problem, diagnose
 from .grouping import GROUPING
 from .inspect import format_gradients, top_gradients
 from .layers import ACTIVATIONS, MLP, Layer, Neuron, init_bound
@@ -34,14 +35,18 @@ __all__ = [
     "MLP",
     "SGD",
     "Adam",
+    "DiagnosisReport",
     "Layer",
+    "LayerStats",
     "ModelLoadError",
     "Module",
     "Neuron",
     "Optimizer",
+    "Problem",
     "TrackedList",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
+    "diagnose",
     "format_gradients",
     "hinge_loss",
     "init_bound",

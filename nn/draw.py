@@ -265,7 +265,9 @@ def draw_network(
     for c, col in enumerate(cols):
         rings = dgrad[c - 1] if dgrad and c and _rings_shown(c, step, active, len(layers)) else None
         _draw_column(g, c, col, shape if c == 0 else None, rings, title_y)
-    left_out = _draw_edges(g, cols, weights, wgrad, active, top_k)
+    # An image hides the first connections' start: their arrows go where the lines show.
+    image_right = max(x for x, _ in cols[0].xy) + _pixel_size(shape) / 2 if shape else None
+    left_out = _draw_edges(g, cols, weights, wgrad, active, top_k, image_right)
     _draw_outputs(g, cols[-1], compared, desired, step)
     if title is None:
         title = _default_title(model, layers, nin, step, acts is not None, target)
@@ -351,9 +353,14 @@ def _all_in_unit(vals: list) -> bool:
     return all(0.0 <= v <= 1.0 for v in vals)
 
 
+def _pixel_size(shape: tuple[int, int]) -> float:
+    """Side of one input pixel (inches): a 28x28 image stays about as tall as a hidden column."""
+    return min(0.26, 5.6 / max(shape))
+
+
 def _grid_xy(shape: tuple[int, int]) -> list:
     rows, cols = shape
-    s = 0.26
+    s = _pixel_size(shape)
     return [
         (-(cols - 1 - c) * s, ((rows - 1) / 2 - r) * s) for r in range(rows) for c in range(cols)
     ]
@@ -364,13 +371,14 @@ def _draw_column(
 ) -> None:
     n = len(col.ids)
     if shape is not None:
+        side = f"{_pixel_size(shape):.3f}"
         for nid, (x, y), t in zip(col.ids, col.xy, col.shade):
             g.node(
                 nid,
                 "",
                 shape="square",
-                width="0.26",
-                height="0.26",
+                width=side,
+                height=side,
                 pos=f"{x},{y}!",
                 fillcolor=_grey(t),
                 color="#bdbdbd",
@@ -449,7 +457,13 @@ def _edge_style(w: float, gw: float | None, wscale: float, gscale: float, faint:
 
 
 def _draw_edges(
-    g: Any, cols: list, weights: list, wgrad: list | None, active: set, top_k: int | None
+    g: Any,
+    cols: list,
+    weights: list,
+    wgrad: list | None,
+    active: set,
+    top_k: int | None,
+    image_right: float | None = None,
 ) -> list:
     """Draw the connections; return notes on what was left out."""
     notes = []
@@ -459,7 +473,7 @@ def _draw_edges(
         k = top_k if top_k is not None else (AUTO_TOP_K if fan_in > AUTO_FAN_IN else None)
         showing = li in active
         gscale = _strength([gw for gs in wgrad[li] for gw in gs]) if showing else 1.0
-        drawn, marks = 0, []
+        drawn, marks, sources = 0, [], {}
         for j, ws in enumerate(layer):
             by = wgrad[li][j] if showing else [w.data for w in ws]
             for i in _kept(by, k):
@@ -472,8 +486,15 @@ def _draw_edges(
                     cols[li].ids[i], cols[li + 1].ids[j], id=eid, tooltip=tip, dir="none", **style
                 )
                 drawn += 1
+                if li == 0 and image_right is not None and style["color"] != FAINT:
+                    width = float(style["penwidth"])
+                    if width > sources.get(i, (0.0, ""))[0]:
+                        sources[i] = (width, style["color"][:7])  # the widest line's colour
                 if gw:
-                    marks.append((abs(gw), gw, cols[li].xy[i], cols[li + 1].xy[j], eid))
+                    src, dst = cols[li].xy[i], cols[li + 1].xy[j]
+                    if li == 0 and image_right is not None:
+                        src = _from_x(src, dst, image_right)
+                    marks.append((abs(gw), gw, src, dst, eid))
         total = fan_in * len(layer)
         if drawn < total:
             notes.append(
@@ -482,7 +503,17 @@ def _draw_edges(
                 f"{total:,} left out)"
             )
         _mark_strongest(g, marks)
+        # Lines from an image's pixels run under it: outline the pixels they start from.
+        for i, (width, color) in sources.items():
+            g.node(cols[0].ids[i], color=color, penwidth=f"{min(2.5, 0.8 + width):.2f}")
     return notes
+
+
+def _from_x(src: tuple, dst: tuple, x: float) -> tuple:
+    """Where the segment ``src`` -> ``dst`` crosses the vertical line at ``x``."""
+    (sx, sy), (dx, dy) = src, dst
+    t = (x - sx) / (dx - sx)
+    return (x, sy + t * (dy - sy))
 
 
 def _short(title: str) -> str:

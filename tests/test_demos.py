@@ -163,6 +163,19 @@ def test_digits_without_matplotlib(tmp_path, capsys, monkeypatch):
     assert (out / "model.json").exists() and not (out / "training.png").exists()
 
 
+def test_digits_diagnose_before_and_after(tmp_path, capsys):
+    argv = ["--epochs", "1", "--hidden", "8,8", "--limit", "100", "--no-plots", "--diagnose",
+            "--out", str(tmp_path)]
+    assert digits.main(argv) == 0
+    text = capsys.readouterr().out
+    before = text.index("network health before training (nn.diagnose on the first 80 training")
+    epoch = text.index("epoch 1/1: loss")
+    after = text.index("network health after training")
+    assert before < epoch < after < text.index("confusion matrix")
+    assert text.count("layers.2  linear     10") == 2  # one table each time
+    assert "lr·‖∇W‖/‖W‖ (lr = 0.01)" in text and "lr·‖∇W‖/‖W‖ (lr = 0.001)" in text
+
+
 def _checked_differences(text: str) -> list[float]:
     """The relative discrepancy printed under each of the demo's ``check:`` lines."""
     return [float(m) for m in re.findall(r"relative to the largest \|gradient\| (\S+)", text)]
@@ -243,3 +256,4 @@ def test_digits_learns(tmp_path, capsys):
 def test_moons_defaults_reach_full_training_accuracy(tmp_path, capsys):
     moons.main(["--no-plots", "--out", str(tmp_path)])
     assert capsys.readouterr().out.strip().splitlines()[-1] == "training accuracy: 100.0%"
+

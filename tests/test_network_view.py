@@ -189,6 +189,30 @@ def test_64_inputs_are_an_image_and_say_what_was_left_out(three):
     assert g3.source.count("shape=square") == 64
 
 
+
+def test_a_28x28_input_is_a_smaller_image_whose_line_starts_are_outlined():
+    model = nn.MLP(784, [16, 16, 10], seed=0)
+    x = [(i * 37 % 11) / 10 for i in range(784)]
+    g = nn.draw_network(model, x, target=3)
+    src = g.source
+    assert src.count("shape=square") == 784
+    assert src.count('width=0.200') >= 784  # 5.6 inches tall, not 28 x 0.26 = 7.3
+    assert "the 6 strongest of 784 connections into each neuron are drawn" in src
+    # Lines from pixels run under the image: each pixel a visible line starts from is
+    # outlined in the colour of its widest line.
+    widest: dict[str, tuple[float, str]] = {}
+    for pixel, attrs in re.findall(r"\t(x\d+) -> L0n\d+ \[([^\]]*)\]", src):
+        color = re.search(r'color="(#\w+)"', attrs).group(1)[:7]
+        width = float(re.search(r"penwidth=([\d.]+)", attrs).group(1))
+        if color != FAINT and width > widest.get(pixel, (0.0, ""))[0]:
+            widest[pixel] = (width, color)
+    outlined = dict(re.findall(r'\t(x\d+) \[color="(#\w+)" penwidth=', src))
+    assert widest and outlined == {p: c for p, (_, c) in widest.items()}
+    # The arrows on the first layer's lines sit where the lines show, right of the image.
+    xs = [float(x) for x in re.findall(r'mark\.layers\.0\.[^\n]*pos="([-\d.]+),', src)]
+    assert xs and min(xs) > 0.1  # the image's right edge: its last column at x = 0
+
+
 LOSS_CHOICES = r"loss must be one of 'cross_entropy', 'mse' or None, got "
 
 

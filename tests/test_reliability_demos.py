@@ -25,12 +25,12 @@ from pathlib import Path
 import pytest
 
 from autograd import Value, dot, vsum
-from demos import backprop_three, cli, digits, graph, microgpt, moons
-from demos.datasets import load_digits, train_test_split
+from demos import backprop_three, cli, digits, graph, microgpt, mnist, moons
+from demos.datasets import load_digits, load_mnist, train_test_split
 from demos.explorer import app as explorer
 from nn import MLP
 
-DEMOS = [digits, moons, backprop_three, graph, explorer, microgpt]
+DEMOS = [digits, moons, backprop_three, graph, explorer, microgpt, mnist]
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -154,6 +154,7 @@ def test_the_defaults_and_large_but_sane_runs_fit_the_budget(tmp_path):
 def test_the_limits_match_the_data():
     X, y = load_digits()
     assert len(X) == digits.N_DIGITS
+    assert len(load_mnist()[0]) == mnist.MNIST_DIGITS
     _, X_test, _, _ = train_test_split(X, y, digits.TEST_FRACTION, seed=digits.SPLIT_SEED)
     assert len(X_test) == backprop_three.N_TEST
     assert cli.mlp_parameters(64, [32, 32, 10]) == MLP(64, [32, 32, 10]).num_parameters()
@@ -198,6 +199,7 @@ def test_training_that_diverges_ends_with_one_short_line(
 ):
     # Beyond the documented bounds, so the engine really overflows.
     monkeypatch.setattr(demo, "MAX_LR", 1e308, raising=False)
+    monkeypatch.setattr(cli, "MAX_LR", 1e308)  # the MLP-training demos' flags live there
     monkeypatch.setattr(demo, "MAX_NOISE", 1e308, raising=False)
     with pytest.raises(SystemExit) as e:
         demo.main([*argv, "--out", str(tmp_path / "out")])

@@ -46,6 +46,10 @@ def main() -> None:
     loss.label = "loss"
     loss.backward()
     written.append(render_svg(loss, HERE / "mlp_graph_collapsed.svg"))
+    deep = nn.MLP(64, [8, 8, 8, 8, 8, 8, 10], activation="tanh", seed=0)
+    for p in deep.parameters():
+        p.data *= 0.3  # deep, narrow, small weights: docs/nn.md's vanishing gradient
+    written.append(nn.diagnose(deep, xs[:200], ys[:200]).plot(HERE / "diagnose_vanishing.png"))
     for path in written:
         print(f"{path.relative_to(HERE.parents[1])}: {path.stat().st_size / 1024:.0f} KiB")
 
