@@ -10,6 +10,7 @@ steps, or render one SVG frame per step.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +18,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .backward import _vjp, backward_order
+from . import checks
+from .backward import _replay, _vjp, backward_order
+from .checks import value
 from .draw import (
     MAX_NODES,
     _consumers,
@@ -29,7 +32,7 @@ from .draw import (
     visible,
 )
 from .files import write_text_atomic
-from .value import Value, _to_float
+from .value import Value
 
 if TYPE_CHECKING:
     import graphviz
@@ -73,7 +76,16 @@ def _names(order: list) -> dict:
 
 
 def _local_derivatives(node: Value) -> tuple:
-    return tuple(_vjp(node, 1.0, create_graph=False)[1])
+    """d node / d parent for each parent, as the rule gives them at upstream 1.
+
+    Only called once backward's own step ran (or skipped the op): for every
+    built-in rule it then succeeds; a rule of your own that fails at 1 but not
+    at the real upstream gradient shows nan rather than fail where backward did not.
+    """
+    try:
+        return tuple(_vjp(node, 1.0, create_graph=False)[1])
+    except (ArithmeticError, ValueError):
+        return (math.nan,) * len(node.parents)
 
 
 def _law(node: Value) -> str:
@@ -104,29 +116,41 @@ def formula(node: Value, names: dict) -> str:
 
 
 def trace_backward(root: Value, gradient: Any = 1.0) -> BackwardTrace:
-    """Replay ``root.backward(gradient)`` step by step, without touching any ``.grad``."""
-    if not isinstance(root, Value):
-        raise TypeError(f"trace_backward: root must be a Value, got {root!r}")
-    seed = _to_float(gradient, "trace_backward")
+    """Replay ``root.backward(gradient)`` step by step, without touching any ``.grad``.
+
+    The steps come from backward's own checked pass (``_replay``): where
+    ``backward`` would raise (an overflow, no finite derivative, a leaf whose
+    accumulated gradient would overflow), this raises the same
+    :class:`~autograd.GradientError`, so a trace never shows ``inf`` or ``nan``.
+    """
+    value(root, "trace_backward", "root")
+    seed = checks.seed(gradient, "trace_backward")
     order = backward_order(root)
     names = _names(order)
-    grads = {root: seed}
-    steps = []
-    for node in order:
-        if node.is_leaf:
-            continue
-        g = grads[node]
-        # The rule's vjp, whose products backward() sends too: every sum below matches it.
-        ps, sent = _vjp(node, g, create_graph=False)
+    steps: list[TraceStep] = []
+    totals: dict = {}
+
+    def record(node: Value, g: float, ps: tuple, sent: Any) -> None:
+        # ``sent`` is None where backward skips the op (a zero gradient, finite
+        # derivatives): it adds nothing, and neither does the trace.
+        locals_ = _local_derivatives(node)
         contribs = []
-        for p, local, gp in zip(ps, _local_derivatives(node), sent):
-            prev = grads.get(p)
-            grads[p] = gp if prev is None else prev + gp
-            contribs.append(Contribution(p, names[p], local, gp, grads[p]))
+        for k, (p, local) in enumerate(zip(ps, locals_)):
+            if sent is not None:
+                totals[p] = totals.get(p, 0.0) + sent[k]
+            added = 0.0 if sent is None else sent[k]
+            contribs.append(Contribution(p, names[p], local, added, totals.get(p, 0.0)))
         steps.append(
             TraceStep(len(steps) + 1, node, names[node], node.op, _law(node), g, tuple(contribs))
         )
+
+    grads = _replay(root, seed, old_of=_accumulated, on_step=record)
     return BackwardTrace(root, seed, steps, grads, names, order)
+
+
+def _accumulated(leaf: Value, default: float) -> float:
+    """A leaf's gradient from earlier passes, which backward adds this pass's to."""
+    return leaf.grad
 
 
 class BackwardTrace:
