@@ -377,13 +377,14 @@ def _replay(
         if why is e:
             raise
         raise why from e
+    def with_old(v: Value) -> float:  # a leaf's .grad at the end of backward's pass
+        g = get(v, 0.0)
+        return g + old_of(v, 0.0) if v._rule is None else g
+
     for leaf in leaves:
-        old = old_of(leaf, 0.0)
-        total = get(leaf, 0.0) + old
+        total = with_old(leaf)
         if total - total != 0.0:
-            if old:
-                raise _leaf_overflow(leaf, total, old)
-            raise _overflow(leaf, order, grad_of, old_of)
+            raise _overflow(leaf, order, with_old, old_of)
     return grads
 
 

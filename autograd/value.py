@@ -15,6 +15,7 @@ import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any, Callable, Union
 
+from . import checks
 from . import rules as R
 from .checks import describe, sequence
 from .grad_mode import _grad_enabled, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
@@ -172,7 +173,7 @@ class Value:
     def __pow__(self, other: Operand, modulo: None = None) -> Value:
         if modulo is not None:
             raise TypeError("**: three-argument pow is not supported")
-        if other.__class__ is Value:
+        if other.__class__ is Value or isinstance(other, Value):
             return _binary(R.POW, self, other)
         # Small ints stay ints (exact powers, readable "**2"); beyond 2**53 a float is as exact.
         c = other if other.__class__ is int and -_EXACT < other < _EXACT else _to_float(other, "**")
@@ -306,7 +307,7 @@ def apply(rule: Rule, *args: Operand) -> Value:
     if rule.__class__ is not Rule:
         raise TypeError(f"apply: rule must be a Rule, got {describe(rule)}")
     _check_arity(rule, len(args))
-    vals = [x if x.__class__ is Value else _lift(x, rule.symbol) for x in args]
+    vals = [x if isinstance(x, Value) else _lift(x, rule.symbol) for x in args]
     if rule.arity == 1:
         return _unary(rule, vals[0])
     if rule.arity == 2:
@@ -345,7 +346,7 @@ def _operator_pair(rule: Rule) -> tuple[Callable[..., Value], Callable[..., Valu
     """Forward and reflected methods for a binary op, made in one place."""
 
     def forward(a: Value, b: Operand) -> Value:
-        if b.__class__ is not Value:
+        if b.__class__ is not Value and not isinstance(b, Value):  # a subclass is a Value too
             b = _lift(b, rule.symbol)
         return _binary(rule, a, b)
 
@@ -363,7 +364,7 @@ Value.__truediv__, Value.__rtruediv__ = _operator_pair(R.DIV)
 
 def vsum(values: Iterable[Operand]) -> Value:
     """The sum of ``values`` as one n-ary node."""
-    vals = tuple(values)
+    vals = checks.sequence(values, "sum", "values", "Values or numbers")
     if not vals:
         raise ValueError("sum: needs at least one value, got an empty sequence")
     return apply(R.SUM, *vals)
@@ -371,7 +372,8 @@ def vsum(values: Iterable[Operand]) -> Value:
 
 def dot(weights: Iterable[Operand], inputs: Iterable[Operand]) -> Value:
     """``sum(w * x)`` as one node: a neuron's whole weighted sum."""
-    ws, xs = list(weights), list(inputs)
+    ws = checks.sequence(weights, "dot", "weights", "Values or numbers")
+    xs = checks.sequence(inputs, "dot", "inputs", "Values or numbers")
     n = len(ws)
     if n != len(xs):
         raise ValueError(f"dot: lengths differ, {n} weights and {len(xs)} inputs")

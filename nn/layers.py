@@ -106,6 +106,9 @@ def _make_rng(rng: random.Random | None, seed: int | None, who: str) -> random.R
 
 def init_bound(activation: str, fan_in: int, fan_out: int = 1) -> float:
     """The half-width ``a`` of the uniform ``U(-a, a)`` that initial weights are drawn from."""
+    _check_activation(activation, "init_bound")
+    fan_in = _check_size(fan_in, "fan_in", "init_bound")
+    fan_out = _check_size(fan_out, "fan_out", "init_bound")
     if activation == "relu":
         return math.sqrt(6.0 / fan_in)  # He/Kaiming
     return math.sqrt(6.0 / (fan_in + fan_out))  # Xavier/Glorot
