@@ -57,11 +57,22 @@ class Optimizer:
             p.grad = 0.0
 
     def step(self) -> None:
-        """Apply one update from the current ``.grad`` values."""
+        """Apply one update from the current ``.grad`` values: all of it, or, if anything
+        stops it (a non-finite update, Ctrl-C), none of it."""
         _real(self.lr, "lr", type(self).__name__)
-        new = self._updates()
-        for p, d in zip(self.params, new):
-            p.data = d
+        # Subclasses replace their state (buffers, step count) rather than mutate it,
+        # so a shallow copy of it, and the old data, undo a step cut short anywhere.
+        state = dict(self.__dict__)
+        old = [p.data for p in self.params]
+        try:
+            new = self._updates()
+            for p, d in zip(self.params, new):
+                p.data = d
+        except BaseException:
+            for p, d in zip(self.params, old):
+                p.data = d
+            self.__dict__.update(state)
+            raise
 
     def _updates(self) -> list[float]:
         raise NotImplementedError

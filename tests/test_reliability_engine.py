@@ -494,22 +494,21 @@ def test_an_interrupt_raised_by_a_rule_mid_walk_leaves_every_grad_as_before() ->
 _ENGINE = {str(Path(autograd.__file__).parent / f) for f in ("backward.py", "rules.py", "value.py")}
 
 
-def _interrupt_at_line(k: int) -> tuple[Any, Callable[[], None]]:
-    """A tracer that raises KeyboardInterrupt at the k-th line the engine runs,
-    except in backward's own clean-up (the except clause that restores)."""
+def _interrupt_at_line(k: int, files: set[str], cleanup: Callable) -> tuple[dict, Callable]:
+    """A tracer that raises KeyboardInterrupt at the k-th line run in ``files``,
+    except in the except clause of ``cleanup`` (the code that restores)."""
     import inspect
 
-    engine = sys.modules["autograd.backward"]  # the package's name "backward" is the function
-
-    src, first = inspect.getsourcelines(engine._backward)
-    cleanup = first + next(i for i, line in enumerate(src) if "except BaseException" in line)
-    state = {"count": 0, "where": None}
+    src, first = inspect.getsourcelines(cleanup)
+    clause = (i for i, line in enumerate(src) if "except BaseException" in line)
+    start = first + next(clause, len(src))  # no clean-up clause: every line is fair game
+    state: dict = {"count": 0, "where": None}
 
     def local(frame: Any, event: str, arg: Any) -> Any:
         if event != "line":
             return local
         code = frame.f_code
-        if code is engine._backward.__code__ and frame.f_lineno >= cleanup:
+        if code is cleanup.__code__ and frame.f_lineno >= start:
             return local
         state["count"] += 1
         if state["count"] == k:
@@ -518,33 +517,50 @@ def _interrupt_at_line(k: int) -> tuple[Any, Callable[[], None]]:
         return local
 
     def tracer(frame: Any, event: str, arg: Any) -> Any:
-        return local if frame.f_code.co_filename in _ENGINE else None
+        return local if frame.f_code.co_filename in files else None
 
     return state, tracer
 
 
-def test_an_interrupt_at_any_line_of_a_pass_leaves_all_grads_before_or_all_after() -> None:
-    out, nodes = _graph_with_history()
-    before = _grads(nodes)
-    out.backward()
-    after = _grads(nodes)
-    k, outcomes = 0, []
-    while True:
-        k += 1
-        out, nodes = _graph_with_history()
-        state, tracer = _interrupt_at_line(k)
+def _interrupt_everywhere(
+    setup: Callable[[], Any], run: Callable[[Any], None], look: Callable[[Any], Any],
+    files: set[str], cleanup: Callable,
+) -> list[tuple[tuple, Any]]:
+    """Run ``run(setup())`` once per line it executes in ``files``, interrupted at that
+    line; return where each interrupt landed and whether ``look`` then saw the state
+    from before (``"before"``), from after (True) or something else (False)."""
+    subject = setup()
+    before = look(subject)
+    run(subject)
+    after = look(subject)
+    outcomes = []
+    for k in range(1, 100_000):
+        subject = setup()
+        state, tracer = _interrupt_at_line(k, files, cleanup)
         sys.settrace(tracer)
         try:
-            out.backward()
+            run(subject)
         except KeyboardInterrupt:
             pass
         finally:
             sys.settrace(None)
         if state["where"] is None:  # ran to the end without reaching line k
             break
-        got = _grads(nodes)
+        got = look(subject)
         outcomes.append((state["where"], "before" if got == before else got == after))
-    assert k > 100  # the pass really was interrupted at every line
+    assert len(outcomes) > 20  # it really was interrupted at many lines
+    return outcomes
+
+
+def test_an_interrupt_at_any_line_of_a_pass_leaves_all_grads_before_or_all_after() -> None:
+    outcomes = _interrupt_everywhere(
+        _graph_with_history,
+        lambda case: case[0].backward(),
+        lambda case: _grads(case[1]),
+        _ENGINE,
+        sys.modules["autograd.backward"]._backward,  # the name "backward" is the function
+    )
+    assert len(outcomes) > 100
     for where, outcome in outcomes:
         # Only once _backward has returned (the gc switch, the call's return) is it done.
         done = outcome is True and where[0] in ("_gc_paused", "backward")
@@ -583,6 +599,52 @@ def test_a_real_interrupt_signal_at_any_moment_of_a_long_pass_is_all_or_nothing(
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
     assert interrupted >= 2
+
+
+_NN = {str(Path(autograd.__file__).parent.parent / "nn" / f) for f in ("optim.py", "module.py")}
+
+
+def _trained_model() -> MLP:
+    model = MLP(3, [4, 2], seed=1)
+    for i, p in enumerate(model.parameters()):
+        p.grad = 0.01 * (i % 7 - 3)
+    return model
+
+
+@pytest.mark.parametrize("make", [
+    lambda ps: SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
+    lambda ps: Adam(ps, lr=0.01, weight_decay=0.01),
+])
+def test_an_optimiser_step_interrupted_at_any_line_changes_nothing(make: Callable) -> None:
+    def setup() -> tuple:
+        model = _trained_model()
+        opt = make(model)
+        opt.step()  # some state (momentum buffers, moments, step count) to keep
+        return model, opt
+
+    def look(case: tuple) -> tuple:
+        model, opt = case
+        state = {k: v for k, v in vars(opt).items() if k != "params"}
+        return [p.data for p in model.parameters()], repr(state)
+
+    outcomes = _interrupt_everywhere(
+        setup, lambda case: case[1].step(), look, _NN, type(make([Value(0.0)])).__mro__[1].step
+    )
+    for where, outcome in outcomes:
+        assert outcome == "before" or (outcome is True and where[0] == "step"), where
+
+
+def test_a_state_load_interrupted_at_any_line_loads_nothing() -> None:
+    source = {k: v + 1.0 for k, v in _trained_model().state_dict().items()}
+    outcomes = _interrupt_everywhere(
+        _trained_model,
+        lambda model: model.load_state_dict(source),
+        lambda model: model.state_dict(),
+        _NN | {str(Path(autograd.__file__).parent.parent / "nn" / "serialize.py")},
+        MLP.load_state_dict,
+    )
+    for where, outcome in outcomes:
+        assert outcome == "before" or (outcome is True and where[0] == "load_state_dict"), where
 
 
 def test_a_value_subclass_works_as_an_operand_on_either_side() -> None:
