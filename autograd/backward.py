@@ -377,6 +377,7 @@ def _replay(
         if why is e:
             raise
         raise why from e
+
     def with_old(v: Value) -> float:  # a leaf's .grad at the end of backward's pass
         g = get(v, 0.0)
         return g + old_of(v, 0.0) if v._rule is None else g
