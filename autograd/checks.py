@@ -39,6 +39,11 @@ def describe(x: Any) -> str:
     return f"{text} ({type(x).__name__})"
 
 
+def describe_int(n: int) -> str:
+    """``n`` with thousands separators, or, past 30 digits, its order of magnitude."""
+    return f"{n:,}" if _digits(n) <= 30 else f"about 10^{_digits(n) - 1}"
+
+
 def _digits(n: int) -> int:
     # str() of a huge int is slow and, past 4,300 digits, refused by Python 3.11+.
     n = abs(n)

@@ -14,6 +14,7 @@ import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal, localcontext
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,9 +47,10 @@ class Contribution:
 
     parent: Value
     name: str
-    local: float  # d(node)/d(parent) at this point
+    local: float  # d(node)/d(parent) at this point (±inf if beyond a float's range)
     added: float  # the gradient this step adds to the parent
     total: float  # the parent's gradient after this step (complete once all its consumers ran)
+    local_text: str = ""  # ``local`` as tables show it, its value even beyond a float's range
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,22 @@ def _local_derivatives(node: Value) -> tuple:
         return tuple(_vjp(node, 1.0, create_graph=False)[1])
     except (ArithmeticError, ValueError):
         return (math.nan,) * len(node.parents)
+
+
+def _beyond_float(node: Value, k: int, local: float, upstream: float, added: float) -> str:
+    """A local derivative too large for a float (``a / b`` by a tiny ``b``: ``-a/b²``)
+    while the gradient it carries is finite: its value, computed in decimal."""
+    with localcontext() as ctx:
+        ctx.prec, ctx.Emax, ctx.Emin = 17, 10**6, -(10**6)
+        try:
+            d = [Decimal(p.data) for p in node.parents]
+            args = (d,) if not node.rule.arity else d
+            exact = Decimal(node.rule.vjp(Decimal(1), Decimal(node.data), *args)[k])
+        except Exception:  # a rule that needs floats (log...): the ratio of what it sent
+            if not (upstream and math.isfinite(added)):
+                return fmt(local)
+            exact = Decimal(added) / Decimal(upstream)
+        return f"{exact:.3e}" if exact.is_finite() else fmt(local)
 
 
 def _law(node: Value) -> str:
@@ -139,7 +157,8 @@ def trace_backward(root: Value, gradient: Any = 1.0) -> BackwardTrace:
             if sent is not None:
                 totals[p] = totals.get(p, 0.0) + sent[k]
             added = 0.0 if sent is None else sent[k]
-            contribs.append(Contribution(p, names[p], local, added, totals.get(p, 0.0)))
+            text = fmt(local) if math.isfinite(local) else _beyond_float(node, k, local, g, added)
+            contribs.append(Contribution(p, names[p], local, added, totals.get(p, 0.0), text))
         steps.append(
             TraceStep(len(steps) + 1, node, names[node], node.op, _law(node), g, tuple(contribs))
         )
@@ -198,7 +217,7 @@ class BackwardTrace:
                         s.op if first else "",
                         fmt(s.upstream) if first else "",
                         c.name,
-                        fmt(c.local),
+                        c.local_text or fmt(c.local),
                         fmt(c.added),
                         fmt(c.total),
                         s.law if first else "",
@@ -267,7 +286,7 @@ class BackwardTrace:
                 grads[c.parent] = c.total
                 remaining[c.parent] -= 1
             sent = ", ".join(
-                f"{c.name} gets {fmt(s.upstream)} × {fmt(c.local)} = {fmt(c.added)}"
+                f"{c.name} gets {fmt(s.upstream)} × {c.local_text or fmt(c.local)} = {fmt(c.added)}"
                 for c in s.contributions
             )
             out.append(

@@ -40,7 +40,17 @@ from autograd import (
     vsum,
 )
 from autograd import rules as R
-from nn import MLP, SGD, Adam, format_gradients, hinge_loss, init_bound, l2_penalty, top_gradients
+from nn import (
+    MLP,
+    SGD,
+    Adam,
+    Neuron,
+    format_gradients,
+    hinge_loss,
+    init_bound,
+    l2_penalty,
+    top_gradients,
+)
 
 
 def _records() -> bool:
@@ -341,6 +351,13 @@ def test_trace_fails_as_backward_would_when_a_leafs_accumulated_gradient_overflo
     assert leaf.grad == 1e308
 
 
+def test_a_trace_shows_a_local_derivative_beyond_a_floats_range_by_its_value_not_inf() -> None:
+    a, b = Value(1.0, label="a"), Value(1e-200, label="b")
+    for scale in (1e-300, 0.0):  # a finite gradient through d(a/b)/db = -1e400; none at all
+        table = trace_backward((a / b) * scale).table()
+        assert "-1.000e+400" in table and "inf" not in table and "nan" not in table
+
+
 _EDGY = [0.0, -0.0, 1e-300, -1e-300, 1e-160, 1e154, 1e300, -1e300, 0.5, -2.0, 3.0]
 _UNARY = [Value.exp, Value.log, Value.sqrt, Value.tanh, Value.relu, abs, Value.__neg__]
 _BINARY = [
@@ -417,6 +434,8 @@ def test_trace_and_grad_agree_with_backward_on_every_graph_bit_for_bit_or_error_
     for s in t:  # a trace that succeeds shows no inf and no nan
         cells = [s.upstream] + [x for c in s.contributions for x in (c.added, c.total)]
         assert all(math.isfinite(x) for x in cells), s
+    table = t.table()
+    assert "inf" not in table and "nan" not in table, table
 
 
 # --- 5. a backward pass that does not finish leaves every .grad as it was ----------------
@@ -780,6 +799,12 @@ _CLEAR_ERRORS: list[tuple[str, Callable[[], Any], type, str]] = [
      r"init_bound: fan_in must be a positive int, got None"),
     ("init_bound('gelu')", lambda: init_bound("gelu", 3), ValueError,
      r"init_bound: unknown activation 'gelu'"),
+    ("MLP(10**400, [1])", lambda: MLP(10**400, [1]), ValueError,
+     r"MLP: sizes about 10\^400 -> 1 make about 10\^400 parameters, more than a pure-Python"),
+    ("MLP(2, [10**5, 10**5])", lambda: MLP(2, [10**5, 10**5]), ValueError,
+     r"MLP: sizes 2 -> 100,000 -> 100,000 make 10,000,400,000 parameters"),
+    ("Neuron(10**9)", lambda: Neuron(10**9), ValueError,
+     r"Neuron: sizes 1,000,000,000 -> 1 make 1,000,000,001 parameters"),
 ]
 
 
