@@ -599,21 +599,27 @@ def test_a_real_interrupt_signal_at_any_moment_of_a_long_pass_is_all_or_nothing(
         x = (x * pool[i % 50]).tanh() + pool[(i * 7) % 50]
     nodes = topological_order(x)
     before = _grads(nodes)
+    x.backward()
+    after = _grads(nodes)
+
+    def reset() -> None:
+        for n, g in zip(nodes, before):
+            n.grad = float.fromhex(g)
+
     old = signal.signal(signal.SIGALRM, interrupt)
     interrupted = 0
     try:
         for delay in (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.12):
+            reset()
             signal.setitimer(signal.ITIMER_REAL, delay)
             try:
                 x.backward()
                 signal.setitimer(signal.ITIMER_REAL, 0)
             except KeyboardInterrupt:
-                interrupted += 1
-                assert _grads(nodes) == before, delay
-                continue
-            # it finished before the timer: undo it to start the next one from the same state
-            for n, g in zip(nodes, before):
-                n.grad = float.fromhex(g)
+                got = _grads(nodes)
+                # The timer may also fire just after the pass returned: then it is all done.
+                assert got in (before, after), delay
+                interrupted += got == before
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
