@@ -9,7 +9,17 @@ from .draw import draw_dot, render_svg
 from .gradcheck import GradcheckError, GradcheckReport, GradcheckRow, gradcheck
 from .rules import Rule
 from .trace import BackwardTrace, trace_backward
-from .value import Value, apply, constant, dot, enable_grad, is_grad_enabled, no_grad, vsum
+from .value import (
+    Value,
+    apply,
+    constant,
+    dot,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+    vsum,
+)
 
 sum = vsum  # ``autograd.sum`` reads naturally; left out of ``*`` so it never shadows the builtin
 
@@ -33,6 +43,7 @@ __all__ = [
     "is_grad_enabled",
     "no_grad",
     "render_svg",
+    "set_grad_enabled",
     "topological_order",
     "trace_backward",
     "vsum",

@@ -17,15 +17,21 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from itertools import filterfalse
 from operator import attrgetter
-from typing import Any
+from typing import Any, Callable
 
-from .value import Value, _to_float, enable_grad
+from . import checks
+from .checks import value
+from .value import Value, enable_grad
 
 __all__ = ["GradientError", "backward", "backward_order", "grad", "topological_order", "zero_grad"]
 
 
 def _order(
-    root: Value, leaves: bool, stash: dict | None = None, found: list | None = None
+    root: Value,
+    leaves: bool,
+    stash: dict | None = None,
+    found: list | None = None,
+    seen: set | None = None,
 ) -> list[Value]:
     """Iterative DFS post-order: every node after all of its inputs.
 
@@ -33,15 +39,20 @@ def _order(
     needs to visit.  With a ``stash`` dict, every node found (leaves too) has
     its gradient zeroed, saving backward a second sweep; nonzero gradients are
     saved in ``stash`` first, and each leaf found is appended to ``found``.
+    Every node found goes into ``seen`` (a new set unless given) *after* its
+    gradient was stashed, so a pass stopped at any point can restore every
+    gradient it changed from ``seen`` and ``stash`` alone.
     """
-    if root._rule is None:
-        return [root] if leaves else []
+    if seen is None:
+        seen = set()
     if stash is not None and root.grad:
         stash[root] = root.grad
         root.grad = 0.0
+    seen.add(root)
+    if root._rule is None:
+        return [root] if leaves else []
     order: list[Value] = []
     append = order.append
-    seen = {root}
     add = seen.add
     # Parents already seen are skipped in C: after the first few neurons every
     # weight has been seen, and most of a dot's inputs are never looked at here.
@@ -51,10 +62,10 @@ def _order(
     while stack:
         node, it = stack[-1]
         for p in it:
-            add(p)
             if stash is not None and p.grad:
                 stash[p] = p.grad
                 p.grad = 0.0
+            add(p)
             r = p._rule
             if r is None:
                 if leaves:
@@ -93,20 +104,21 @@ def _gc_paused() -> Iterator[None]:
 
 def topological_order(root: Value) -> list[Value]:
     """Every node ``root`` depends on, inputs first and ``root`` last."""
-    return _order(root, leaves=True)
+    return _order(value(root, "topological_order", "root"), leaves=True)
 
 
 def backward_order(root: Value) -> list[Value]:
     """The order backward visits nodes in: ``root`` first, each node before its inputs."""
-    return _order(root, leaves=True)[::-1]
+    return _order(value(root, "backward_order", "root"), leaves=True)[::-1]
 
 
 class GradientError(FloatingPointError):
     """A derivative that is infinite, or a gradient that overflows, during backward."""
 
 
-def _fail(node: Value, why: str) -> GradientError:
-    return GradientError(f"backward through {node.op!r} at {node!r}: {why}")
+def _fail(node: Value, g: float, why: str) -> GradientError:
+    """The error for ``node``, shown with ``g``, the gradient the pass gave it."""
+    return GradientError(f"backward through {node.op!r} at {_shown(node, g)}: {why}")
 
 
 def backward(root: Value, gradient: Any = 1.0) -> None:
@@ -114,10 +126,13 @@ def backward(root: Value, gradient: Any = 1.0) -> None:
 
     Interior nodes get this pass's gradient; leaves accumulate.  Every gradient
     an op sends is checked: an infinite derivative or an overflow raises
-    :class:`GradientError` naming the node, and every ``.grad`` is left as it
-    was before the call.
+    :class:`GradientError` naming the node.  A pass that does not finish, for
+    whatever reason (that error, any other exception, ``KeyboardInterrupt``),
+    leaves every ``.grad`` exactly as it was before the call.  ``gradient`` (the
+    seed, 1 by default) is a finite number, or a Value whose data is used.
     """
-    seed = _to_float(gradient, "backward")
+    value(root, "backward", "root")
+    seed = checks.seed(gradient, "backward")
     with _gc_paused():
         _backward(root, seed)
 
@@ -125,22 +140,27 @@ def backward(root: Value, gradient: Any = 1.0) -> None:
 def _backward(root: Value, seed: float) -> None:
     # Every node starts the pass at zero; leaves get their old gradient added
     # back at the end, so they accumulate old + (this pass's total) exactly as
-    # the docs say, whatever the old value.  On failure everything is restored.
+    # the docs say, whatever the old value.  Whatever stops the pass, everything
+    # is restored from ``seen`` and ``stash`` (see _order).
     stash: dict = {}
+    seen: set = set()
     leaves: list = []
-    order = _order(root, leaves=False, stash=stash, found=leaves)
-    if not order:  # root is a leaf
-        root.grad += seed
-        return
-    root.grad = seed
-    node = root
+    node, g = root, seed
     try:
+        order = _order(root, leaves=False, stash=stash, found=leaves, seen=seen)
+        if not order:  # root is a leaf
+            total = root.grad + stash.get(root, 0.0) + seed
+            if total - total != 0.0:
+                raise _leaf_overflow(root, total, stash.get(root, 0.0))
+            root.grad = total
+            return
+        root.grad = seed
         for node in reversed(order):
             g = node.grad
             # A gradient is checked once, where it is read: the sum of everything
             # sent to this node.  Only on failure is the op that sent inf looked for.
             if g - g != 0.0:
-                raise _overflow(node, order, stash)
+                raise _overflow(node, order, _GRAD, stash.get)
             r = node._rule
             if not g and r.finite:
                 # Every gradient it would send is a zero, and adding a zero changes
@@ -164,13 +184,18 @@ def _backward(root: Value, seed: float) -> None:
                 first = node._a
                 second = node._b
                 qs, rs = r.partners(first, second)
+                if len(qs) != len(first) or len(rs) != len(second):
+                    raise _bad_vjp(node, (qs, rs))
                 for p, q in zip(first, qs):
                     p.grad += g * q.data
                 for p, q in zip(second, rs):
                     p.grad += g * q.data
             else:
                 ps = node._a
-                for p, gp in zip(ps, r.vjp(g, node.data, [p.data for p in ps])):
+                gs = r.vjp(g, node.data, [p.data for p in ps])
+                if len(gs) != len(ps):  # zip would drop the rest without a word
+                    raise _bad_vjp(node, gs)
+                for p, gp in zip(ps, gs):
                     p.grad += gp
         for n, old in stash.items():
             if n._rule is None:
@@ -181,31 +206,72 @@ def _backward(root: Value, seed: float) -> None:
         if total - total != 0.0:
             for n in leaves:
                 if n.grad - n.grad != 0.0:
-                    raise _overflow(n, order, stash)
+                    raise _overflow(n, order, _GRAD, stash.get)
     except BaseException as e:
-        _restore(order, stash)
-        if isinstance(e, GradientError) or not isinstance(e, (ArithmeticError, ValueError)):
+        late = _restore(seen, stash)
+        if late is not None:
+            raise late from e
+        why = _explain(node, g, e)
+        if why is e:
             raise
-        raise _fail(node, f"no finite derivative here ({e})") from e
+        raise why from e
 
 
-def _overflow(target: Value, order: list[Value], stash: dict) -> GradientError:
+def _explain(node: Value, g: float, e: BaseException) -> BaseException:
+    """What a failure in ``node``'s vjp means: a rule whose vjp does not return one
+    gradient per input (named as such), no finite derivative at this point
+    (GradientError), or, for any other error, the error itself."""
+    if isinstance(e, (ArithmeticError, ValueError, TypeError)) and not isinstance(
+        e, (GradientError, _BadVjp)
+    ):
+        try:
+            _vjp(node, g, create_graph=False)  # checks the shape of what the rule returns
+        except _BadVjp as shape:
+            return shape
+        except BaseException:
+            pass
+        if not isinstance(e, TypeError):
+            return _fail(node, g, f"no finite derivative here ({e})")
+    return e
+
+
+class _BadVjp(TypeError):
+    """A rule's vjp returned something other than one gradient per input."""
+
+
+def _bad_vjp(node: Value, gs: Any) -> TypeError:
+    r = node._rule
+    n = len(node.parents)
+    return _BadVjp(
+        f"backward: the vjp of rule {r.symbol!r} must return one gradient per input "
+        f"({n}), got {checks.describe(gs)}"
+    )
+
+
+def _overflow(
+    target: Value, order: list[Value], grad_of: Callable[[Value], float], old_of: Callable
+) -> GradientError:
     """The error for a gradient found non-finite at ``target``: it names the op
     that sent ``target`` a non-finite gradient, or else says that finite
-    gradients overflowed when summed into it."""
+    gradients overflowed when summed into it.  ``grad_of`` gives each node's
+    gradient in this pass, ``old_of(leaf, 0.0)`` a leaf's gradient before it."""
     for node in reversed(order):
         if node is target:
             break
-        ps, gs = _vjp(node, node.grad, create_graph=False)
+        ps, gs = _vjp(node, grad_of(node), create_graph=False)
         bad = [gp for p, gp in zip(ps, gs) if p is target and gp - gp != 0.0]
         if bad:
             sent = ", ".join(map(repr, gs)) if len(gs) <= 4 else f"{bad[0]!r} among {len(gs)}"
-            return _fail(node, f"gradient overflowed ({sent})")
+            return _fail(node, grad_of(node), f"gradient overflowed ({sent})")
+    g = grad_of(target)
     if target._rule is not None:
-        return _fail(target, f"the gradients sent to it overflowed when summed ({target.grad!r})")
-    old = stash.get(target, 0.0)
+        return _fail(target, g, f"the gradients sent to it overflowed when summed ({g!r})")
+    return _leaf_overflow(target, g, old_of(target, 0.0))
+
+
+def _leaf_overflow(leaf: Value, total: float, old: float) -> GradientError:
     return GradientError(
-        f"backward: the gradient of {_leaf_name(target)} overflowed ({target.grad!r}"
+        f"backward: the gradient of {_leaf_name(leaf)} overflowed ({total!r}"
         + (f", with {old!r} accumulated before this pass)" if old else ")")
     )
 
@@ -217,16 +283,35 @@ def _leaf_name(leaf: Value) -> str:
     return f"leaf {leaf.label!r} (data {leaf.data!r})" if leaf.label else f"leaf {leaf!r}"
 
 
-def _restore(order: list[Value], stash: dict) -> None:
-    """Put back the gradients a failed pass found (zero unless stashed)."""
-    get = stash.get
-    for node in order:
-        node.grad = get(node, 0.0)
-        for p in node.parents:
-            p.grad = get(p, 0.0)
+def _shown(node: Value, g: float) -> str:
+    """``repr(node)`` as it reads while a pass has given it gradient ``g``."""
+    lab = f", label={node.label!r}" if node.label else ""
+    return f"Value(data={node.data!r}, grad={g!r}{lab})"
+
+
+def _restore(seen: set, stash: dict) -> BaseException | None:
+    """Put back every gradient a pass that did not finish may have changed.
+
+    ``seen`` holds every node whose gradient the pass touched (zero before,
+    unless in ``stash``), ``stash`` the nonzero ones.  A second interrupt while
+    restoring does not cut it short: it is finished first, and the interrupt
+    is returned for the caller to raise.
+    """
+    late = None
+    while True:
+        try:
+            get = stash.get
+            for n in seen:
+                n.grad = get(n, 0.0)
+            for n, old in stash.items():
+                n.grad = old
+            return late
+        except BaseException as e:  # restoring is idempotent: start again
+            late = e
 
 
 def _vjp(node: Value, g: Any, create_graph: bool) -> tuple:
+    """The parents of ``node`` and the gradients its rule sends them for upstream ``g``."""
     r = node._rule
     ps = node.parents
     if create_graph:
@@ -234,7 +319,74 @@ def _vjp(node: Value, g: Any, create_graph: bool) -> tuple:
     else:
         datas = [p.data for p in ps]
         gs = r.vjp(g, node.data, *datas) if r.arity else r.vjp(g, node.data, datas)
+    try:
+        n = len(gs)
+    except TypeError:
+        n = -1
+    if n != len(ps):
+        raise _bad_vjp(node, gs)
     return ps, gs
+
+
+def _replay(
+    root: Value,
+    seed: float,
+    old_of: Callable | None = None,
+    on_step: Callable[[Value, float, tuple, Any], None] | None = None,
+) -> dict:
+    """``backward(root, seed)`` computed into a dict, touching no ``.grad``.
+
+    The same order, the same skip of zero gradients, the same checks in the same
+    places, so the same result bit for bit and, on failure, the same error with
+    the same message.  ``old_of(leaf, 0.0)`` gives the gradients leaves have
+    accumulated (none by default: a pass from zero).  ``on_step(node, g, parents,
+    sent)`` sees each op as it runs (``sent`` is None where backward skips it).
+    Used by ``grad`` and ``trace_backward``.
+    """
+    old_of = old_of or (lambda leaf, default: default)
+    leaves: list = []
+    order = _order(root, leaves=False, found=leaves)
+    if not order:  # root is a leaf
+        old = old_of(root, 0.0)
+        total = 0.0 + old + seed  # as backward sums it
+        if total - total != 0.0:
+            raise _leaf_overflow(root, total, old)
+        return {root: seed}
+    grads = {root: seed}
+    get = grads.get
+
+    def grad_of(v: Value) -> float:
+        return get(v, 0.0)
+
+    node, g = root, seed
+    try:
+        for node in reversed(order):
+            g = get(node, 0.0)
+            if g - g != 0.0:
+                raise _overflow(node, order, grad_of, old_of)
+            if not g and node._rule.finite:
+                ps, sent = node.parents, None
+            else:
+                ps, sent = _vjp(node, g, create_graph=False)
+                for p, gp in zip(ps, sent):
+                    grads[p] = get(p, 0.0) + gp
+            if on_step is not None:
+                on_step(node, g, ps, sent)
+    except (ArithmeticError, ValueError, TypeError) as e:
+        why = _explain(node, g, e)
+        if why is e:
+            raise
+        raise why from e
+
+    def with_old(v: Value) -> float:  # a leaf's .grad at the end of backward's pass
+        g = get(v, 0.0)
+        return g + old_of(v, 0.0) if v._rule is None else g
+
+    for leaf in leaves:
+        total = with_old(leaf)
+        if total - total != 0.0:
+            raise _overflow(leaf, order, with_old, old_of)
+    return grads
 
 
 def grad(
@@ -250,41 +402,43 @@ def grad(
     that ``output`` does not depend on gets zero.  A single Value in gives a
     single gradient out; a sequence gives a list.
     """
+    value(output, "grad", "output")
     single = isinstance(inputs, Value)
-    xs = [inputs] if single else list(inputs)
-    for x in xs:
-        if not isinstance(x, Value):
-            raise TypeError(f"grad: inputs must be Values, got {x!r} ({type(x).__name__})")
+    xs = checks.values(inputs, "grad", "inputs")
+    checks.flag(create_graph, "grad", "create_graph")
+    if not create_graph:
+        # The float pass is backward's own, into a dict: it fails where backward
+        # (from zero gradients) fails, with the same error.
+        with _gc_paused():
+            grads = _replay(output, checks.seed(gradient, "grad"))
+        get = grads.get
+        out = [get(x, 0.0) for x in xs]
+        return out[0] if single else out
     with enable_grad(), _gc_paused():
-        if create_graph:
-            seed = gradient if isinstance(gradient, Value) else Value(gradient)
-            zero: Any = Value(0.0)
+        if isinstance(gradient, Value):
+            seed = gradient
         else:
-            seed = _to_float(gradient, "grad")
-            zero = 0.0
+            seed = Value(checks.seed(gradient, "grad"))
+        zero = Value(0.0)
         grads = {output: seed}
         get = grads.get
-        node = output
+        node, g = output, seed
         try:
             for node in reversed(_order(output, leaves=False)):
                 g = grads[node]
-                if not create_graph and g - g != 0.0:
-                    raise _fail(node, f"gradient overflowed ({g!r})")
-                for p, gp in zip(*_vjp(node, g, create_graph)):
+                for p, gp in zip(*_vjp(node, g, create_graph=True)):
                     prev = get(p)
                     grads[p] = gp if prev is None else prev + gp
-        except GradientError:
-            raise
-        except (ArithmeticError, ValueError) as e:
-            raise _fail(node, f"no finite derivative here ({e})") from e
+        except (ArithmeticError, ValueError, TypeError) as e:
+            why = _explain(node, g.data, e)
+            if why is e:
+                raise
+            raise why from e
     out = [get(x, zero) for x in xs]
-    for x, gx in zip(xs, out):
-        if not create_graph and gx - gx != 0.0:
-            raise FloatingPointError(f"grad: gradient of {x!r} overflowed ({gx!r})")
     return out[0] if single else out
 
 
-def zero_grad(values: Sequence[Value]) -> None:
+def zero_grad(values: Value | Sequence[Value]) -> None:
     """Reset ``.grad`` of each value to 0.0."""
-    for v in values:
+    for v in checks.values(values, "zero_grad", "values"):
         v.grad = 0.0

@@ -20,11 +20,13 @@ moderate higher derivatives, while a wrong derivative rule is off by O(1).
 from __future__ import annotations
 
 import math
+import numbers
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Callable, Union
 
+from . import checks
 from .backward import _vjp, grad, topological_order
 from .value import Value, _to_float, enable_grad, no_grad
 
@@ -157,19 +159,12 @@ def gradcheck(
     ``x - h``; a one-sided difference is reported instead).  See the module
     docstring for the step and tolerance.
     """
-    if order not in (1, 2):
-        raise ValueError(f"gradcheck: order must be 1 or 2, got {order!r}")
-    if not (eps > 0.0 and atol >= 0.0 and rtol >= 0.0):
-        raise ValueError(
-            f"gradcheck: need eps > 0, atol >= 0, rtol >= 0, got {eps!r}, {atol!r}, {rtol!r}"
-        )
-    items = [inputs] if isinstance(inputs, (Value, int, float)) else list(inputs)
-    if not items:
-        raise ValueError("gradcheck: needs at least one input")
+    f, items, eps, atol, rtol = _checked_settings(f, inputs, eps, atol, rtol, order)
+    checks.flag(raise_on_failure, "gradcheck", "raise_on_failure")
     xs, names = [], []
     for i, v in enumerate(items):
         data = v.data if isinstance(v, Value) else v
-        xs.append(_to_float(data, "gradcheck"))
+        xs.append(_to_float(data, "gradcheck", f"inputs[{i}]"))
         names.append(v.label if isinstance(v, Value) and v.label else f"x{i}")
     tol = _Tolerance(atol, rtol)
     hs = [eps * max(1.0, abs(x)) for x in xs]
@@ -243,6 +238,32 @@ def gradcheck(
     if raise_on_failure and not report.passed:
         raise GradcheckError(report)
     return report
+
+
+def _checked_settings(
+    f: Any, inputs: Any, eps: Any, atol: Any, rtol: Any, order: Any
+) -> tuple[Callable[..., Value], list, float, float, float]:
+    """Refuse settings under which the comparison means nothing.
+
+    An infinite or NaN tolerance passes any derivative, and so does ``rtol >= 1``
+    (``|a - n| <= max(|a|, |n|)`` holds for any two numbers of the same sign); an
+    infinite, NaN or zero step gives no difference quotient, and a step of 1 or
+    more (relative to the input) measures a secant, not a derivative.  A zero
+    tolerance is strict, not meaningless, and is allowed.
+    """
+    checks.function(f, "gradcheck", "f")
+    if order.__class__ is not int or order not in (1, 2):
+        raise ValueError(f"gradcheck: order must be 1 or 2, got {checks.describe(order)}")
+    eps = checks.number(eps, "gradcheck", "eps", low=0.0, high=1.0, low_open=True, high_open=True)
+    atol = checks.number(atol, "gradcheck", "atol", low=0.0)
+    rtol = checks.number(rtol, "gradcheck", "rtol", low=0.0, high=1.0, high_open=True)
+    if isinstance(inputs, (Value, numbers.Real)):
+        items = [inputs]
+    else:
+        items = checks.sequence(inputs, "gradcheck", "inputs", "numbers or Values")
+    if not items:
+        raise ValueError("gradcheck: needs at least one input")
+    return f, items, eps, atol, rtol
 
 
 class _Tolerance:

@@ -43,6 +43,7 @@ class Rule:
         partners: Callable[[Sequence, Sequence], tuple[Sequence, Sequence]] | None = None,
         finite: bool = False,
     ) -> None:
+        _check_rule(symbol, arity, forward, vjp, partners)
         self.symbol = symbol  # what graphs and micrograd's ``_op`` show
         self.arity = arity  # 1, 2, or 0 for n-ary
         self.forward = forward
@@ -58,6 +59,23 @@ class Rule:
 
     def __repr__(self) -> str:
         return f"Rule({self.symbol!r})"
+
+
+def _check_rule(
+    symbol: Any, arity: Any, forward: Any, vjp: Any, partners: Any
+) -> None:
+    if not isinstance(symbol, str) or not symbol:
+        raise TypeError(f"Rule: symbol must be a non-empty str, got {symbol!r}")
+    if arity.__class__ is not int or arity not in (0, 1, 2):
+        raise ValueError(f"Rule {symbol!r}: arity must be 1, 2 or 0 (n-ary), got {arity!r}")
+    for name, f in (("forward", forward), ("vjp", vjp)):
+        if not callable(f):
+            raise TypeError(f"Rule {symbol!r}: {name} must be callable, got {f!r}")
+    if partners is not None and (arity != 0 or not callable(partners)):
+        raise ValueError(
+            f"Rule {symbol!r}: partners must be a callable of an n-ary (arity 0) rule, "
+            f"got {partners!r} with arity {arity!r}"
+        )
 
 
 def _data(x: Any) -> float:
@@ -264,7 +282,31 @@ DOT = Rule(
 )
 
 
-@lru_cache(maxsize=512)
+def _exact_key(c: float) -> tuple:
+    """A cache key that tells apart constants that compare equal but act differently.
+
+    ``0.0 == -0.0`` and ``1 == 1.0 == True`` hash alike, so a plain cache hands
+    ``0.0 ** x`` the rule made for ``-0.0 ** x`` (whose output is ``-0.0``), or
+    ``x ** 1.0`` the one labelled ``**1``.  The type and the sign bit keep them apart;
+    a NaN (refused before it gets here) would only miss the cache, never share it.
+    """
+    return (c.__class__, c, math.copysign(1.0, c))
+
+
+def _per_constant(make: Callable[[float], Rule]) -> Callable[[float], Rule]:
+    """Share one rule per constant, as exactly as :func:`_exact_key` tells them apart."""
+    cached = lru_cache(maxsize=512)(lambda key, c: make(c))
+
+    def get(c: float) -> Rule:
+        return cached(_exact_key(c), c)
+
+    get.__name__, get.__doc__ = make.__name__, make.__doc__
+    get.cache_info = cached.cache_info  # type: ignore[attr-defined]
+    get.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return get
+
+
+@_per_constant
 def power(c: float) -> Rule:
     """The rule for ``x ** c`` with a constant exponent (shared per exponent)."""
     return Rule(
@@ -277,7 +319,7 @@ def power(c: float) -> Rule:
     )
 
 
-@lru_cache(maxsize=512)
+@_per_constant
 def exponential(c: float) -> Rule:
     """The rule for ``c ** x`` with a constant base (shared per base)."""
     return Rule(

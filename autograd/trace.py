@@ -10,13 +10,17 @@ steps, or render one SVG frame per step.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .backward import _vjp, backward_order
+from . import checks
+from .backward import _replay, _vjp, backward_order
+from .checks import value
 from .draw import (
     MAX_NODES,
     DrawOptions,
@@ -29,7 +33,7 @@ from .draw import (
 from .grouping import consumers
 from .render import render_svgs
 from .style import fmt, label_text, visible
-from .value import Value, _to_float
+from .value import Value
 
 if TYPE_CHECKING:
     import graphviz
@@ -43,9 +47,10 @@ class Contribution:
 
     parent: Value
     name: str
-    local: float  # d(node)/d(parent) at this point
+    local: float  # d(node)/d(parent) at this point (±inf if beyond a float's range)
     added: float  # the gradient this step adds to the parent
     total: float  # the parent's gradient after this step (complete once all its consumers ran)
+    local_text: str = ""  # ``local`` as tables show it, its value even beyond a float's range
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,32 @@ def _names(order: list) -> dict:
 
 
 def _local_derivatives(node: Value) -> tuple:
-    return tuple(_vjp(node, 1.0, create_graph=False)[1])
+    """d node / d parent for each parent, as the rule gives them at upstream 1.
+
+    Only called once backward's own step ran (or skipped the op): for every
+    built-in rule it then succeeds; a rule of your own that fails at 1 but not
+    at the real upstream gradient shows nan rather than fail where backward did not.
+    """
+    try:
+        return tuple(_vjp(node, 1.0, create_graph=False)[1])
+    except (ArithmeticError, ValueError):
+        return (math.nan,) * len(node.parents)
+
+
+def _beyond_float(node: Value, k: int, local: float, upstream: float, added: float) -> str:
+    """A local derivative too large for a float (``a / b`` by a tiny ``b``: ``-a/b²``)
+    while the gradient it carries is finite: its value, computed in decimal."""
+    with localcontext() as ctx:
+        ctx.prec, ctx.Emax, ctx.Emin = 17, 10**6, -(10**6)
+        try:
+            d = [Decimal(p.data) for p in node.parents]
+            args = (d,) if not node.rule.arity else d
+            exact = Decimal(node.rule.vjp(Decimal(1), Decimal(node.data), *args)[k])
+        except Exception:  # a rule that needs floats (log...): the ratio of what it sent
+            if not (upstream and math.isfinite(added)):
+                return fmt(local)
+            exact = Decimal(added) / Decimal(upstream)
+        return f"{exact:.3e}" if exact.is_finite() else fmt(local)
 
 
 def _law(node: Value) -> str:
@@ -107,29 +137,42 @@ def formula(node: Value, names: dict) -> str:
 
 
 def trace_backward(root: Value, gradient: Any = 1.0) -> BackwardTrace:
-    """Replay ``root.backward(gradient)`` step by step, without touching any ``.grad``."""
-    if not isinstance(root, Value):
-        raise TypeError(f"trace_backward: root must be a Value, got {root!r}")
-    seed = _to_float(gradient, "trace_backward")
+    """Replay ``root.backward(gradient)`` step by step, without touching any ``.grad``.
+
+    The steps come from backward's own checked pass (``_replay``): where
+    ``backward`` would raise (an overflow, no finite derivative, a leaf whose
+    accumulated gradient would overflow), this raises the same
+    :class:`~autograd.GradientError`, so a trace never shows ``inf`` or ``nan``.
+    """
+    value(root, "trace_backward", "root")
+    seed = checks.seed(gradient, "trace_backward")
     order = backward_order(root)
     names = _names(order)
-    grads = {root: seed}
-    steps = []
-    for node in order:
-        if node.is_leaf:
-            continue
-        g = grads[node]
-        # The rule's vjp, whose products backward() sends too: every sum below matches it.
-        ps, sent = _vjp(node, g, create_graph=False)
+    steps: list[TraceStep] = []
+    totals: dict = {}
+
+    def record(node: Value, g: float, ps: tuple, sent: Any) -> None:
+        # ``sent`` is None where backward skips the op (a zero gradient, finite
+        # derivatives): it adds nothing, and neither does the trace.
+        locals_ = _local_derivatives(node)
         contribs = []
-        for p, local, gp in zip(ps, _local_derivatives(node), sent):
-            prev = grads.get(p)
-            grads[p] = gp if prev is None else prev + gp
-            contribs.append(Contribution(p, names[p], local, gp, grads[p]))
+        for k, (p, local) in enumerate(zip(ps, locals_)):
+            if sent is not None:
+                totals[p] = totals.get(p, 0.0) + sent[k]
+            added = 0.0 if sent is None else sent[k]
+            text = fmt(local) if math.isfinite(local) else _beyond_float(node, k, local, g, added)
+            contribs.append(Contribution(p, names[p], local, added, totals.get(p, 0.0), text))
         steps.append(
             TraceStep(len(steps) + 1, node, names[node], node.op, _law(node), g, tuple(contribs))
         )
+
+    grads = _replay(root, seed, old_of=_accumulated, on_step=record)
     return BackwardTrace(root, seed, steps, grads, names, order)
+
+
+def _accumulated(leaf: Value, default: float) -> float:
+    """A leaf's gradient from earlier passes, which backward adds this pass's to."""
+    return leaf.grad
 
 
 class BackwardTrace:
@@ -177,7 +220,7 @@ class BackwardTrace:
                         s.op if first else "",
                         fmt(s.upstream) if first else "",
                         c.name,
-                        fmt(c.local),
+                        c.local_text or fmt(c.local),
                         fmt(c.added),
                         fmt(c.total),
                         s.law if first else "",
@@ -247,7 +290,7 @@ class BackwardTrace:
                 grads[c.parent] = c.total
                 remaining[c.parent] -= 1
             sent = ", ".join(
-                f"{c.name} gets {fmt(s.upstream)} × {fmt(c.local)} = {fmt(c.added)}"
+                f"{c.name} gets {fmt(s.upstream)} × {c.local_text or fmt(c.local)} = {fmt(c.added)}"
                 for c in s.contributions
             )
             out.append(

@@ -13,69 +13,49 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable, Sequence
-from contextlib import ContextDecorator
-from contextvars import ContextVar
 from typing import Any, Callable, Union
 
+from . import checks
 from . import rules as R
+from .checks import describe, sequence
+from .grad_mode import _grad_enabled, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .rules import Rule
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
 
-_grad_enabled: ContextVar[bool] = ContextVar("autograd_grad_enabled", default=True)
+__all__ = [
+    "Value", "apply", "constant", "dot", "dot_values", "enable_grad", "is_grad_enabled",
+    "no_grad", "set_grad_enabled", "vsum",
+]
 
 
-class no_grad(ContextDecorator):
-    """Context manager (or decorator) inside which ops record no graph.
+def _to_float(x: Any, op: str, what: str = "") -> float:
+    """Check a raw number for ``op``; raise naming the op and the value otherwise.
 
-    Uses :mod:`contextvars`, so it is local to the thread (and asyncio task).
+    ``what`` names the argument (``"gradient"``); without it the message reads as
+    an operand's, which may be a number or a Value.
     """
-
-    def __enter__(self) -> no_grad:
-        self._token = _grad_enabled.set(False)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _grad_enabled.reset(self._token)
-
-
-class enable_grad(ContextDecorator):
-    """Context manager that turns recording back on inside ``no_grad``."""
-
-    def __enter__(self) -> enable_grad:
-        self._token = _grad_enabled.set(True)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _grad_enabled.reset(self._token)
-
-
-def is_grad_enabled() -> bool:
-    """Whether ops currently record the graph."""
-    return _grad_enabled.get()
-
-
-def _describe(x: Any) -> str:
-    if isinstance(x, Value):
-        return repr(x)
-    return f"{x!r} ({type(x).__name__})"
-
-
-def _to_float(x: Any, op: str) -> float:
-    """Check a raw number for ``op``; raise naming the op and the value otherwise."""
     if x.__class__ is not float and x.__class__ is not int and not isinstance(x, numbers.Real):
-        raise TypeError(
-            f"{op}: expected a real number or Value, got {_describe(x)}"
-        )
+        if what:
+            expected = f"{what} must be a real number"
+        elif op in _DATA_ONLY:
+            expected = "expected a real number"
+        else:
+            expected = "expected a real number or Value"
+        hint = " (a Value: pass its .data, or use .detach())" if isinstance(x, Value) else ""
+        raise TypeError(f"{op}: {expected}, got {describe(x)}{hint}")
     try:
         f = float(x)
     except OverflowError:  # ints too: float(10**400) overflows
-        what = f"an int of {len(str(abs(x)))} digits" if isinstance(x, int) else repr(x)
-        raise OverflowError(f"{op}: {what} is too large for a float") from None
+        raise OverflowError(f"{op}: {describe(x)} is too large for a float") from None
     if f - f != 0.0:
         raise ValueError(f"{op}: value must be finite, got {x!r}")
     return f
+
+
+# Calls whose argument is a number only: a Value there is a mistake, not an operand.
+_DATA_ONLY = frozenset({"Value", "constant"})
 
 
 _new = object.__new__
@@ -103,8 +83,8 @@ class Value:
         self.data = _to_float(data, "Value")
         self.grad = 0.0
         self.label = label
-        children = tuple(_children)
-        if children:
+        if _children:
+            children = _hand_built_children(_children)
             # micrograd-style hand-built node: keep the edges for pictures; its
             # derivative is unknown, so backward through it raises.
             self._rule = Rule(_op or "?", 0, lambda xs: 0.0, _opaque_vjp)
@@ -193,7 +173,7 @@ class Value:
     def __pow__(self, other: Operand, modulo: None = None) -> Value:
         if modulo is not None:
             raise TypeError("**: three-argument pow is not supported")
-        if other.__class__ is Value:
+        if other.__class__ is Value or isinstance(other, Value):
             return _binary(R.POW, self, other)
         # Small ints stay ints (exact powers, readable "**2"); beyond 2**53 a float is as exact.
         c = other if other.__class__ is int and -_EXACT < other < _EXACT else _to_float(other, "**")
@@ -223,6 +203,15 @@ class Value:
         if self._rule is not None:
             for p, gp in zip(*_vjp(self, self.grad, create_graph=False)):
                 p.grad += gp
+
+
+def _hand_built_children(children: Any) -> tuple[Value, ...]:
+    """micrograd's ``_children`` checked: a non-Value would break every walk of the graph."""
+    cs = tuple(sequence(children, "Value", "_children", "Values"))
+    for i, c in enumerate(cs):
+        if not isinstance(c, Value):
+            raise TypeError(f"Value: _children[{i}] must be a Value, got {describe(c)}")
+    return cs
 
 
 def _opaque_vjp(g: Any, out: Any, xs: tuple) -> tuple:
@@ -325,12 +314,15 @@ def _binary(rule: Rule, a: Value, b: Value) -> Value:
 
 
 def apply(rule: Rule, *args: Operand) -> Value:
-    """Record ``rule`` applied to ``args`` (numbers become constants)."""
-    vals = [x if x.__class__ is Value else _lift(x, rule.symbol) for x in args]
-    if rule.partners is not None and (len(vals) % 2 or not vals):
-        raise ValueError(
-            f"{rule.symbol}: needs two halves of equal length, got {len(vals)} operands"
-        )
+    """Record ``rule`` applied to ``args`` (numbers become constants).
+
+    The operands must fit the rule: one for a unary rule, two for a binary one,
+    at least one for an n-ary rule, two halves of equal length for a bilinear one.
+    """
+    if rule.__class__ is not Rule:
+        raise TypeError(f"apply: rule must be a Rule, got {describe(rule)}")
+    _check_arity(rule, len(args))
+    vals = [x if isinstance(x, Value) else _lift(x, rule.symbol) for x in args]
     if rule.arity == 1:
         return _unary(rule, vals[0])
     if rule.arity == 2:
@@ -347,11 +339,29 @@ def apply(rule: Rule, *args: Operand) -> Value:
     return _record(rule, data, tuple(vals), None)
 
 
+def _check_arity(rule: Rule, n: int) -> None:
+    """Refuse operands that do not fit ``rule``: extra ones would be silently dropped."""
+    if rule.partners is not None:
+        if n % 2 or not n:
+            raise ValueError(
+                f"{rule.symbol}: needs two halves of equal length, got {n} operands"
+            )
+    elif rule.arity in (1, 2):
+        if n != rule.arity:
+            kind = "unary" if rule.arity == 1 else "binary"
+            raise TypeError(
+                f"{rule.symbol}: a {kind} rule takes {rule.arity} operand"
+                f"{'s' * (rule.arity == 2)}, got {n}"
+            )
+    elif not n:
+        raise ValueError(f"{rule.symbol}: an n-ary rule needs at least one operand, got none")
+
+
 def _operator_pair(rule: Rule) -> tuple[Callable[..., Value], Callable[..., Value]]:
     """Forward and reflected methods for a binary op, made in one place."""
 
     def forward(a: Value, b: Operand) -> Value:
-        if b.__class__ is not Value:
+        if b.__class__ is not Value and not isinstance(b, Value):  # a subclass is a Value too
             b = _lift(b, rule.symbol)
         return _binary(rule, a, b)
 
@@ -369,7 +379,7 @@ Value.__truediv__, Value.__rtruediv__ = _operator_pair(R.DIV)
 
 def vsum(values: Iterable[Operand]) -> Value:
     """The sum of ``values`` as one n-ary node."""
-    vals = tuple(values)
+    vals = checks.sequence(values, "sum", "values", "Values or numbers")
     if not vals:
         raise ValueError("sum: needs at least one value, got an empty sequence")
     return apply(R.SUM, *vals)
@@ -377,7 +387,8 @@ def vsum(values: Iterable[Operand]) -> Value:
 
 def dot(weights: Iterable[Operand], inputs: Iterable[Operand]) -> Value:
     """``sum(w * x)`` as one node: a neuron's whole weighted sum."""
-    ws, xs = list(weights), list(inputs)
+    ws = checks.sequence(weights, "dot", "weights", "Values or numbers")
+    xs = checks.sequence(inputs, "dot", "inputs", "Values or numbers")
     n = len(ws)
     if n != len(xs):
         raise ValueError(f"dot: lengths differ, {n} weights and {len(xs)} inputs")

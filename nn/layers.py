@@ -30,7 +30,7 @@ import random
 from collections.abc import Sequence
 from typing import Any, Callable, Union
 
-from autograd import Value, no_grad
+from autograd import Value, checks, no_grad
 from autograd.value import constant, dot_values
 
 from . import module
@@ -89,6 +89,21 @@ def _count_parameters(sizes: Sequence[int]) -> int:
     return sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes, sizes[1:]))
 
 
+MAX_PARAMETERS = 10**8
+"""More scalar parameters than this (about 10 GB of Values) cannot be meant: refused at once
+rather than filling memory for minutes (``MLP(10**400, [1])`` would never return)."""
+
+
+def _check_capacity(sizes: Sequence[int], who: str) -> None:
+    n = _count_parameters(sizes)
+    if n > MAX_PARAMETERS:
+        shape = " -> ".join(map(checks.describe_int, sizes))
+        raise ValueError(
+            f"{who}: sizes {shape} make {checks.describe_int(n)} parameters, more than a "
+            f"pure-Python model can hold (at most {MAX_PARAMETERS:,})"
+        )
+
+
 def _make_rng(rng: random.Random | None, seed: int | None, who: str) -> random.Random:
     """The generator a module initialises from (see the module docstring)."""
     if rng is not None and seed is not None:
@@ -106,9 +121,12 @@ def _make_rng(rng: random.Random | None, seed: int | None, who: str) -> random.R
 
 def init_bound(activation: str, fan_in: int, fan_out: int = 1) -> float:
     """The half-width ``a`` of the uniform ``U(-a, a)`` that initial weights are drawn from."""
+    _check_activation(activation, "init_bound")
+    fan_in = _check_size(fan_in, "fan_in", "init_bound")
+    fan_out = _check_size(fan_out, "fan_out", "init_bound")
     if activation == "relu":
-        return math.sqrt(6.0 / fan_in)  # He/Kaiming
-    return math.sqrt(6.0 / (fan_in + fan_out))  # Xavier/Glorot
+        return math.sqrt(6 / fan_in)  # He/Kaiming; int / int: exact even for a huge int
+    return math.sqrt(6 / (fan_in + fan_out))  # Xavier/Glorot
 
 
 def lift_inputs(x: Any, nin: int, who: str) -> list[Value]:
@@ -168,6 +186,7 @@ class Neuron(Module):
         fan_out: int = 1,
     ) -> None:
         self.nin = _check_size(nin, "nin", "Neuron")
+        _check_capacity([nin, 1], "Neuron")
         self.activation = _resolve_activation(activation, nonlin, "Neuron")
         r = _make_rng(rng, seed, "Neuron")
         a = init_bound(self.activation, nin, _check_size(fan_out, "fan_out", "Neuron"))
@@ -244,6 +263,7 @@ class Layer(Module):
     ) -> None:
         self.nin = _check_size(nin, "nin", "Layer")
         nout = _check_size(nout, "nout", "Layer")
+        _check_capacity([nin, nout], "Layer")
         act = _resolve_activation(activation, nonlin, "Layer")
         r = _make_rng(rng, seed, "Layer")
         self.neurons = TrackedList(Neuron(nin, act, rng=r, fan_out=nout) for _ in range(nout))
@@ -305,6 +325,7 @@ class MLP(Module):
         seed: int | None = None,
     ) -> None:
         sizes = _mlp_sizes(nin, nouts)
+        _check_capacity(sizes, "MLP")
         self.nin = sizes[0]
         self._hidden = _check_activation(activation, "MLP")  # kept for one-layer MLPs
         _check_activation(output_activation, "MLP")

@@ -12,7 +12,7 @@ import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any, Union
 
-from autograd import Value, dot, vsum
+from autograd import Value, checks, dot, vsum
 
 from .module import Module
 
@@ -22,8 +22,10 @@ Scalar = Union[Value, float, int]
 def _values(x: Any, who: str, what: str) -> list[Value]:
     """``x`` (one Value/number or a sequence of them) as a non-empty list of Values."""
     items = [x] if isinstance(x, (Value, numbers.Real)) else x
-    if isinstance(items, (str, bytes)) or not hasattr(items, "__iter__"):
-        raise TypeError(f"{who}: {what} must be a Value, a number or a list of them, got {x!r}")
+    if isinstance(items, (str, bytes, dict)) or not hasattr(items, "__iter__"):
+        raise TypeError(
+            f"{who}: {what} must be a Value, a number or a list of them, got {checks.describe(x)}"
+        )
     out = []
     for i, v in enumerate(items):
         if isinstance(v, Value):
@@ -32,7 +34,7 @@ def _values(x: Any, who: str, what: str) -> list[Value]:
             out.append(Value(v))
         else:
             raise TypeError(
-                f"{who}: {what}[{i}] must be a Value or a number, got {v!r} ({type(v).__name__})"
+                f"{who}: {what}[{i}] must be a Value or a number, got {checks.describe(v)}"
             )
     if not out:
         raise ValueError(f"{who}: {what} is empty")
@@ -119,7 +121,10 @@ def binary_cross_entropy_with_logits(
 def hinge_loss(scores: Scalar | Sequence[Scalar], labels: int | Sequence[int]) -> Value:
     """micrograd's max-margin loss ``mean(relu(1 - y_i * score_i))`` with labels -1 or +1."""
     ss = _values(scores, "hinge_loss", "scores")
-    ys = [labels] if isinstance(labels, numbers.Real) else list(labels)
+    if isinstance(labels, numbers.Real):
+        ys = [labels]
+    else:
+        ys = checks.sequence(labels, "hinge_loss", "labels", "-1 or +1 labels")
     if len(ys) != len(ss):
         raise ValueError(f"hinge_loss: scores has {len(ss)} values but labels has {len(ys)}")
     for i, y in enumerate(ys):
@@ -130,12 +135,14 @@ def hinge_loss(scores: Scalar | Sequence[Scalar], labels: int | Sequence[int]) -
 
 def l2_penalty(params: Module | Iterable[Value], alpha: float = 1e-4) -> Value:
     """``alpha * sum(p**2)`` over ``params`` (a Module or Values), as one ``dot`` node."""
-    ps = params.parameters() if isinstance(params, Module) else list(params)
+    if isinstance(params, Module):
+        ps = params.parameters()
+    else:
+        ps = checks.sequence(params, "l2_penalty", "params", "Values (or a Module)")
     for i, p in enumerate(ps):
         if not isinstance(p, Value):
             raise TypeError(f"l2_penalty: params[{i}] must be a Value, got {p!r}")
     if not ps:
         raise ValueError("l2_penalty: params is empty")
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
-        raise TypeError(f"l2_penalty: alpha must be a number, got {alpha!r}")
+    alpha = checks.number(alpha, "l2_penalty", "alpha")
     return alpha * dot(ps, ps)

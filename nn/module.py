@@ -206,8 +206,14 @@ class Module:
         """
         named = self._named()
         values = check_state(state, named)
-        for (_, p), v in zip(named, values):
-            p.data = v
+        old = [p.data for _, p in named]
+        try:
+            for (_, p), v in zip(named, values):
+                p.data = v
+        except BaseException:  # Ctrl-C half way: a model is loaded whole or not at all
+            for (_, p), v in zip(named, old):
+                p.data = v
+            raise
 
     def save(self, path: PathLike) -> None:
         """Write the architecture and parameters to ``path`` as JSON, atomically."""

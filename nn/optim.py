@@ -9,22 +9,23 @@ gradient raises instead of quietly writing NaN into the model.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable
 from typing import Any, Union
 
-from autograd import Value
+from autograd import Value, checks
 
 from .module import Module
 
 Params = Union[Module, Iterable[Value]]
 
 
-def _real(x: Any, name: str, who: str, low: float = 0.0, high: float = math.inf) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not low <= x < high:
-        rng = f">= {low:g}" if high == math.inf else f"in [{low:g}, {high:g})"
-        raise ValueError(f"{who}: {name} must be a number {rng}, got {x!r}")
-    return float(x)
+def _real(x: Any, name: str, who: str, low: float = 0.0, high: float | None = None) -> float:
+    """A finite setting in ``[low, high)``: a ValueError naming it otherwise (even for a
+    str or an int too large for a float, so one ``except ValueError`` catches them all)."""
+    try:
+        return checks.number(x, who, name, low=low, high=high, high_open=True)
+    except TypeError as e:
+        raise ValueError(str(e)) from None
 
 
 class Optimizer:
@@ -32,7 +33,10 @@ class Optimizer:
 
     def __init__(self, params: Params, lr: float) -> None:
         who = type(self).__name__
-        ps = params.parameters() if isinstance(params, Module) else list(params)
+        if isinstance(params, Module):
+            ps = params.parameters()
+        else:
+            ps = checks.sequence(params, who, "params", "Values (or a Module)")
         if not ps:
             raise ValueError(f"{who}: got an empty parameter list")
         seen: set[int] = set()
@@ -53,11 +57,22 @@ class Optimizer:
             p.grad = 0.0
 
     def step(self) -> None:
-        """Apply one update from the current ``.grad`` values."""
+        """Apply one update from the current ``.grad`` values: all of it, or, if anything
+        stops it (a non-finite update, Ctrl-C), none of it."""
         _real(self.lr, "lr", type(self).__name__)
-        new = self._updates()
-        for p, d in zip(self.params, new):
-            p.data = d
+        # Subclasses replace their state (buffers, step count) rather than mutate it,
+        # so a shallow copy of it, and the old data, undo a step cut short anywhere.
+        state = dict(self.__dict__)
+        old = [p.data for p in self.params]
+        try:
+            new = self._updates()
+            for p, d in zip(self.params, new):
+                p.data = d
+        except BaseException:
+            for p, d in zip(self.params, old):
+                p.data = d
+            self.__dict__.update(state)
+            raise
 
     def _updates(self) -> list[float]:
         raise NotImplementedError

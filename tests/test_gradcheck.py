@@ -204,7 +204,7 @@ def test_bad_arguments_are_refused() -> None:
         gradcheck(smooth, [1.0, 2.0], eps=0.0)
     with pytest.raises(ValueError, match="at least one input"):
         gradcheck(smooth, [])
-    with pytest.raises(TypeError, match="gradcheck: expected a real number"):
+    with pytest.raises(TypeError, match=r"gradcheck: inputs\[0\] must be a real number"):
         gradcheck(smooth, ["1", 2.0])
     with pytest.raises(ValueError, match="finite"):
         gradcheck(smooth, [math.nan, 2.0])

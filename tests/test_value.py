@@ -333,7 +333,7 @@ def test_huge_int_exponents_are_floats_and_never_printed_in_full() -> None:
 def test_constant_makes_a_constant_leaf_and_checks_its_number() -> None:
     c = constant(4)
     assert c.is_constant and c.is_leaf and c.data == 4.0 and c.data.__class__ is float
-    with pytest.raises(TypeError, match=r"constant: expected a real number or Value, got '4'"):
+    with pytest.raises(TypeError, match=r"constant: expected a real number, got '4'"):
         constant("4")
     with pytest.raises(ValueError, match="constant: value must be finite"):
         constant(float("nan"))

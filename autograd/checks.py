@@ -1,0 +1,165 @@
+"""Input checks shared by ``autograd`` and ``nn``: one place for "op: what is wrong, got X".
+
+Every public call checks its arguments with these validators before it does any
+work, so bad input fails at the call that received it, naming the call, the
+argument and the value (``SGD: lr must be a finite number >= 0, got inf``), and
+never as an ``AttributeError`` or ``'NoneType' object is not iterable`` from deep
+inside.  Types that are wrong raise ``TypeError``, values that are wrong
+``ValueError``.  :func:`describe` keeps the "got X" part short whatever X is (a
+5,000-digit int, a million-item list).
+
+None of these is on a hot path: the engine's per-op checks live in
+``autograd.value`` (``_to_float``) and only call :func:`describe` on failure.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+from typing import Any, Callable
+
+_MAX_REPR = 80
+
+
+def describe(x: Any) -> str:
+    """``x`` as it appears after "got": a short repr and its type."""
+    if isinstance(x, int) and not isinstance(x, bool):
+        digits = _digits(x)
+        if digits > 30:
+            return f"an int of {digits} digits"
+    try:
+        text = repr(x)
+    except Exception:  # a broken __repr__ must not hide the real error
+        text = f"<{type(x).__name__} object>"
+    if len(text) > _MAX_REPR:
+        text = text[: _MAX_REPR - 3] + "..."
+    if type(x).__name__ == "Value":
+        return text
+    return f"{text} ({type(x).__name__})"
+
+
+def describe_int(n: int) -> str:
+    """``n`` with thousands separators, or, past 30 digits, its order of magnitude."""
+    return f"{n:,}" if _digits(n) <= 30 else f"about 10^{_digits(n) - 1}"
+
+
+def _digits(n: int) -> int:
+    # str() of a huge int is slow and, past 4,300 digits, refused by Python 3.11+.
+    n = abs(n)
+    if n < 10**30:
+        return len(str(n))
+    return int(n.bit_length() * math.log10(2)) + 1
+
+
+def is_real(x: Any) -> bool:
+    """A real number that is not a bool (``True`` is an ``int`` to Python, not to us)."""
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def number(
+    x: Any,
+    op: str,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """A finite real setting (a rate, a tolerance...) in ``[low, high]`` as a float.
+
+    ``low_open``/``high_open`` exclude the bound itself.  Bools, non-numbers,
+    NaN, infinities and ints too large for a float are refused.
+    """
+    rng = _range_text(low, high, low_open, high_open)
+    if not is_real(x):
+        raise TypeError(f"{op}: {name} must be a finite number{rng}, got {describe(x)}")
+    try:
+        f = float(x)
+    except (OverflowError, ValueError):
+        f = math.inf
+    if (
+        not math.isfinite(f)
+        or (low is not None and (f < low or (low_open and f == low)))
+        or (high is not None and (f > high or (high_open and f == high)))
+    ):
+        raise ValueError(f"{op}: {name} must be a finite number{rng}, got {describe(x)}")
+    return f
+
+
+def _range_text(
+    low: float | None, high: float | None, low_open: bool, high_open: bool
+) -> str:
+    if low is not None and high is not None:
+        return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if low is not None:
+        return f" {'>' if low_open else '>='} {low:g}"
+    if high is not None:
+        return f" {'<' if high_open else '<='} {high:g}"
+    return ""
+
+
+def integer(x: Any, op: str, name: str, *, low: int | None = None) -> int:
+    """An int (not a bool) that is at least ``low``."""
+    at_least = "" if low is None else f" >= {low}"
+    if not isinstance(x, numbers.Integral) or isinstance(x, bool):
+        raise TypeError(f"{op}: {name} must be an int{at_least}, got {describe(x)}")
+    if low is not None and x < low:
+        raise ValueError(f"{op}: {name} must be an int{at_least}, got {describe(x)}")
+    return int(x)
+
+
+def flag(x: Any, op: str, name: str) -> bool:
+    """A bool, exactly (``raise_on_failure="no"`` is a mistake, not a truthy value)."""
+    if not isinstance(x, bool):
+        raise TypeError(f"{op}: {name} must be True or False, got {describe(x)}")
+    return x
+
+
+def function(f: Any, op: str, name: str) -> Callable[..., Any]:
+    if not callable(f):
+        raise TypeError(f"{op}: {name} must be callable, got {describe(f)}")
+    return f
+
+
+def sequence(x: Any, op: str, name: str, what: str = "values") -> list:
+    """An iterable (not a string or a mapping) as a new list."""
+    if x is None or isinstance(x, (str, bytes, dict)) or not isinstance(x, Iterable):
+        raise TypeError(f"{op}: {name} must be an iterable of {what}, got {describe(x)}")
+    return list(x)
+
+
+def value(x: Any, op: str, name: str) -> Any:
+    """A :class:`~autograd.Value`."""
+    from .value import Value
+
+    if not isinstance(x, Value):
+        raise TypeError(f"{op}: {name} must be a Value, got {describe(x)}")
+    return x
+
+
+def values(x: Any, op: str, name: str) -> list:
+    """One Value or an iterable of Values, as a list; an element that is not one is named."""
+    from .value import Value
+
+    if isinstance(x, Value):
+        return [x]
+    xs = sequence(x, op, name, "Values")
+    for i, v in enumerate(xs):
+        if not isinstance(v, Value):
+            raise TypeError(f"{op}: {name}[{i}] must be a Value, got {describe(v)}")
+    return xs
+
+
+def seed(gradient: Any, op: str) -> float:
+    """The gradient a backward pass starts from: a finite number, or a Value's data
+    (as PyTorch's ``backward(gradient=tensor)``)."""
+    from .value import Value, _to_float
+
+    if isinstance(gradient, Value):
+        gradient = gradient.data
+    try:
+        return _to_float(gradient, op, "gradient")
+    except OverflowError as e:  # a huge int: wrong value, not an arithmetic accident
+        raise ValueError(str(e)) from None
