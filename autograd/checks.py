@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Iterable
 from typing import Any, Callable
 
@@ -121,6 +122,14 @@ def function(f: Any, op: str, name: str) -> Callable[..., Any]:
     if not callable(f):
         raise TypeError(f"{op}: {name} must be callable, got {describe(f)}")
     return f
+
+
+def path(x: Any, op: str, name: str = "path") -> Any:
+    """A file name: a ``str`` or an ``os.PathLike``.  Not an int, which ``open`` would
+    take as a file descriptor (``open(1)`` is stdout, and closing it closes stdout)."""
+    if not isinstance(x, (str, os.PathLike)):
+        raise TypeError(f"{op}: {name} must be a str or a path, got {describe(x)}")
+    return x
 
 
 def sequence(x: Any, op: str, name: str, what: str = "values") -> list:

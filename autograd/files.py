@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Union
 
+from . import checks
+
 PathLike = Union[str, "os.PathLike[str]"]
 
 
@@ -74,7 +76,7 @@ def write_atomic(path: PathLike, write: Callable[[str], None]) -> Path:
     through to its target; an existing file keeps its mode.  An ``OSError`` is
     raised again as the same class, naming ``path``.
     """
-    path = Path(path)
+    path = Path(checks.path(path, "save"))
     target = _target(path)
     if target.is_dir():  # os.replace would say "Is a directory" about a temp name
         raise _naming(path, IsADirectoryError(errno.EISDIR, "Is a directory"))

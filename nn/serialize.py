@@ -25,6 +25,7 @@ import stat
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
+from autograd import checks
 from autograd.files import write_atomic
 
 if TYPE_CHECKING:
@@ -237,6 +238,7 @@ def _parse(text: str, where: str) -> Any:
 
 def read_document(path: PathLike) -> dict:
     """Parse and check the envelope of a model file (format, version, sections)."""
+    checks.path(path, "load")
     where = str(path)
     doc = _parse(_read_text(path, where), where)
     if not isinstance(doc, dict):

@@ -26,7 +26,7 @@ import nn.serialize
 from autograd import Value
 from autograd.files import write_atomic, write_text_atomic
 from demos import backprop_three
-from nn import MLP, ModelLoadError, Module
+from nn import MLP, ModelLoadError, Module, load_model
 
 P = "layers.0.neurons.1.w.0"
 
@@ -365,3 +365,14 @@ def test_a_mapping_that_miscounts_is_a_model_load_error_not_stop_iteration():
 
 if sys.platform == "win32":  # symlinks and modes are POSIX promises
     pytestmark = pytest.mark.skip(reason="POSIX file semantics")
+
+
+def test_a_path_that_is_not_a_name_is_refused_before_anything_is_opened(tmp_path):
+    """An int is a file descriptor to ``open``: ``load_model(1)`` used to read and close stdout."""
+    model = MLP(2, [2], seed=0)
+    for bad in (1, True, None, 2.5, b"m.json"[0]):
+        with pytest.raises(TypeError, match=r"^load: path must be a str or a path, got "):
+            load_model(bad)
+        with pytest.raises(TypeError, match=r"^save: path must be a str or a path, got "):
+            model.save(bad)
+    os.fstat(1)  # stdout is still open
