@@ -22,8 +22,9 @@ Copies are exact.  float64 goes across unchanged both ways, and float32,
 float16 and bfloat16 weights widen to float64 without rounding; only
 ``to_torch(model, dtype=torch.float32)`` rounds (to the nearest float32), so a
 float32 module survives torch -> valuegrad -> torch bit for bit either way.
-``from_torch`` also brings each parameter's ``.grad`` (0.0 where torch has
-none), so a gradient computed in torch can be read by name here.
+``from_torch(module, grads=True)`` also brings each parameter's ``.grad``, so
+a gradient computed in torch can be read by name here (by default gradients
+start at 0, as in a new model: what training leaves in ``.grad`` is stale).
 """
 
 from __future__ import annotations
@@ -229,12 +230,14 @@ def _floats(tensor: Any, what: str, who: str, torch: Any) -> list:
     return t.to(device="cpu", dtype=torch.float64).tolist()
 
 
-def from_torch(module: torch.nn.Sequential) -> MLP:
+def from_torch(module: torch.nn.Sequential, *, grads: bool = False) -> MLP:
     """The ``MLP`` that ``module`` (a Sequential of Linear and activation modules) computes.
 
-    Weights and biases are copied exactly (as float64), and so is each ``.grad``
-    torch holds (0.0 where it holds none).  Raises ``ValueError`` naming the
-    first layer that has no MLP equivalent.
+    Weights and biases are copied exactly (as float64).  Gradients start at 0, as
+    in a new model, so a ``backward()`` here is not added to what training left
+    in torch; ``grads=True`` copies each ``.grad`` torch holds instead (0.0 where
+    it holds none), to read a gradient computed in torch by name.  Raises
+    ``ValueError`` naming the first layer that has no MLP equivalent.
     """
     who = "from_torch"
     torch = _import_torch(who)
@@ -243,19 +246,19 @@ def from_torch(module: torch.nn.Sequential) -> MLP:
     nin = layers[0][1].in_features
     model = MLP(nin, [linear.out_features for _, linear, _ in layers], hidden, layers[-1][2],
                 seed=0)
-    state, grads = {}, {}
+    state, grad_of = {}, {}
     for i, (key, linear, _) in enumerate(layers):
         for param, field in ((linear.weight, "weight"), (linear.bias, "bias")):
             what = f"layer {key} ({linear}) {field}"
             data = _floats(param, what, who, torch)
-            g = param.grad
+            g = param.grad if grads else None
             grad = _floats(g, f"{what}.grad", who, torch) if g is not None else None
             for name, index in _element_names(i, linear, field):
                 state[name] = _at(data, index)
-                grads[name] = 0.0 if grad is None else _at(grad, index)
+                grad_of[name] = 0.0 if grad is None else _at(grad, index)
     model.load_state_dict(state)
     for name, p in model.named_parameters():
-        p.grad = grads[name]
+        p.grad = grad_of[name]
     return model
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import pytest
+from graphviz_check import require_dot
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -446,12 +447,14 @@ def test_a_plain_sequential_maps_with_its_own_keys() -> None:
 
 
 @needs_torch
-def test_from_torch_brings_gradients() -> None:
+def test_from_torch_brings_gradients_when_asked() -> None:
     torch.manual_seed(2)
     net = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU(), torch.nn.Linear(2, 2))
-    assert all(g == 0.0 for g in (p.grad for p in from_torch(net).parameters()))
+    assert all(p.grad == 0.0 for p in from_torch(net, grads=True).parameters())  # torch: None
     net(torch.randn(4, 3)).square().sum().backward()
-    model = from_torch(net)
+    # By default a new model's zeros: a backward() here must not add to torch's leftovers.
+    assert all(p.grad == 0.0 for p in from_torch(net).parameters())
+    model = from_torch(net, grads=True)
     for ours, theirs in torch_names(net).items():
         key, index = theirs[:-1].split("[")
         grad = net.get_parameter(key).grad[tuple(int(i) for i in index.split(", "))].item()
@@ -600,3 +603,36 @@ def test_import_nn_does_not_import_torch() -> None:
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
     )
     assert out.stdout.strip() == "[]"
+
+
+# --- the documentation's example ---------------------------------------------------------
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def docs_example(section: str = "## Outgrowing valuegrad") -> str:
+    """The first ``python`` code block after ``section`` in docs/nn.md."""
+    with open(os.path.join(ROOT, "docs", "nn.md"), encoding="utf-8") as f:
+        text = f.read()
+    after = text[text.index(section) :]
+    start = after.index("```python\n") + len("```python\n")
+    return after[start : after.index("```", start)]
+
+
+@needs_torch
+def test_the_outgrowing_example_runs(tmp_path: Any) -> None:
+    require_dot()  # it draws the network
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    out = subprocess.run(
+        [sys.executable, "-c", docs_example()], capture_output=True, text=True, cwd=tmp_path,
+        env=env, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "MLP(64 -> [32, 32, 10]; 3,466 parameters)"
+    assert "2.weight[3, 5]" in lines and "True" in lines
+    accuracy = float(next(line for line in lines if "unseen digits read right" in line)[:4])
+    assert accuracy > 85.0
+    ours, theirs = (float(w) for w in lines[-1].replace(" in torch", "").split()[-3::2])
+    assert abs(ours - theirs) <= RTOL * abs(theirs)
+    assert (tmp_path / "three.svg").read_text().lstrip().startswith("<?xml")
