@@ -60,6 +60,8 @@ def _import_torch(who: str) -> Any:
 
 def _layer_activation(layer: Layer, i: int, who: str) -> str:
     acts = [n.activation for n in layer.neurons]
+    if not acts:
+        raise ValueError(f"{who}: layer {i} has no neurons")
     if len(set(acts)) > 1:
         groups = {a: [j for j, b in enumerate(acts) if b == a] for a in dict.fromkeys(acts)}
         detail = ", ".join(f"{a} for neurons {js}" for a, js in groups.items())
@@ -140,9 +142,20 @@ def to_torch(model: MLP, dtype: torch.dtype | None = None) -> torch.nn.Sequentia
             # then rounds each one once, to nearest.
             linear.weight.copy_(torch.tensor(weight, dtype=torch.float64))
             linear.bias.copy_(torch.tensor(bias, dtype=torch.float64))
+        _check_fits(linear, len(modules) // 2, dtype, torch)
         modules += [linear, getattr(torch.nn, _MODULE_OF[act])()]
         width = len(layer.neurons)
     return torch.nn.Sequential(*modules)
+
+
+def _check_fits(linear: Any, i: int, dtype: Any, torch: Any) -> None:
+    """Refuse a weight that rounding to a narrow ``dtype`` turned into inf."""
+    for field in ("weight", "bias"):
+        bad = (~torch.isfinite(getattr(linear, field))).nonzero()
+        if len(bad):
+            j, *k = (int(v) for v in bad[0])
+            name = f"layers.{i}.neurons.{j}." + (f"w.{k[0]}" if k else "b")
+            raise ValueError(f"to_torch: {name} is too large for {dtype} (it would become inf)")
 
 
 # --- torch -> valuegrad ------------------------------------------------------------------

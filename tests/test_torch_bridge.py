@@ -582,6 +582,22 @@ def test_to_torch_refuses_what_a_sequential_cannot_express() -> None:
 
     assert "Doubled overrides MLP's forward" in _error(to_torch, Doubled(2, [1], seed=0))
     assert _error(to_torch, nn.Layer(2, 2, seed=0)) == "to_torch: expected an nn.MLP, got Layer"
+    empty = MLP(2, [3, 1], seed=0)
+    empty.layers[0].neurons.clear()
+    assert _error(to_torch, empty) == "to_torch: layer 0 has no neurons"
+    narrow = MLP(2, [3, 1], seed=0)
+    narrow.layers[1].neurons[0].w.pop()
+    assert _error(to_torch, narrow) == (
+        "to_torch: layers.1.neurons.0 has 2 weights but its layer reads 3 inputs"
+    )
+    big = MLP(2, [2], seed=0)
+    big.get_parameter("layers.0.neurons.1.w.0").data = 1e39
+    assert _error(lambda: to_torch(big, torch.float32)) == (
+        "to_torch: layers.0.neurons.1.w.0 is too large for torch.float32 (it would become inf)"
+    )
+    big.get_parameter("layers.0.neurons.1.w.0").data = 0.5
+    big.get_parameter("layers.0.neurons.0.b").data = -1e39
+    assert "layers.0.neurons.0.b is too large" in _error(lambda: to_torch(big, torch.float32))
     assert "floating-point torch.dtype, got torch.int64" in _error(
         to_torch, MLP(1, [1], seed=0), torch.int64
     )
