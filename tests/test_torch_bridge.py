@@ -61,13 +61,7 @@ ACTIVATIONS = ["relu", "tanh", "sigmoid", "linear"]
 def relative_error(
     ours: Sequence[float], theirs: Sequence[float], scale: Sequence[float] | None = None
 ) -> float:
-    """``max |ours - theirs| / max |scale|`` over one tensor (``scale`` defaults to ``theirs``).
-
-    Measured against the tensor's largest entry rather than entry by entry: an entry
-    that is a sum of terms cancelling to nearly 0 (a dot product, a gradient summed
-    over a batch) is accurate only to the size of its terms, in any implementation,
-    so entry-wise ratios there would measure the cancellation, not the code.
-    """
+    """``max |ours - theirs| / max |scale|`` over one tensor (``scale`` defaults to ``theirs``)."""
     scale = theirs if scale is None else scale
     assert len(ours) == len(theirs) == len(scale)
     size = max((abs(t) for t in scale), default=0.0)
@@ -83,25 +77,47 @@ def flat(t: Any) -> list[float]:
 
 @dataclass
 class Loss:
-    """A valuegrad loss over a batch, the same loss in torch, and how to draw targets."""
+    """A valuegrad loss over a batch, the same loss in torch, and how to draw targets.
+
+    ``penalty``: a term of the torch loss that depends on the weights alone.
+    """
 
     name: str
     ours: Callable[[list[list[Value]], list, MLP], Value]
     theirs: Callable[[Any, list, Any], Any]
     targets: Callable[[random.Random, int, int], list]
+    penalty: Callable[[Any], Any] | None = None
 
 
 def _ce_targets(rng: random.Random, n: int, nout: int) -> list:
     return [rng.randrange(nout) for _ in range(n)]
 
 
+# Targets are kept away from what the network can output (|output| <= X_BOUND, and
+# sigmoid(output) in [0.047, 0.953]), so no error ``output - target`` cancels to ~0: there
+# any two implementations agree only to the size of the terms, as in a saturated tanh.
+
+
 def _prob_targets(rng: random.Random, n: int, nout: int) -> list:
     # Both hard labels and probabilities: binary cross-entropy takes either.
-    return [[rng.choice([0.0, 1.0, rng.random()]) for _ in range(nout)] for _ in range(n)]
+    def one() -> float:
+        return rng.choice([0.0, 1.0, rng.uniform(0.0, 0.02), rng.uniform(0.98, 1.0)])
+
+    return [[one() for _ in range(nout)] for _ in range(n)]
 
 
 def _real_targets(rng: random.Random, n: int, nout: int) -> list:
-    return [[rng.uniform(-2.0, 2.0) for _ in range(nout)] for _ in range(n)]
+    def one() -> float:
+        return rng.choice([-1.0, 1.0]) * rng.uniform(X_BOUND + 1.0, X_BOUND + 3.0)
+
+    return [[one() for _ in range(nout)] for _ in range(n)]
+
+
+def _weights(rng: random.Random, n: int, nout: int) -> list:
+    # The gradient of sum_j c_j s_j is s_i * (c_i - sum_j c_j s_j), 0 where c_i is the
+    # mean of the c_j whose logits tie (dead relus tie at 0): no power of 3 is the mean
+    # of other powers of 3.
+    return [[3.0**k for k in rng.sample(range(nout), nout)] for _ in range(n)]
 
 
 def _sign_targets(rng: random.Random, n: int, nout: int) -> list:
@@ -110,10 +126,6 @@ def _sign_targets(rng: random.Random, n: int, nout: int) -> list:
 
 def _mean(xs: list[Value]) -> Value:
     return vsum(xs) / len(xs)
-
-
-def _torch_l2(net: Any, alpha: float) -> Any:
-    return alpha * sum((p**2).sum() for p in net.parameters())
 
 
 def _tensor(rows: list) -> Any:
@@ -182,14 +194,15 @@ LOSSES = [
             / torch.exp(out - out.max(dim=1, keepdim=True).values).sum(dim=1, keepdim=True)
             * _tensor(ts)
         ).sum(dim=1).mean(),
-        _real_targets,
+        _weights,
     ),
     Loss(
         "l2_penalty",
         lambda outs, ts, m: _mean([mse(o, t) for o, t in zip(outs, ts)])
         + l2_penalty(m, ALPHA),
-        lambda out, ts, net: F.mse_loss(out, _tensor(ts)) + _torch_l2(net, ALPHA),
+        lambda out, ts, net: F.mse_loss(out, _tensor(ts)),
         _real_targets,
+        lambda net: ALPHA * sum((p**2).sum() for p in net.parameters()),
     ),
 ]
 
@@ -215,35 +228,114 @@ def compare(model: MLP, inputs: list[list[float]], loss: Loss, rng: random.Rando
     X = _tensor(inputs).requires_grad_()
     out = net(X)
     theirs = loss.theirs(out, targets, net)
+    if loss.penalty is not None:
+        theirs = theirs + loss.penalty(net)
     theirs.backward()
-
-    errors = {
-        "outputs": relative_error([o.data for row in outs for o in row], flat(out)),
-        "input gradients": relative_error([x.grad for row in xs for x in row], flat(X.grad)),
-    }
     grads = {key: flat(p.grad) for key, p in net.named_parameters()}
-    # A weight's gradient sums one term per sample, and a batch of mirror images
-    # (the same input with opposite labels) cancels them to ~0: measure against the
-    # sum of the terms' sizes, which is what either implementation's rounding scales with.
-    # The loss sums such terms too (softmax's, weighed by coefficients of either sign).
-    sizes = {key: [0.0] * len(g) for key, g in grads.items()}
-    loss_size = 0.0
-    for i in range(len(inputs)):
+
+    out_size, grad_size, input_size = term_sizes(model, inputs, _top_sizes(net, X, targets, loss))
+    errors = {
+        "outputs": relative_error([o.data for row in outs for o in row], flat(out), out_size),
+        "loss": relative_error([ours.data], [theirs.item()], [_loss_size(net, X, targets, loss)]),
+        "input gradients": relative_error(
+            [x.grad for row in xs for x in row], flat(X.grad), input_size
+        ),
+    }
+    if loss.penalty is not None:
         net.zero_grad()
-        term = loss.theirs(net(X[i : i + 1].detach()), targets[i : i + 1], net) / len(inputs)
-        term.backward()  # (the l2 term comes n times over n: once)
-        loss_size += abs(term.item())
+        loss.penalty(net).backward()
         for key, p in net.named_parameters():
-            sizes[key] = [a + abs(b) for a, b in zip(sizes[key], flat(p.grad))]
-    errors["loss"] = relative_error([ours.data], [theirs.item()], [loss_size])
+            grad_size[key] = [a + abs(b) for a, b in zip(grad_size[key], flat(p.grad))]
     names = valuegrad_names(model)
     for key, p in net.named_parameters():
         ours_grad = [
             model.get_parameter(names[f"{key}[{', '.join(map(str, i))}]"]).grad
             for i in _indices(p.shape)
         ]
-        errors[f"{key}.grad"] = relative_error(ours_grad, grads[key], sizes[key])
+        errors[f"{key}.grad"] = relative_error(ours_grad, grads[key], grad_size[key])
     return errors
+
+
+# Errors are measured against the size of what a quantity adds up, not the quantity
+# itself: a sum of terms that cancel to ~0 (a dot product, a gradient summed over a
+# batch of mirror images) is known only to the size of its terms, in any two
+# implementations, so an entry-wise ratio there would measure the cancellation, not the
+# code.  The sizes are the usual running error bound: the forward and backward passes
+# run again on absolute values (|w| |x| + |b| forward; |w| |upstream| |activation'|
+# backward), starting from each sample's |d loss / d output|, which torch gives.
+
+
+def _top_sizes(net: Any, X: Any, targets: list, loss: Loss) -> list[list[float]]:
+    """``|d loss_i / d output_i|`` for each sample ``i``, with the batch's 1/n."""
+    rows = []
+    for i in range(len(targets)):
+        out = net(X[i : i + 1].detach()).detach().requires_grad_()
+        (loss.theirs(out, targets[i : i + 1], net) / len(targets)).backward()
+        rows.append([abs(g) for g in flat(out.grad)])
+    return rows
+
+
+def _loss_size(net: Any, X: Any, targets: list, loss: Loss) -> float:
+    with torch.no_grad():
+        size = sum(
+            abs(loss.theirs(net(X[i : i + 1]), targets[i : i + 1], net).item())
+            for i in range(len(targets))
+        ) / len(targets)
+        return size + (abs(loss.penalty(net).item()) if loss.penalty is not None else 0.0)
+
+
+_VALUE: dict[str, Callable[[float], float]] = {
+    "relu": lambda z: max(z, 0.0),
+    "tanh": math.tanh,
+    "sigmoid": lambda z: 1.0 / (1.0 + math.exp(-z)),
+    "linear": lambda z: z,
+}
+_SLOPE: dict[str, Callable[[float], float]] = {
+    "relu": lambda z: 1.0 if z > 0.0 else 0.0,
+    "tanh": lambda z: 1.0 - math.tanh(z) ** 2,
+    "sigmoid": lambda z: (s := 1.0 / (1.0 + math.exp(-z))) * (1.0 - s),
+    "linear": lambda z: 1.0,
+}
+
+
+def term_sizes(
+    model: MLP, inputs: list[list[float]], top: list[list[float]]
+) -> tuple[list[float], dict[str, list[float]], list[float]]:
+    """Sizes of the terms behind the outputs, each parameter's gradient and the inputs'.
+
+    Parameter sizes are keyed and laid out as in ``to_torch(model).named_parameters()``.
+    """
+    layers = [
+        ([[w.data for w in n.w] for n in layer.neurons], [n.b.data for n in layer.neurons],
+         layer.activation)
+        for layer in model.layers
+    ]
+    grads = {}
+    for i, (W, b, _) in enumerate(layers):
+        grads[f"{2 * i}.weight"] = [0.0] * (len(W) * len(W[0]))
+        grads[f"{2 * i}.bias"] = [0.0] * len(b)
+    outputs, input_grads = [], []
+    for x, g_top in zip(inputs, top):
+        a, size, saved = list(x), [abs(v) for v in x], []
+        for W, b, act in layers:
+            z = [sum(w * v for w, v in zip(row, a)) + c for row, c in zip(W, b)]
+            saved.append((a, [_SLOPE[act](v) for v in z]))
+            size = [sum(abs(w) * m for w, m in zip(row, size)) + abs(c) for row, c in zip(W, b)]
+            a = [_VALUE[act](v) for v in z]
+        outputs += size
+        g = g_top
+        for i in reversed(range(len(layers))):
+            W, _, _ = layers[i]
+            a_in, slope = saved[i]
+            gz = [gj * sj for gj, sj in zip(g, slope)]
+            wg, bg = grads[f"{2 * i}.weight"], grads[f"{2 * i}.bias"]
+            for j, gzj in enumerate(gz):
+                bg[j] += gzj
+                for k, v in enumerate(a_in):
+                    wg[j * len(a_in) + k] += gzj * abs(v)
+            g = [sum(abs(W[j][k]) * gz[j] for j in range(len(W))) for k in range(len(a_in))]
+        input_grads += g
+    return outputs, grads, input_grads
 
 
 def _indices(shape: Sequence[int]) -> list[tuple[int, ...]]:
