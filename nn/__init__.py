@@ -1,7 +1,8 @@
 """Neural networks on valuegrad's scalar engine: modules, losses, optimisers, files.
 
 ``from nn import MLP, cross_entropy, Adam``; everything public is importable
-from ``nn``.  ``nn.draw_network`` is loaded on first use (it needs graphviz).
+from ``nn``.  ``nn.draw_network`` is loaded on first use (it needs graphviz);
+``nn.to_torch`` and ``nn.from_torch`` import PyTorch only when called.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .losses import (
 from .module import Module, TrackedList
 from .optim import SGD, Adam, Optimizer
 from .serialize import ModelLoadError, load_model
+from .torch_bridge import from_torch, to_torch, torch_names, valuegrad_names
 
 # draw_dot(loss) of a model's graph folds into neuron and layer boxes when it is too big.
 set_default_grouping(GROUPING)
@@ -48,13 +50,17 @@ __all__ = [
     "cross_entropy",
     "diagnose",
     "format_gradients",
+    "from_torch",
     "hinge_loss",
     "init_bound",
     "l2_penalty",
     "load_model",
     "mse",
     "softmax",
+    "to_torch",
     "top_gradients",
+    "torch_names",
+    "valuegrad_names",
 ]
 
 

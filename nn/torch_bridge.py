@@ -1,0 +1,330 @@
+"""Carry an ``MLP`` to PyTorch and back, weight for weight, and name each weight on both sides.
+
+PyTorch is optional (``pip install -e '.[torch]'``): this module imports it only
+inside the functions that need it, so ``import nn`` never loads torch.
+
+An MLP's layer ``i`` becomes two entries of a ``torch.nn.Sequential``: a float64
+``Linear`` at index ``2i`` and its activation module at ``2i + 1`` (``ReLU``,
+``Tanh``, ``Sigmoid``, or ``Identity`` for a linear layer, so every layer has
+both and the indices stay regular).  Neuron ``j``'s weights are row ``j`` of
+the ``Linear``'s weight (torch stores ``(out_features, in_features)``), its bias
+is ``bias[j]``::
+
+    layers.{i}.neurons.{j}.w.{k}  <->  {2i}.weight[j, k]
+    layers.{i}.neurons.{j}.b      <->  {2i}.bias[j]
+
+For a ``Sequential`` from elsewhere the torch side uses that module's own keys
+(``0.weight``, ``fc1.weight``, ``0.2.weight`` inside a nested ``Sequential``):
+:func:`torch_names` gives the whole map for a model or a module, and
+:func:`valuegrad_names` its inverse.
+
+Copies are exact.  float64 goes across unchanged both ways, and float32,
+float16 and bfloat16 weights widen to float64 without rounding; only
+``to_torch(model, dtype=torch.float32)`` rounds (to the nearest float32), so a
+float32 module survives torch -> valuegrad -> torch bit for bit either way.
+``from_torch(module, grads=True)`` also brings each parameter's ``.grad``, so
+a gradient computed in torch can be read by name here (by default gradients
+start at 0, as in a new model: what training leaves in ``.grad`` is stale).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Union
+
+from .layers import MLP, Layer
+
+if TYPE_CHECKING:
+    import torch
+
+# valuegrad activation <-> torch module class name (the classes are looked up on torch.nn).
+_MODULE_OF = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Identity"}
+_ACTIVATION_OF = {module: act for act, module in _MODULE_OF.items()}
+_SUPPORTED = "only Linear, ReLU, Tanh, Sigmoid, Identity are supported"
+
+ModelOrModule = Union[MLP, "torch.nn.Sequential"]
+
+
+def _import_torch(who: str) -> Any:
+    try:
+        import torch
+    except ModuleNotFoundError as e:
+        if e.name != "torch":
+            raise  # torch is there but something it needs is not: show the real cause
+        raise ImportError(f"{who}: PyTorch is not installed; pip install -e '.[torch]'") from None
+    return torch
+
+
+# --- valuegrad -> torch ------------------------------------------------------------------
+
+
+def _layer_activation(layer: Layer, i: int, who: str) -> str:
+    acts = [n.activation for n in layer.neurons]
+    if not acts:
+        raise ValueError(f"{who}: layer {i} has no neurons")
+    if len(set(acts)) > 1:
+        groups = {a: [j for j, b in enumerate(acts) if b == a] for a in dict.fromkeys(acts)}
+        detail = ", ".join(f"{a} for neurons {js}" for a, js in groups.items())
+        raise ValueError(
+            f"{who}: layer {i} mixes activations ({detail}); a torch Linear is followed by one "
+            "activation, so every neuron of a layer needs the same one"
+        )
+    return acts[0]
+
+
+def _check_mlp(model: Any, who: str) -> list[str]:
+    """Check that ``model`` is an MLP torch can express; return each layer's activation."""
+    if not isinstance(model, MLP):
+        raise TypeError(f"{who}: expected an nn.MLP, got {type(model).__name__}")
+    cls = type(model)
+    if cls.__call__ is not MLP.__call__ or cls._forward is not MLP._forward:
+        raise TypeError(
+            f"{who}: {cls.__name__} overrides MLP's forward, which torch's Sequential would not "
+            "reproduce"
+        )
+    if not model.layers:
+        raise ValueError(f"{who}: the MLP has no layers")
+    acts, width = [], model.nin
+    for i, layer in enumerate(model.layers):
+        if not isinstance(layer, Layer) or type(layer)._forward is not Layer._forward:
+            raise TypeError(f"{who}: layer {i} is a {type(layer).__name__}, not an nn.Layer")
+        for j, neuron in enumerate(layer.neurons):
+            if len(neuron.w) != width:
+                raise ValueError(
+                    f"{who}: layers.{i}.neurons.{j} has {len(neuron.w)} weights but its layer "
+                    f"reads {width} inputs"
+                )
+        acts.append(_layer_activation(layer, i, who))
+        width = len(layer.neurons)
+    inside = {name for name, _ in _mlp_parameters(model)}
+    outside = [name for name, _ in model.named_parameters() if name not in inside]
+    if outside:
+        raise ValueError(
+            f"{who}: {cls.__name__} has parameters outside its layers' weights and biases "
+            f"(e.g. {outside[0]!r}), which a Sequential of Linear layers has no place for"
+        )
+    return acts
+
+
+def _mlp_parameters(model: MLP) -> Iterator[tuple[str, Any]]:
+    for i, layer in enumerate(model.layers):
+        for j, neuron in enumerate(layer.neurons):
+            for k, w in enumerate(neuron.w):
+                yield f"layers.{i}.neurons.{j}.w.{k}", w
+            yield f"layers.{i}.neurons.{j}.b", neuron.b
+
+
+def to_torch(model: MLP, dtype: torch.dtype | None = None) -> torch.nn.Sequential:
+    """A ``torch.nn.Sequential`` computing what ``model`` computes, with the same weights.
+
+    Each layer is a ``Linear`` (float64 unless ``dtype`` says otherwise) and its
+    activation module; see the module docstring for the names.  Gradients are
+    not copied (torch's ``.grad`` starts as ``None``), and torch's random state
+    is left as it was.
+    """
+    torch = _import_torch("to_torch")
+    acts = _check_mlp(model, "to_torch")
+    dtype = torch.float64 if dtype is None else dtype
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"to_torch: dtype must be a floating-point torch.dtype, got {dtype!r}")
+    modules = []
+    width = model.nin
+    for layer, act in zip(model.layers, acts):
+        # skip_init: no initial draw, so torch's global RNG is not advanced for weights
+        # that are overwritten at once.
+        linear = torch.nn.utils.skip_init(
+            torch.nn.Linear, width, len(layer.neurons), dtype=dtype
+        )
+        weight = [[w.data for w in n.w] for n in layer.neurons]
+        bias = [n.b.data for n in layer.neurons]
+        with torch.no_grad():
+            # Built as float64 first: the floats are exact there, and a narrower dtype
+            # then rounds each one once, to nearest.
+            linear.weight.copy_(torch.tensor(weight, dtype=torch.float64))
+            linear.bias.copy_(torch.tensor(bias, dtype=torch.float64))
+        _check_fits(linear, len(modules) // 2, dtype, torch)
+        modules += [linear, getattr(torch.nn, _MODULE_OF[act])()]
+        width = len(layer.neurons)
+    return torch.nn.Sequential(*modules)
+
+
+def _check_fits(linear: Any, i: int, dtype: Any, torch: Any) -> None:
+    """Refuse a weight that rounding to a narrow ``dtype`` turned into inf."""
+    for field in ("weight", "bias"):
+        bad = (~torch.isfinite(getattr(linear, field))).nonzero()
+        if len(bad):
+            j, *k = (int(v) for v in bad[0])
+            name = f"layers.{i}.neurons.{j}." + (f"w.{k[0]}" if k else "b")
+            raise ValueError(f"to_torch: {name} is too large for {dtype} (it would become inf)")
+
+
+# --- torch -> valuegrad ------------------------------------------------------------------
+
+
+def _flatten(module: Any, torch: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(key, module)`` for each entry of a Sequential, nested Sequentials opened up."""
+    for key, child in module.named_children():
+        if type(child) is torch.nn.Sequential:
+            yield from _flatten(child, torch, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", child
+
+
+def _read_sequential(
+    module: Any, who: str, one_hidden: bool = True
+) -> list[tuple[str, Any, str]]:
+    """``[(key of the Linear, the Linear, activation name), ...]`` for each MLP layer.
+
+    ``one_hidden``: refuse hidden layers whose activations differ (as ``MLP`` has one).
+    """
+    torch = _import_torch(who)
+    if not isinstance(module, torch.nn.Sequential):
+        raise TypeError(
+            f"{who}: expected a torch.nn.Sequential of Linear and activation modules, got "
+            f"{type(module).__name__} (put its layers in an nn.Sequential, in the order they run)"
+        )
+    layers: list[list[Any]] = []  # [key, Linear, activation name, (key, module) of it or None]
+    for key, child in _flatten(module, torch):
+        name = type(child).__name__
+        if name in _ACTIVATION_OF and type(child) is getattr(torch.nn, name):
+            if not layers or layers[-1][3] is not None:
+                where = "first" if not layers else "after another activation"
+                raise ValueError(
+                    f"{who}: cannot map layer {key} ({child}): it comes {where}, but an MLP "
+                    "layer is a Linear followed by at most one activation"
+                )
+            layers[-1][2:] = [_ACTIVATION_OF[name], (key, child)]
+        elif type(child) is torch.nn.Linear:
+            _check_linear(key, child, layers[-1] if layers else None, who)
+            layers.append([key, child, "linear", None])
+        else:
+            raise ValueError(f"{who}: cannot map layer {key} ({child}): {_SUPPORTED}")
+    if not layers:
+        raise ValueError(f"{who}: the Sequential has no Linear layer, so there is no MLP in it")
+    first = layers[0]
+    for key, linear, act, after in layers[1:-1] if one_hidden else ():
+        if act != first[2]:
+            # MLP(nin, nouts, activation, output_activation) has one hidden activation.
+            if after:
+                said = f"layer {after[0]} ({after[1]})"
+            else:
+                said = f"layer {key} ({linear}) with no activation after it"
+            theirs = str(first[3][1]) if first[3] else "no activation"
+            raise ValueError(
+                f"{who}: cannot map {said}: the first hidden layer has {theirs}, and an MLP's "
+                "hidden layers share one activation"
+            )
+    return [(key, linear, act) for key, linear, act, _ in layers]
+
+
+def _check_linear(key: str, linear: Any, before: list | None, who: str) -> None:
+    if linear.bias is None:
+        raise ValueError(
+            f"{who}: cannot map layer {key} ({linear}): valuegrad neurons always have a "
+            "bias; use Linear(..., bias=True)"
+        )
+    if before is not None and linear.in_features != before[1].out_features:
+        raise ValueError(
+            f"{who}: cannot map layer {key} ({linear}): it reads {linear.in_features} inputs "
+            f"but layer {before[0]} gives {before[1].out_features}"
+        )
+
+
+def _floats(tensor: Any, what: str, who: str, torch: Any) -> list:
+    """A tensor's values as (nested lists of) Python floats, exactly; rejects nan and inf."""
+    t = tensor.detach()
+    if not t.is_floating_point():
+        raise TypeError(f"{who}: {what} must be a floating-point tensor, got {t.dtype}")
+    bad = (~torch.isfinite(t)).nonzero()
+    if len(bad):
+        index = ", ".join(str(int(i)) for i in bad[0])
+        raise ValueError(f"{who}: {what}[{index}] must be finite, got {t[tuple(bad[0])].item()}")
+    # Every float dtype torch has widens to float64 exactly.
+    return t.to(device="cpu", dtype=torch.float64).tolist()
+
+
+def from_torch(module: torch.nn.Sequential, *, grads: bool = False) -> MLP:
+    """The ``MLP`` that ``module`` (a Sequential of Linear and activation modules) computes.
+
+    Weights and biases are copied exactly (as float64).  Gradients start at 0, as
+    in a new model, so a ``backward()`` here is not added to what training left
+    in torch; ``grads=True`` copies each ``.grad`` torch holds instead (0.0 where
+    it holds none), to read a gradient computed in torch by name.  Raises
+    ``ValueError`` naming the first layer that has no MLP equivalent.
+    """
+    who = "from_torch"
+    torch = _import_torch(who)
+    layers = _read_sequential(module, who)
+    hidden = layers[0][2] if len(layers) > 1 else "relu"
+    nin = layers[0][1].in_features
+    model = MLP(nin, [linear.out_features for _, linear, _ in layers], hidden, layers[-1][2],
+                seed=0)
+    state, grad_of = {}, {}
+    for i, (key, linear, _) in enumerate(layers):
+        for param, field in ((linear.weight, "weight"), (linear.bias, "bias")):
+            what = f"layer {key} ({linear}) {field}"
+            data = _floats(param, what, who, torch)
+            g = param.grad if grads else None
+            grad = _floats(g, f"{what}.grad", who, torch) if g is not None else None
+            for name, index in _element_names(i, linear, field):
+                state[name] = _at(data, index)
+                grad_of[name] = 0.0 if grad is None else _at(grad, index)
+    model.load_state_dict(state)
+    for name, p in model.named_parameters():
+        p.grad = grad_of[name]
+    return model
+
+
+def _at(nested: list, index: tuple[int, ...]) -> float:
+    for i in index:
+        nested = nested[i]
+    return nested  # type: ignore[return-value]
+
+
+def _element_names(
+    i: int, linear: Any, field: str
+) -> Iterator[tuple[str, tuple[int, ...]]]:
+    """valuegrad's name and the torch index of each element of a Linear's weight or bias."""
+    for j in range(linear.out_features):
+        if field == "bias":
+            yield f"layers.{i}.neurons.{j}.b", (j,)
+        else:
+            for k in range(linear.in_features):
+                yield f"layers.{i}.neurons.{j}.w.{k}", (j, k)
+
+
+# --- names -------------------------------------------------------------------------------
+
+
+def _layer_shapes(m: Any, who: str) -> list[tuple[str, int, int]]:
+    """``[(torch key of the Linear, in_features, out_features), ...]`` for a model or module."""
+    if isinstance(m, MLP):
+        _check_mlp(m, who)
+        widths = [m.nin, *m.nouts]
+        return [(str(2 * i), widths[i], widths[i + 1]) for i in range(len(m.layers))]
+    return [
+        (key, linear.in_features, linear.out_features)
+        for key, linear, _ in _read_sequential(m, who, one_hidden=False)
+    ]
+
+
+def torch_names(m: ModelOrModule) -> dict[str, str]:
+    """``{valuegrad name: torch name}`` for every weight and bias, in valuegrad's order.
+
+    ``m`` is an MLP (names in ``to_torch(m)``) or a Sequential (names in it and in
+    ``from_torch(m)``).  A torch name is a parameter and an index into it, e.g.
+    ``'layers.1.neurons.3.w.5' -> '2.weight[3, 5]'``, read in torch as
+    ``module.get_parameter('2.weight')[3, 5]``.
+    """
+    out = {}
+    for i, (key, nin, nout) in enumerate(_layer_shapes(m, "torch_names")):
+        for j in range(nout):
+            for k in range(nin):
+                out[f"layers.{i}.neurons.{j}.w.{k}"] = f"{key}.weight[{j}, {k}]"
+            out[f"layers.{i}.neurons.{j}.b"] = f"{key}.bias[{j}]"
+    return out
+
+
+def valuegrad_names(m: ModelOrModule) -> dict[str, str]:
+    """``{torch name: valuegrad name}``: the inverse of :func:`torch_names`."""
+    return {t: v for v, t in torch_names(m).items()}
