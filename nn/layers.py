@@ -289,12 +289,32 @@ class Layer(Module):
     def _describe(self) -> str:
         return f"{self.nin} -> {self.nout}, {self.activation}"
 
+    def _activations(self) -> str | list[str]:
+        """This layer's activation, or one per neuron where they differ (set by hand)."""
+        acts = [n.activation for n in self.neurons]
+        return acts[0] if len(set(acts)) == 1 else acts
+
+    def _set_activations(self, acts: str | list[str], who: str) -> None:
+        names = [acts] * self.nout if isinstance(acts, str) else acts
+        if not isinstance(names, list) or len(names) != self.nout:
+            raise ValueError(f"{who}: expected an activation or {self.nout} of them, got {acts!r}")
+        for n, name in zip(self.neurons, names):
+            n.activation = _check_activation(name, who)
+
     def _architecture(self) -> dict[str, Any]:
-        return {"class": "Layer", "nin": self.nin, "nout": self.nout, "activation": self.activation}
+        arch = {"class": "Layer", "nin": self.nin, "nout": self.nout}
+        acts = self._activations()
+        # A file names every neuron's activation only where they differ: a uniform layer's
+        # file is unchanged.
+        arch.update({"activation": acts} if isinstance(acts, str) else {"activations": acts})
+        return arch
 
     @classmethod
     def _from_architecture(cls, arch: dict) -> Layer:
-        return cls(arch["nin"], arch["nout"], arch["activation"], seed=0)
+        acts = arch["activations"] if "activations" in arch else arch["activation"]
+        layer = cls(arch["nin"], arch["nout"], acts if isinstance(acts, str) else "relu", seed=0)
+        layer._set_activations(acts, "Layer activations")
+        return layer
 
     @staticmethod
     def _parameter_count(arch: dict) -> int:
@@ -367,19 +387,40 @@ class MLP(Module):
         return f"{self.nin} -> {self.nouts}"
 
     def _architecture(self) -> dict[str, Any]:
-        return {
+        arch = {
             "class": "MLP",
             "nin": self.nin,
             "nouts": self.nouts,
-            "activation": self.activation,
-            "output_activation": self.output_activation,
+            "activation": self._hidden if self.activation == "mixed" else self.activation,
+            "output_activation": self._output_default(),
         }
+        # Activations changed by hand, per layer or per neuron, are recorded as they are;
+        # a model built as MLP(...) builds them writes the same file as before.
+        acts = [layer._activations() for layer in self.layers]
+        implied = [arch["activation"]] * (len(acts) - 1) + [arch["output_activation"]]
+        if acts != implied:
+            arch["activations"] = acts
+        return arch
+
+    def _output_default(self) -> str:
+        act = self.output_activation
+        return act if act != "mixed" else "linear"
 
     @classmethod
     def _from_architecture(cls, arch: dict) -> MLP:
-        return cls(
+        model = cls(
             arch["nin"], arch["nouts"], arch["activation"], arch["output_activation"], seed=0
         )
+        acts = arch.get("activations")
+        if acts is not None:
+            if not isinstance(acts, list) or len(acts) != len(model.layers):
+                raise ValueError(
+                    f"MLP activations: expected one entry per layer ({len(model.layers)}), "
+                    f"got {acts!r}"
+                )
+            for layer, a in zip(model.layers, acts):
+                layer._set_activations(a, "MLP activations")
+        return model
 
     @staticmethod
     def _parameter_count(arch: dict) -> int:

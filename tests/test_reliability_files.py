@@ -383,3 +383,33 @@ def test_a_path_that_is_not_a_name_is_refused_before_anything_is_opened(tmp_path
         with pytest.raises(TypeError, match=r"^save: path must be a str or a path, got "):
             model.save(bad)
     os.fstat(1)  # stdout is still open
+
+
+@pytest.mark.parametrize("edit", ["one hidden layer", "the output layer", "one neuron", "all"])
+def test_a_model_whose_activations_were_changed_by_hand_loads_back_as_the_same_model(
+    tmp_path, edit
+):
+    """The file used to record only the first layer's activation: a model with per-layer
+    (or per-neuron) activations loaded back silently as a different model."""
+    model = MLP(3, [4, 4, 2], seed=0)
+    if edit == "one hidden layer":
+        for n in model.layers[1].neurons:
+            n.activation = "tanh"
+    elif edit == "the output layer":
+        for n in model.layers[2].neurons:
+            n.activation = "sigmoid"
+    elif edit == "one neuron":
+        model.layers[0].neurons[2].activation = "tanh"
+    else:
+        for layer, act in zip(model.layers, ["tanh", "sigmoid", "relu"]):
+            for n in layer.neurons:
+                n.activation = act
+    model.save(tmp_path / "m.json")
+    back = load_model(tmp_path / "m.json")
+    acts = [[n.activation for n in layer.neurons] for layer in model.layers]
+    assert [[n.activation for n in layer.neurons] for layer in back.layers] == acts
+    x = [0.3, -1.2, 2.0]
+    assert back.predict(x) == model.predict(x)
+    fresh = MLP(3, [4, 4, 2], seed=1)
+    with pytest.raises(ModelLoadError, match="activations"):
+        fresh.load(tmp_path / "m.json")  # a plain model is not that model: refused by name
