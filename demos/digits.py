@@ -169,20 +169,14 @@ def draw_three(model: MLP, X: Sequence[list[float]], y: Sequence[int], path: Pat
     return write_svg(path, draw_network(model, x, target=3), 'network view of a test "3"')
 
 
-@cli.command
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    X, y = load_digits()
-    if args.limit is not None:
-        X, y = X[: args.limit], y[: args.limit]
-    X_train, X_test, y_train, y_test = train_test_split(X, y, TEST_FRACTION, seed=SPLIT_SEED)
-    model = MLP(64, [*args.hidden, 10], seed=args.seed)
-    print(f"data: {len(X)} digits, {len(X_train)} train / {len(X_test)} test "
-          f"(stratified 80/20 split, seed {SPLIT_SEED})")
-    print(f"model: MLP(64, {[*args.hidden, 10]}), {model.num_parameters()} parameters; "
-          f"Adam lr {args.lr:g} -> {args.lr * FINAL_LR_FRACTION:g}, batch {args.batch_size}, "
-          f"{args.epochs} epochs, seed {args.seed}")
-
+def train_and_report(
+    model: MLP, split: tuple, args: argparse.Namespace, side: int = 8
+) -> tuple[float, list[int], float, float]:
+    """Train ``model`` on ``split`` (X_train, X_test, y_train, y_test) as the flags say, print
+    the confusion matrix (and ``--diagnose``'s reports), and write the model, the plots and the
+    network view of a test "3".  Returns (seconds, test predictions, train and test accuracy).
+    Shared by the 8x8 digits and MNIST (``side`` 28) demos."""
+    X_train, X_test, y_train, y_test = split
     if args.diagnose:
         print_diagnosis(model, X_train, y_train, args.lr, "before training")
     start = time.perf_counter()
@@ -204,9 +198,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     plt = pyplot(enabled=not args.no_plots)
     if plt is not None:
         wrote(plot_history(plt, history, args.out / "training.png"), "loss/accuracy plot")
-        wrote(plot_mistakes(plt, X_test, y_test, pred, args.out / "mistakes.png"),
+        wrote(plot_mistakes(plt, X_test, y_test, pred, args.out / "mistakes.png", side=side),
               "misread test digits")
     draw_three(model, X_test, y_test, args.out / "network_3.svg")
+    return seconds, pred, train_acc, test_acc
+
+
+@cli.command
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    X, y = load_digits()
+    if args.limit is not None:
+        X, y = X[: args.limit], y[: args.limit]
+    X_train, X_test, y_train, y_test = train_test_split(X, y, TEST_FRACTION, seed=SPLIT_SEED)
+    model = MLP(64, [*args.hidden, 10], seed=args.seed)
+    print(f"data: {len(X)} digits, {len(X_train)} train / {len(X_test)} test "
+          f"(stratified 80/20 split, seed {SPLIT_SEED})")
+    print(f"model: MLP(64, {[*args.hidden, 10]}), {model.num_parameters()} parameters; "
+          f"Adam lr {args.lr:g} -> {args.lr * FINAL_LR_FRACTION:g}, batch {args.batch_size}, "
+          f"{args.epochs} epochs, seed {args.seed}")
+
+    seconds, pred, train_acc, test_acc = train_and_report(
+        model, (X_train, X_test, y_train, y_test), args
+    )
 
     print(f"\ntrained in {seconds:.1f} s; train accuracy: {train_acc:.1%}")
     print(f"test accuracy: {test_acc:.1%} ({sum(p == t for p, t in zip(pred, y_test))} of "

@@ -16,23 +16,12 @@ above 90% test accuracy (see docs/demos.md for the measured figures).
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from demos import cli
 from demos.datasets import MNIST_FEATURES, balanced_subset, load_mnist, train_test_split
-from demos.digits import (
-    FINAL_LR_FRACTION,
-    SPLIT_SEED,
-    TEST_FRACTION,
-    draw_three,
-    plot_history,
-    plot_mistakes,
-    train,
-)
-from demos.output import pyplot, wrote
-from demos.training import accuracy, confusion_matrix, format_confusion, predict, print_diagnosis
+from demos.digits import FINAL_LR_FRACTION, SPLIT_SEED, TEST_FRACTION, train_and_report
 from nn import MLP
 
 DEFAULT_HIDDEN = "16,16"  # 3Blue1Brown's; a string, so --help shows it as typed
@@ -67,32 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"Adam lr {args.lr:g} -> {args.lr * FINAL_LR_FRACTION:g}, batch {args.batch_size}, "
           f"{args.epochs} epochs, seed {args.seed}")
 
-    if args.diagnose:
-        print_diagnosis(model, X_train, y_train, args.lr, "before training")
-    start = time.perf_counter()
-    history = train(model, X_train, y_train, X_test, y_test, args)
-    seconds = time.perf_counter() - start
-    if args.diagnose:
-        print_diagnosis(model, X_train, y_train, args.lr * FINAL_LR_FRACTION, "after training")
-
-    pred = predict(model, X_test)
-    test_acc = accuracy(pred, y_test)
-    train_acc = accuracy(predict(model, X_train), y_train)
-    print("\nconfusion matrix on the test set (rows: true digit, columns: predicted):")
-    print(format_confusion(confusion_matrix(y_test, pred, 10)))
-    print()
-
-    model_path = args.out / "model.json"
-    model.save(model_path)
-    wrote(model_path, "trained model")
-    plt = pyplot(enabled=not args.no_plots)
-    if plt is not None:
-        wrote(plot_history(plt, history, args.out / "training.png"), "loss/accuracy plot")
-        wrote(plot_mistakes(plt, X_test, y_test, pred, args.out / "mistakes.png", side=SIDE),
-              "misread test digits")
-    three = draw_three(model, X_test, y_test, args.out / "network_3.svg")
-    if three is not None:
-        wrote(three, 'network view of a test "3" (28x28 input)')
+    seconds, pred, train_acc, test_acc = train_and_report(
+        model, (X_train, X_test, y_train, y_test), args, side=SIDE
+    )
 
     right = sum(p == t for p, t in zip(pred, y_test))
     print(f"\ntrained in {seconds:.1f} s; train accuracy {train_acc:.1%}; {right} of "
