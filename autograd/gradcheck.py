@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Union
 
 from . import checks
-from .backward import _vjp, grad, topological_order
-from .value import Value, _to_float, enable_grad, no_grad
+from .backward import grad, topological_order
+from .checks import real
+from .value import Value, enable_grad, no_grad
 
 __all__ = ["GradcheckError", "GradcheckReport", "GradcheckRow", "gradcheck"]
 
@@ -38,7 +39,6 @@ Operand = Union[Value, int, float]
 # (FloatingPointError, OverflowError and ZeroDivisionError are ArithmeticErrors).
 _OUTSIDE = (ArithmeticError, ValueError)
 _NOISE = 64 * sys.float_info.epsilon
-_JUMP = 1e-3  # relative jump of a local derivative that counts as crossing a kink
 
 OK, FAIL, KINK, DOMAIN = "ok", "FAIL", "kink", "domain"
 
@@ -164,7 +164,7 @@ def gradcheck(
     xs, names = [], []
     for i, v in enumerate(items):
         data = v.data if isinstance(v, Value) else v
-        xs.append(_to_float(data, "gradcheck", f"inputs[{i}]"))
+        xs.append(real(data, "gradcheck", f"inputs[{i}]"))
         names.append(v.label if isinstance(v, Value) and v.label else f"x{i}")
     tol = _Tolerance(atol, rtol)
     hs = [eps * max(1.0, abs(x)) for x in xs]
@@ -343,18 +343,6 @@ def _judge(
     return estimate, DOMAIN, note + (f"; analytic failed: {a_err}" if a_err else "")
 
 
-def _local_partials(node: Value) -> list[float]:
-    """d node / d parent for each parent, from the node's rule, as floats."""
-    try:
-        return [float(d) for d in _vjp(node, 1.0, create_graph=False)[1]]
-    except _OUTSIDE:
-        return [math.nan] * len(node.parents)
-
-
-def _local_derivative(rule: Any, u: float) -> float:
-    return float(rule.vjp(1.0, rule.forward(u), u)[0])
-
-
 def _kink_notes(out: Value, leaves: list[Value], hs: list[float]) -> list[str]:
     """Per input: which kinked op its perturbation reaches ('' if none).
 
@@ -377,7 +365,7 @@ def _kink_notes(out: Value, leaves: list[Value], hs: list[float]) -> list[str]:
             if not any(p in tangent for p in ps):
                 continue
             if node not in partials:
-                partials[node] = _local_partials(node)
+                partials[node] = node.rule.local_derivatives(node)
             tangent[node] = sum(d * tangent.get(p, 0.0) for d, p in zip(partials[node], ps))
         found = []
         for node in kinked:
@@ -394,20 +382,9 @@ def _near_kink(node: Value, tangent: dict, reach: float) -> list[str]:
     if not any(m > 0.0 for m in moves):
         return []
     what = f"{rule.symbol}{f' ({node.label})' if node.label else ''} input"
-    pdata = [p.data for p in ps]
-    try:
-        at = rule.kink(*pdata) if rule.arity else rule.kink(pdata)
-    except _OUTSIDE:
-        at = False
-    if at:
-        return [f"{what} {pdata[0]:.3g} is at its kink"]
-    if rule.arity != 1:
-        return []
-    u, d = pdata[0], moves[0]
-    try:
-        lo, hi = _local_derivative(rule, u - d), _local_derivative(rule, u + d)
-    except _OUTSIDE:
-        return []
-    if abs(hi - lo) > _JUMP * max(1.0, abs(lo), abs(hi)):
-        return [f"{what} {u:.3g} is within {d:.1g} of its kink"]
+    u = ps[0].data
+    if rule.at_kink(node):
+        return [f"{what} {u:.3g} is at its kink"]
+    if rule.kink_within(node, moves[0]):
+        return [f"{what} {u:.3g} is within {moves[0]:.1g} of its kink"]
     return []
