@@ -29,6 +29,7 @@ from typing import Any, Callable, Union
 from . import checks
 from .backward import grad, topological_order
 from .checks import real
+from .table import format_table
 from .value import Value, enable_grad, no_grad
 
 __all__ = ["GradcheckError", "GradcheckReport", "GradcheckRow", "gradcheck"]
@@ -102,31 +103,25 @@ class GradcheckReport:
 
     def __str__(self) -> str:
         verdict = "passed" if self.passed else f"FAILED ({len(self.failures)} of {len(self.rows)})"
-        head = (
+        verdict_line = (
             f"gradcheck order {self.order}: {verdict} "
             f"(eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g})"
         )
-        table = [("input", "x", "analytic", "numeric", "rel err", "status", "note")]
-        for r in self.rows:
-            table.append(
-                (
-                    r.name,
-                    f"{r.x:.6g}",
-                    f"{r.analytic:.9g}",
-                    f"{r.numeric:.9g}",
-                    f"{r.rel_error:.1e}",
-                    r.status,
-                    r.note,
-                )
+        head = ("input", "x", "analytic", "numeric", "rel err", "status", "note")
+        rows = [
+            (
+                r.name,
+                f"{r.x:.6g}",
+                # 9 digits, not style.fmt's 4: the point is to compare them
+                f"{r.analytic:.9g}",
+                f"{r.numeric:.9g}",
+                f"{r.rel_error:.1e}",
+                r.status,
+                r.note,
             )
-        widths = [max(len(row[c]) for row in table) for c in range(6)]
-        lines = [head]
-        for row in table:
-            cells = [row[0].ljust(widths[0])]
-            cells += [row[c].rjust(widths[c]) for c in range(1, 5)]
-            cells += [row[5].ljust(widths[5]), row[6]]
-            lines.append("  ".join(cells).rstrip())
-        return "\n".join(lines)
+            for r in self.rows
+        ]
+        return format_table(head, rows, align="lrrrrll", rule=False, title=verdict_line)
 
 
 class GradcheckError(AssertionError):

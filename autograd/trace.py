@@ -33,6 +33,7 @@ from .draw import (
 from .grouping import consumers
 from .render import render_svgs
 from .style import fmt, label_text, visible
+from .table import format_table
 from .value import Value
 
 if TYPE_CHECKING:
@@ -214,22 +215,11 @@ class BackwardTrace:
                         s.law if first else "",
                     )
                 )
-        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-        numeric = {3, 5, 6, 7}
-
-        def line(r: tuple) -> str:
-            cells = [
-                x.rjust(w) if i in numeric else x.ljust(w)
-                for i, (x, w) in enumerate(zip(r, widths))
-            ]
-            return "  ".join(cells).rstrip()
-
         title = (
             f"Backward pass from {self.names[self.root]} (seed {fmt(self.seed)}): "
             f"{len(self.steps)} steps; adds = upstream × local"
         )
-        sep = "  ".join("-" * w for w in widths)
-        return "\n".join([title, line(head), sep, *map(line, rows)])
+        return format_table(head, rows, align="lllrlrrrl", title=title)
 
     __str__ = table
 

@@ -41,6 +41,7 @@ from typing import Any, Callable, Union
 
 from autograd import Value, enable_grad, topological_order, vsum
 from autograd.files import write_atomic
+from autograd.table import format_table
 
 from .layers import MLP, lift_inputs
 from .losses import binary_cross_entropy_with_logits, cross_entropy, hinge_loss, mse
@@ -154,17 +155,6 @@ def _ratio(a: float, b: float) -> float:
     return a / b
 
 
-def format_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A fixed-width text table: first column left-aligned, the others right-aligned."""
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-
-    def line(r: Sequence[str]) -> str:
-        cells = [c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))]
-        return "  ".join(cells).rstrip()
-
-    return "\n".join([line(head), "  ".join("-" * w for w in widths), *map(line, rows)])
-
-
 @dataclass
 class DiagnosisReport:
     """Per-layer statistics of one batch (:attr:`layers`) and what looks wrong (:attr:`problems`).
@@ -226,7 +216,8 @@ class DiagnosisReport:
 
     def __str__(self) -> str:
         head, rows = self._rows()
-        lines = [self._title(), format_table(head, rows), *self._legend()]
+        table = format_table(head, rows, align="l" + "r" * (len(head) - 1))
+        lines = [self._title(), table, *self._legend()]
         if self.problems:
             lines.append(f"{len(self.problems)} problem{'s' * (len(self.problems) != 1)}:")
             lines += [f"  {p.message}" for p in self.problems]
