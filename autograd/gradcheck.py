@@ -156,83 +156,102 @@ def gradcheck(
     """
     f, items, eps, atol, rtol = _checked_settings(f, inputs, eps, atol, rtol, order)
     checks.flag(raise_on_failure, "gradcheck", "raise_on_failure")
+    xs, names = _inputs(items)
+    probe = _Probe(f, names, order)
+    hs = [eps * max(1.0, abs(x)) for x in xs]
+    with enable_grad():
+        base = probe.leaves(xs)
+        out = probe.call(base)
+        kinks = _kink_notes(out, base, hs)
+        analytic, a_err = _analytic(out, base, order)
+    tol = _Tolerance(atol, rtol)
+    centre = probe.evaluate(xs)
+    rows = []
+    for j in range(len(xs)):
+        shifted = _Shifted(probe, xs, j, hs[j])
+        for i in range(len(centre)):
+            a = analytic[j] if order == 1 else analytic[i][j]
+            judged = _judge(a, a_err, centre[i], shifted.entry(i), hs[j], kinks[j], tol)
+            rows.append(_row(names, order, (i, j), xs[j], a, judged))
+    rows.sort(key=lambda r: r.index)
+    report = GradcheckReport(rows, order, eps, atol, rtol)
+    if raise_on_failure and not report.passed:
+        raise GradcheckError(report)
+    return report
+
+
+def _inputs(items: list) -> tuple[list[float], list[str]]:
+    """Each input's value as a float, and its name (its label, else ``x0``, ``x1``...)."""
     xs, names = [], []
     for i, v in enumerate(items):
         data = v.data if isinstance(v, Value) else v
         xs.append(real(data, "gradcheck", f"inputs[{i}]"))
         names.append(v.label if isinstance(v, Value) and v.label else f"x{i}")
-    tol = _Tolerance(atol, rtol)
-    hs = [eps * max(1.0, abs(x)) for x in xs]
+    return xs, names
 
-    def leaves(at: Sequence[float]) -> list[Value]:
-        return [Value(v, label=name) for v, name in zip(at, names)]
 
-    def call(vals: list[Value]) -> Value:
-        out = f(*vals)
+class _Probe:
+    """``f`` evaluated at a point: its value (order 1) or its gradient (order 2), as floats."""
+
+    def __init__(self, f: Callable[..., Value], names: list[str], order: int) -> None:
+        self.f, self.names, self.order = f, names, order
+
+    def leaves(self, at: Sequence[float]) -> list[Value]:
+        return [Value(v, label=name) for v, name in zip(at, self.names)]
+
+    def call(self, vals: list[Value]) -> Value:
+        out = self.f(*vals)
         if not isinstance(out, Value):
             raise TypeError(
                 f"gradcheck: f must return a Value, got {out!r} ({type(out).__name__})"
             )
         return out
 
-    def shifted(j: int, k: int) -> list[float]:
-        at = list(xs)
-        at[j] += k * hs[j]
-        return at
-
-    with enable_grad():
-        base = leaves(xs)
-        out = call(base)
-        kinks = _kink_notes(out, base, hs)
-        analytic, a_err = _analytic(out, base, order)
-
-    if order == 1:
-
-        def evaluate(at: Sequence[float]) -> list[float]:
+    def evaluate(self, at: Sequence[float]) -> list[float]:
+        if self.order == 1:
             with no_grad():
-                return [call(leaves(at)).data]
+                return [self.call(self.leaves(at)).data]
+        with enable_grad():
+            vals = self.leaves(at)
+            return grad(self.call(vals), vals)
 
-        labels = [[n] for n in names]
-    else:
 
-        def evaluate(at: Sequence[float]) -> list[float]:
-            with enable_grad():
-                vals = leaves(at)
-                return grad(call(vals), vals)
+class _Shifted:
+    """``probe`` at input ``j`` moved by ``k`` steps ``h``, each ``k`` evaluated once;
+    a point where ``f`` is not defined raises its error again on every ask."""
 
-        labels = [[f"{a},{b}" for b in names] for a in names]
+    def __init__(self, probe: _Probe, xs: list[float], j: int, h: float) -> None:
+        self.probe, self.xs, self.j, self.h = probe, xs, j, h
+        self.cache: dict[int, Any] = {}
 
-    centre = evaluate(xs)
-    rows = []
-    for j in range(len(xs)):
-        cache: dict = {}
+    def at(self, k: int) -> list[float]:
+        if k not in self.cache:
+            point = list(self.xs)
+            point[self.j] += k * self.h
+            try:
+                self.cache[k] = self.probe.evaluate(point)
+            except _OUTSIDE as e:
+                self.cache[k] = e
+        got = self.cache[k]
+        if isinstance(got, Exception):
+            raise got
+        return got
 
-        def probe(k: int, j: int = j, cache: dict = cache) -> list[float]:
-            if k not in cache:
-                try:
-                    cache[k] = evaluate(shifted(j, k))
-                except _OUTSIDE as e:
-                    cache[k] = e
-            got = cache[k]
-            if isinstance(got, Exception):
-                raise got
-            return got
+    def entry(self, i: int) -> Callable[[int], float]:
+        """Entry ``i`` of the evaluation, as a function of the shift ``k``."""
+        return lambda k: self.at(k)[i]
 
-        for i in range(len(centre)):
-            a = analytic[j] if order == 1 else analytic[i][j]
-            numeric, status, note = _judge(
-                a, a_err, centre[i], lambda k, i=i: probe(k)[i], hs[j], kinks[j], tol
-            )
-            name = names[j] if order == 1 else labels[i][j]
-            index = (j,) if order == 1 else (i, j)
-            err = abs(a - numeric)
-            rel = err / max(abs(a), abs(numeric)) if err else 0.0
-            rows.append(GradcheckRow(name, index, xs[j], a, numeric, err, rel, status, note))
-    rows.sort(key=lambda r: r.index)
-    report = GradcheckReport(rows, order, eps, atol, rtol)
-    if raise_on_failure and not report.passed:
-        raise GradcheckError(report)
-    return report
+
+def _row(
+    names: list[str], order: int, ij: tuple[int, int], x: float, a: float, judged: tuple
+) -> GradcheckRow:
+    """The row of entry ``ij`` (output ``i``, input ``j``): ``judged`` is ``_judge``'s verdict."""
+    (i, j), (numeric, status, note) = ij, judged
+    name = names[j] if order == 1 else f"{names[i]},{names[j]}"
+    index = (j,) if order == 1 else (i, j)
+    err = abs(a - numeric)
+    rel = err / max(abs(a), abs(numeric)) if err else 0.0
+    return GradcheckRow(name, index, x, a, numeric, err, rel, status, note)
 
 
 def _checked_settings(
