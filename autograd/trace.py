@@ -96,11 +96,14 @@ def _beyond_float(node: Value, k: int, local: float, upstream: float, added: flo
         return f"{exact:.3e}" if exact.is_finite() else fmt(local)
 
 
-def _law(node: Value) -> str:
+def _law(node: Value, locals_: tuple) -> str:
     r = node.rule
     law = r.law or f"{r.symbol}: local derivative from its rule"
     if r.at_kink(node):
-        law += " (at its kink, where the engine takes the derivative as 0)"
+        if any(locals_):  # max(a, b) on a tie: the rule picks one side
+            law += " (at its kink, where the rule picks a one-sided derivative)"
+        else:
+            law += " (at its kink, where the engine takes the derivative as 0)"
     return law
 
 
@@ -152,7 +155,9 @@ def trace_backward(root: Value, gradient: Any = 1.0) -> BackwardTrace:
             text = fmt(local) if math.isfinite(local) else _beyond_float(node, k, local, g, added)
             contribs.append(Contribution(p, names[p], local, added, totals.get(p, 0.0), text))
         steps.append(
-            TraceStep(len(steps) + 1, node, names[node], node.op, _law(node), g, tuple(contribs))
+            TraceStep(
+                len(steps) + 1, node, names[node], node.op, _law(node, locals_), g, tuple(contribs)
+            )
         )
 
     grads = replay(root, seed, old_of=_accumulated, on_step=record)

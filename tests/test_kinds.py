@@ -218,3 +218,24 @@ def test_a_closure_node_is_a_closure_kind_and_a_reference_cycle() -> None:
     out = lecture_exp(x)
     assert isinstance(out.rule, Closure) and out.op == "exp" and out.parents == (x,)
     assert out._backward.__name__ == "_backward"  # the getter gives the user's closure
+
+
+# --- the examples in docs/gradients.md run, and print what the page shows ---------------------
+
+
+def _doc_section(title: str) -> str:
+    text = (Path(__file__).resolve().parents[1] / "docs" / "gradients.md").read_text()
+    return text.split(f"### {title}\n", 1)[1].split("\n### ", 1)[0]
+
+
+def test_the_docs_kinked_binary_op_runs_and_prints_what_the_page_shows(capsys) -> None:
+    section = _doc_section("Your own op")
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    shown = re.search(r"```text\n(.*?)```", section, re.S).group(1)
+    exec(compile(code, "docs/gradients.md", "exec"), {})
+    assert capsys.readouterr().out == shown
+
+
+def test_the_docs_hand_built_exp_runs() -> None:
+    code = re.search(r"```python\n(.*?)```", _doc_section("micrograd's hand-built ops"), re.S)
+    exec(compile(code.group(1), "docs/gradients.md", "exec"), {})
