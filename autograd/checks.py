@@ -185,6 +185,6 @@ def real(x: Any, op: str, what: str = "") -> float:
         f = float(x)
     except OverflowError:  # ints too: float(10**400) overflows
         raise OverflowError(f"{op}: {describe(x)} is too large for a float") from None
-    if f - f != 0.0:
+    if f - f != 0.0:  # kinds.is_finite inlined (kinds sits above this module): hot
         raise ValueError(f"{op}: value must be finite, got {x!r}")
     return f

@@ -197,14 +197,14 @@ def _sum_vjp(g: Any, out: Any, xs: Sequence) -> list:
     return [g] * len(xs)
 
 
-def dot_product(ws: Sequence[float], xs: Sequence[float]) -> float:
+def float_dot(ws: Sequence[float], xs: Sequence[float]) -> float:
     """``sum(w * x)`` over two float sequences of equal length."""
     return sum(map(operator.mul, ws, xs), 0.0)
 
 
 def _dot_forward(args: Sequence[float]) -> float:
     n = len(args) // 2
-    return dot_product(args[:n], args[n:])
+    return float_dot(args[:n], args[n:])
 
 
 def _dot_partners(ws: Sequence, xs: Sequence) -> tuple[Sequence, Sequence]:

@@ -28,7 +28,7 @@ Number = Union[int, float]
 Operand = Union["Value", int, float]
 
 __all__ = [
-    "Value", "apply", "constant", "dot", "dot_values", "enable_grad", "is_grad_enabled",
+    "Value", "apply", "constant", "dot", "dot_unchecked", "enable_grad", "is_grad_enabled",
     "no_grad", "set_grad_enabled", "vsum",
 ]
 
@@ -305,7 +305,7 @@ def _unary(rule: Rule, x: Value) -> Value:
         raise _op_error(rule, e, (x,)) from None
     # The operand is checked too: .data set to inf/nan by hand would otherwise
     # pass silently through ops that map it to a finite number (tanh, relu...).
-    if data - data + (xd - xd) != 0.0:
+    if data - data + (xd - xd) != 0.0:  # is_finite of both, inlined: once per op
         raise _op_error(rule, OverflowError(), (x,))
     out = _new(Value)  # _node inlined: this runs once per op
     out.data = data
@@ -322,7 +322,7 @@ def _binary(rule: Rule, a: Value, b: Value) -> Value:
         data = rule.forward(ad, bd)
     except (ArithmeticError, ValueError, TypeError) as e:  # TypeError: .data set by hand
         raise _op_error(rule, e, (a, b)) from None
-    if data - data + (ad - ad) + (bd - bd) != 0.0:  # operands too, as in _unary
+    if data - data + (ad - ad) + (bd - bd) != 0.0:  # operands too, as in _unary (inlined)
         raise _op_error(rule, OverflowError(), (a, b))
     out = _new(Value)  # _node inlined: this runs once per op
     out.data = data
@@ -373,10 +373,10 @@ def dot(weights: Iterable[Operand], inputs: Iterable[Operand]) -> Value:
         raise ValueError("dot: needs at least one pair, got empty sequences")
     if set(map(type, ws + xs)) != _ONLY_VALUES:  # one C-level pass; lift only when needed
         return apply(R.DOT, *ws, *xs)
-    return dot_values(ws, xs)
+    return dot_unchecked(ws, xs)
 
 
-def dot_values(
+def dot_unchecked(
     ws: Sequence[Value], xs: Sequence[Value], xdata: Sequence[float] | None = None
 ) -> Value:
     """:func:`dot` for callers that pass two non-empty lists of Values.
@@ -391,12 +391,12 @@ def dot_values(
         return dot(ws, xs)  # which says what is wrong
     try:
         wd = [w.data for w in ws]
-        data = R.dot_product(wd, [x.data for x in xs] if xdata is None else xdata)
+        data = R.float_dot(wd, [x.data for x in xs] if xdata is None else xdata)
     except AttributeError:  # not all Values: dot() lifts numbers and names anything else
         return dot(ws, xs)
     except TypeError as e:  # .data set by hand
         raise _op_error(DOT, e, (*ws, *xs)) from None
-    if data - data != 0.0:
+    if data - data != 0.0:  # is_finite inlined: once per neuron
         raise _op_error(DOT, OverflowError(), (*ws, *xs))
     out = _node(data)
     DOT.record(out, tuple(ws), tuple(xs))  # no copy when given tuples

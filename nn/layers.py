@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from typing import Any, Callable, Union
 
 from autograd import Value, checks, no_grad
-from autograd.value import constant, dot_values
+from autograd.value import constant, dot_unchecked
 
 from . import module, serialize
 from .module import Module, TrackedList
@@ -224,7 +224,7 @@ class Neuron(Module):
             # version, so such a list is read afresh on every call.
             kept = module.structure_version if self.w.__class__ is TrackedList else -1
             wb = self._wb = (kept, (*self.w, self.b))
-        z = dot_values(wb[1], xs, xdata)
+        z = dot_unchecked(wb[1], xs, xdata)
         act = self._act
         return z if act is None else act(z)
 
