@@ -118,6 +118,12 @@ class Rule:
         finite: bool = False,
     ) -> None:
         _check_rule(symbol, arity, forward, vjp, partners)
+        kind = Bilinear if partners is not None else _KIND_OF_ARITY[arity]
+        if type(self) in _KINDS and type(self) is not kind:
+            raise ValueError(
+                f"Rule {symbol!r}: a {type(self).__name__} rule cannot have arity {arity}"
+                f"{' and partners' if partners is not None else ''}; Rule(...) picks the kind"
+            )
         self.symbol = symbol  # what graphs and micrograd's ``_op`` show
         self.arity = arity  # 1, 2, or 0 for n-ary
         self.forward = forward
@@ -363,6 +369,7 @@ class Bilinear(Nary):
 
 
 _KIND_OF_ARITY = {1: Unary, 2: Binary, 0: Nary}
+_KINDS = (Unary, Binary, Nary, Bilinear)
 
 
 class Closure(Rule):

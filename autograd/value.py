@@ -1,12 +1,18 @@
 """The :class:`Value` node: a scalar that records the op that produced it.
 
 A node holds its data, its gradient, an optional label, the :class:`Rule` that
-made it and up to two parent slots.  Binary ops keep both parents inline, n-ary
-ops (``sum``) keep one tuple, and ``dot`` keeps its weights and its inputs as two
-tuples, which a layer's neurons share; so a node costs a few pointers instead of
-micrograd's ``set`` + closure.  Nodes point only at their parents
-and at shared rules: a graph has no reference cycles, and reference counting
-frees it as soon as it is dropped.
+made it and up to two parent slots (:class:`~autograd.node.Node`).  What the
+slots hold is the business of the rule's kind (:mod:`autograd.kinds`): binary
+ops keep both parents inline, n-ary ops (``sum``) keep one tuple, and ``dot``
+keeps its weights and its inputs as two tuples, which a layer's neurons share;
+so a node costs a few pointers instead of micrograd's ``set`` + closure.  Nodes
+point only at their parents and at shared rules: a graph built from these ops
+has no reference cycles, and reference counting frees it as soon as it is
+dropped.  (micrograd's hand-built node, ``out._backward = closure``, is the
+exception: its closure refers to ``out``, as in micrograd.)
+
+The operators are methods of :class:`Value` (``__add__``...); each op's
+derivative is declared once, in :mod:`autograd.rules`.
 """
 
 from __future__ import annotations

@@ -61,6 +61,9 @@ def test_rule_makes_the_kind_that_fits() -> None:
     assert type(Rule("f", 0, sum, lambda g, out, xs: [g] * len(xs))) is Nary
     with pytest.raises(ValueError, match="arity must be 1, 2 or 0"):
         Rule("f", 3, max, _max_vjp)
+    assert type(Binary("max", 2, max, _max_vjp)) is Binary
+    with pytest.raises(ValueError, match="a Unary rule cannot have arity 2"):
+        Unary("max", 2, max, _max_vjp)
 
 
 def test_parents_come_from_the_kind_for_every_shape() -> None:
