@@ -2,6 +2,16 @@
 
 ``Value`` records every op into a DAG; ``backward`` runs reverse mode over it;
 ``grad`` returns gradients (differentiable ones with ``create_graph=True``).
+
+Where things are: each op's derivative (tanh's: ``TANH =``) in ``rules.py``;
+how a node of each kind of rule holds its parents and sends them a gradient
+in ``kinds.py``; ``Value`` and its operators in ``value.py``; backward's loop
+(``_run_backward``), ``grad`` and the order of a pass in ``backward.py``;
+``trace.py``, ``gradcheck.py``; pictures: colours and number format in
+``style.py``, ``draw.py`` (``draw_dot``), ``render.py`` (Graphviz), the
+grouping hook in ``grouping.py``; text tables in ``table.py``; input checks
+in ``checks.py``.  Layers point one way (``tests/test_architecture.py``):
+node, checks, grad_mode, kinds, rules, backward, value, then the rest.
 """
 
 from .backward import GradientError, backward, backward_order, grad, topological_order, zero_grad

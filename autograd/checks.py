@@ -8,8 +8,8 @@ inside.  Types that are wrong raise ``TypeError``, values that are wrong
 ``ValueError``.  :func:`describe` keeps the "got X" part short whatever X is (a
 5,000-digit int, a million-item list).
 
-None of these is on a hot path: the engine's per-op checks live in
-``autograd.value`` (``_to_float``) and only call :func:`describe` on failure.
+Only :func:`real` is on a hot path (every number an op lifts): it calls
+:func:`describe` on failure only.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import numbers
 import os
 from collections.abc import Iterable
 from typing import Any, Callable
+
+from .node import Node
 
 _MAX_REPR = 80
 
@@ -141,22 +143,18 @@ def sequence(x: Any, op: str, name: str, what: str = "values") -> list:
 
 def value(x: Any, op: str, name: str) -> Any:
     """A :class:`~autograd.Value`."""
-    from .value import Value
-
-    if not isinstance(x, Value):
+    if not isinstance(x, Node):
         raise TypeError(f"{op}: {name} must be a Value, got {describe(x)}")
     return x
 
 
 def values(x: Any, op: str, name: str) -> list:
     """One Value or an iterable of Values, as a list; an element that is not one is named."""
-    from .value import Value
-
-    if isinstance(x, Value):
+    if isinstance(x, Node):
         return [x]
     xs = sequence(x, op, name, "Values")
     for i, v in enumerate(xs):
-        if not isinstance(v, Value):
+        if not isinstance(v, Node):
             raise TypeError(f"{op}: {name}[{i}] must be a Value, got {describe(v)}")
     return xs
 
@@ -164,11 +162,38 @@ def values(x: Any, op: str, name: str) -> list:
 def seed(gradient: Any, op: str) -> float:
     """The gradient a backward pass starts from: a finite number, or a Value's data
     (as PyTorch's ``backward(gradient=tensor)``)."""
-    from .value import Value, _to_float
-
-    if isinstance(gradient, Value):
+    if isinstance(gradient, Node):
         gradient = gradient.data
     try:
-        return _to_float(gradient, op, "gradient")
+        return real(gradient, op, "gradient")
     except OverflowError as e:  # a huge int: wrong value, not an arithmetic accident
         raise ValueError(str(e)) from None
+
+
+# Calls whose argument is a number only: a Value there is a mistake, not an operand.
+_DATA_ONLY = frozenset({"Value", "constant"})
+
+
+def real(x: Any, op: str, what: str = "") -> float:
+    """A raw number for ``op`` as a finite float; raise naming the op and the value otherwise.
+
+    ``what`` names the argument (``"gradient"``); without it the message reads as
+    an operand's, which may be a number or a Value.  On every op's hot path (a
+    number lifted to a constant), hence the exact-class tests first.
+    """
+    if x.__class__ is not float and x.__class__ is not int and not isinstance(x, numbers.Real):
+        if what:
+            expected = f"{what} must be a real number"
+        elif op in _DATA_ONLY:
+            expected = "expected a real number"
+        else:
+            expected = "expected a real number or Value"
+        hint = " (a Value: pass its .data, or use .detach())" if isinstance(x, Node) else ""
+        raise TypeError(f"{op}: {expected}, got {describe(x)}{hint}")
+    try:
+        f = float(x)
+    except OverflowError:  # ints too: float(10**400) overflows
+        raise OverflowError(f"{op}: {describe(x)} is too large for a float") from None
+    if f - f != 0.0:  # kinds.is_finite inlined (kinds sits above this module): hot
+        raise ValueError(f"{op}: value must be finite, got {x!r}")
+    return f

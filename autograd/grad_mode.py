@@ -37,7 +37,7 @@ __all__ = ["enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_grad_enabled: ContextVar[bool] = ContextVar("autograd_grad_enabled", default=True)
+grad_enabled_flag: ContextVar[bool] = ContextVar("autograd_grad_enabled", default=True)
 # (instance, the mode to restore) per open block, innermost last; a tuple, because a
 # ContextVar's value is shared with every copy of the context (asyncio tasks).
 _open_blocks: ContextVar[tuple[tuple[Any, bool], ...]] = ContextVar(
@@ -47,7 +47,7 @@ _open_blocks: ContextVar[tuple[tuple[Any, bool], ...]] = ContextVar(
 
 def is_grad_enabled() -> bool:
     """Whether ops currently record the graph (in this thread or task)."""
-    return _grad_enabled.get()
+    return grad_enabled_flag.get()
 
 
 class _GradMode:
@@ -58,8 +58,8 @@ class _GradMode:
     def __enter__(self) -> _GradMode:
         # Push first, then switch: an interrupt between the two leaves a stale entry,
         # never a mode that nothing will restore.
-        _open_blocks.set((*_open_blocks.get(), (self, _grad_enabled.get())))
-        _grad_enabled.set(self.mode)
+        _open_blocks.set((*_open_blocks.get(), (self, grad_enabled_flag.get())))
+        grad_enabled_flag.set(self.mode)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -67,7 +67,7 @@ class _GradMode:
         for i in range(len(blocks) - 1, -1, -1):
             if blocks[i][0] is self:
                 # Restore, then pop: an interrupt between the two leaves a stale entry.
-                _grad_enabled.set(blocks[i][1])
+                grad_enabled_flag.set(blocks[i][1])
                 _open_blocks.set(blocks[:i] + blocks[i + 1 :])
                 return
         # Entered in another thread or task (a generator finished elsewhere):
@@ -201,8 +201,8 @@ class set_grad_enabled(_GradMode):
         if not isinstance(mode, bool):
             raise TypeError(f"set_grad_enabled: mode must be True or False, got {describe(mode)}")
         self.mode = mode
-        self._before_call: bool | None = _grad_enabled.get()
-        _grad_enabled.set(mode)
+        self._before_call: bool | None = grad_enabled_flag.get()
+        grad_enabled_flag.set(mode)
 
     def __enter__(self) -> _GradMode:
         before = self._before_call
@@ -217,7 +217,7 @@ class set_grad_enabled(_GradMode):
         before = self._before_call
         if before is not None:  # used as a decorator: the call was not meant to switch now
             self._before_call = None
-            _grad_enabled.set(before)
+            grad_enabled_flag.set(before)
         return super().__call__(func)
 
     def clone(self) -> _GradMode:

@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from typing import Any, Callable, Union
 
 from . import checks
-from .backward import _vjp, grad, topological_order
-from .value import Value, _to_float, enable_grad, no_grad
+from .backward import grad, topological_order
+from .checks import real
+from .table import format_table
+from .value import Value, enable_grad, no_grad
 
 __all__ = ["GradcheckError", "GradcheckReport", "GradcheckRow", "gradcheck"]
 
@@ -38,7 +40,6 @@ Operand = Union[Value, int, float]
 # (FloatingPointError, OverflowError and ZeroDivisionError are ArithmeticErrors).
 _OUTSIDE = (ArithmeticError, ValueError)
 _NOISE = 64 * sys.float_info.epsilon
-_JUMP = 1e-3  # relative jump of a local derivative that counts as crossing a kink
 
 OK, FAIL, KINK, DOMAIN = "ok", "FAIL", "kink", "domain"
 
@@ -102,31 +103,25 @@ class GradcheckReport:
 
     def __str__(self) -> str:
         verdict = "passed" if self.passed else f"FAILED ({len(self.failures)} of {len(self.rows)})"
-        head = (
+        verdict_line = (
             f"gradcheck order {self.order}: {verdict} "
             f"(eps={self.eps:g}, atol={self.atol:g}, rtol={self.rtol:g})"
         )
-        table = [("input", "x", "analytic", "numeric", "rel err", "status", "note")]
-        for r in self.rows:
-            table.append(
-                (
-                    r.name,
-                    f"{r.x:.6g}",
-                    f"{r.analytic:.9g}",
-                    f"{r.numeric:.9g}",
-                    f"{r.rel_error:.1e}",
-                    r.status,
-                    r.note,
-                )
+        head = ("input", "x", "analytic", "numeric", "rel err", "status", "note")
+        rows = [
+            (
+                r.name,
+                f"{r.x:.6g}",
+                # 9 digits, not style.fmt's 4: the point is to compare them
+                f"{r.analytic:.9g}",
+                f"{r.numeric:.9g}",
+                f"{r.rel_error:.1e}",
+                r.status,
+                r.note,
             )
-        widths = [max(len(row[c]) for row in table) for c in range(6)]
-        lines = [head]
-        for row in table:
-            cells = [row[0].ljust(widths[0])]
-            cells += [row[c].rjust(widths[c]) for c in range(1, 5)]
-            cells += [row[5].ljust(widths[5]), row[6]]
-            lines.append("  ".join(cells).rstrip())
-        return "\n".join(lines)
+            for r in self.rows
+        ]
+        return format_table(head, rows, align="lrrrrll", rule=False, title=verdict_line)
 
 
 class GradcheckError(AssertionError):
@@ -161,83 +156,102 @@ def gradcheck(
     """
     f, items, eps, atol, rtol = _checked_settings(f, inputs, eps, atol, rtol, order)
     checks.flag(raise_on_failure, "gradcheck", "raise_on_failure")
+    xs, names = _inputs(items)
+    probe = _Probe(f, names, order)
+    hs = [eps * max(1.0, abs(x)) for x in xs]
+    with enable_grad():
+        base = probe.leaves(xs)
+        out = probe.call(base)
+        kinks = _kink_notes(out, base, hs)
+        analytic, a_err = _analytic(out, base, order)
+    tol = _Tolerance(atol, rtol)
+    centre = probe.evaluate(xs)
+    rows = []
+    for j in range(len(xs)):
+        shifted = _Shifted(probe, xs, j, hs[j])
+        for i in range(len(centre)):
+            a = analytic[j] if order == 1 else analytic[i][j]
+            judged = _judge(a, a_err, centre[i], shifted.entry(i), hs[j], kinks[j], tol)
+            rows.append(_row(names, order, (i, j), xs[j], a, judged))
+    rows.sort(key=lambda r: r.index)
+    report = GradcheckReport(rows, order, eps, atol, rtol)
+    if raise_on_failure and not report.passed:
+        raise GradcheckError(report)
+    return report
+
+
+def _inputs(items: list) -> tuple[list[float], list[str]]:
+    """Each input's value as a float, and its name (its label, else ``x0``, ``x1``...)."""
     xs, names = [], []
     for i, v in enumerate(items):
         data = v.data if isinstance(v, Value) else v
-        xs.append(_to_float(data, "gradcheck", f"inputs[{i}]"))
+        xs.append(real(data, "gradcheck", f"inputs[{i}]"))
         names.append(v.label if isinstance(v, Value) and v.label else f"x{i}")
-    tol = _Tolerance(atol, rtol)
-    hs = [eps * max(1.0, abs(x)) for x in xs]
+    return xs, names
 
-    def leaves(at: Sequence[float]) -> list[Value]:
-        return [Value(v, label=name) for v, name in zip(at, names)]
 
-    def call(vals: list[Value]) -> Value:
-        out = f(*vals)
+class _Probe:
+    """``f`` evaluated at a point: its value (order 1) or its gradient (order 2), as floats."""
+
+    def __init__(self, f: Callable[..., Value], names: list[str], order: int) -> None:
+        self.f, self.names, self.order = f, names, order
+
+    def leaves(self, at: Sequence[float]) -> list[Value]:
+        return [Value(v, label=name) for v, name in zip(at, self.names)]
+
+    def call(self, vals: list[Value]) -> Value:
+        out = self.f(*vals)
         if not isinstance(out, Value):
             raise TypeError(
                 f"gradcheck: f must return a Value, got {out!r} ({type(out).__name__})"
             )
         return out
 
-    def shifted(j: int, k: int) -> list[float]:
-        at = list(xs)
-        at[j] += k * hs[j]
-        return at
-
-    with enable_grad():
-        base = leaves(xs)
-        out = call(base)
-        kinks = _kink_notes(out, base, hs)
-        analytic, a_err = _analytic(out, base, order)
-
-    if order == 1:
-
-        def evaluate(at: Sequence[float]) -> list[float]:
+    def evaluate(self, at: Sequence[float]) -> list[float]:
+        if self.order == 1:
             with no_grad():
-                return [call(leaves(at)).data]
+                return [self.call(self.leaves(at)).data]
+        with enable_grad():
+            vals = self.leaves(at)
+            return grad(self.call(vals), vals)
 
-        labels = [[n] for n in names]
-    else:
 
-        def evaluate(at: Sequence[float]) -> list[float]:
-            with enable_grad():
-                vals = leaves(at)
-                return grad(call(vals), vals)
+class _Shifted:
+    """``probe`` at input ``j`` moved by ``k`` steps ``h``, each ``k`` evaluated once;
+    a point where ``f`` is not defined raises its error again on every ask."""
 
-        labels = [[f"{a},{b}" for b in names] for a in names]
+    def __init__(self, probe: _Probe, xs: list[float], j: int, h: float) -> None:
+        self.probe, self.xs, self.j, self.h = probe, xs, j, h
+        self.cache: dict[int, Any] = {}
 
-    centre = evaluate(xs)
-    rows = []
-    for j in range(len(xs)):
-        cache: dict = {}
+    def at(self, k: int) -> list[float]:
+        if k not in self.cache:
+            point = list(self.xs)
+            point[self.j] += k * self.h
+            try:
+                self.cache[k] = self.probe.evaluate(point)
+            except _OUTSIDE as e:
+                self.cache[k] = e
+        got = self.cache[k]
+        if isinstance(got, Exception):
+            raise got
+        return got
 
-        def probe(k: int, j: int = j, cache: dict = cache) -> list[float]:
-            if k not in cache:
-                try:
-                    cache[k] = evaluate(shifted(j, k))
-                except _OUTSIDE as e:
-                    cache[k] = e
-            got = cache[k]
-            if isinstance(got, Exception):
-                raise got
-            return got
+    def entry(self, i: int) -> Callable[[int], float]:
+        """Entry ``i`` of the evaluation, as a function of the shift ``k``."""
+        return lambda k: self.at(k)[i]
 
-        for i in range(len(centre)):
-            a = analytic[j] if order == 1 else analytic[i][j]
-            numeric, status, note = _judge(
-                a, a_err, centre[i], lambda k, i=i: probe(k)[i], hs[j], kinks[j], tol
-            )
-            name = names[j] if order == 1 else labels[i][j]
-            index = (j,) if order == 1 else (i, j)
-            err = abs(a - numeric)
-            rel = err / max(abs(a), abs(numeric)) if err else 0.0
-            rows.append(GradcheckRow(name, index, xs[j], a, numeric, err, rel, status, note))
-    rows.sort(key=lambda r: r.index)
-    report = GradcheckReport(rows, order, eps, atol, rtol)
-    if raise_on_failure and not report.passed:
-        raise GradcheckError(report)
-    return report
+
+def _row(
+    names: list[str], order: int, ij: tuple[int, int], x: float, a: float, judged: tuple
+) -> GradcheckRow:
+    """The row of entry ``ij`` (output ``i``, input ``j``): ``judged`` is ``_judge``'s verdict."""
+    (i, j), (numeric, status, note) = ij, judged
+    name = names[j] if order == 1 else f"{names[i]},{names[j]}"
+    index = (j,) if order == 1 else (i, j)
+    err = abs(a - numeric)
+    rel = err / max(abs(a), abs(numeric)) if err else 0.0
+    return GradcheckRow(name, index, x, a, numeric, err, rel, status, note)
 
 
 def _checked_settings(
@@ -343,18 +357,6 @@ def _judge(
     return estimate, DOMAIN, note + (f"; analytic failed: {a_err}" if a_err else "")
 
 
-def _local_partials(node: Value) -> list[float]:
-    """d node / d parent for each parent, from the node's rule, as floats."""
-    try:
-        return [float(d) for d in _vjp(node, 1.0, create_graph=False)[1]]
-    except _OUTSIDE:
-        return [math.nan] * len(node.parents)
-
-
-def _local_derivative(rule: Any, u: float) -> float:
-    return float(rule.vjp(1.0, rule.forward(u), u)[0])
-
-
 def _kink_notes(out: Value, leaves: list[Value], hs: list[float]) -> list[str]:
     """Per input: which kinked op its perturbation reaches ('' if none).
 
@@ -377,7 +379,7 @@ def _kink_notes(out: Value, leaves: list[Value], hs: list[float]) -> list[str]:
             if not any(p in tangent for p in ps):
                 continue
             if node not in partials:
-                partials[node] = _local_partials(node)
+                partials[node] = node.rule.local_derivatives(node)
             tangent[node] = sum(d * tangent.get(p, 0.0) for d, p in zip(partials[node], ps))
         found = []
         for node in kinked:
@@ -394,20 +396,9 @@ def _near_kink(node: Value, tangent: dict, reach: float) -> list[str]:
     if not any(m > 0.0 for m in moves):
         return []
     what = f"{rule.symbol}{f' ({node.label})' if node.label else ''} input"
-    pdata = [p.data for p in ps]
-    try:
-        at = rule.kink(*pdata) if rule.arity else rule.kink(pdata)
-    except _OUTSIDE:
-        at = False
-    if at:
-        return [f"{what} {pdata[0]:.3g} is at its kink"]
-    if rule.arity != 1:
-        return []
-    u, d = pdata[0], moves[0]
-    try:
-        lo, hi = _local_derivative(rule, u - d), _local_derivative(rule, u + d)
-    except _OUTSIDE:
-        return []
-    if abs(hi - lo) > _JUMP * max(1.0, abs(lo), abs(hi)):
-        return [f"{what} {u:.3g} is within {d:.1g} of its kink"]
+    u = ps[0].data
+    if rule.at_kink(node):
+        return [f"{what} {u:.3g} is at its kink"]
+    if rule.kink_within(node, moves[0]):
+        return [f"{what} {u:.3g} is within {moves[0]:.1g} of its kink"]
     return []

@@ -1,5 +1,8 @@
 """Derivative rules as data: each op is declared once, here.
 
+(tanh's derivative: search for ``TANH =``.  How a rule's nodes hold their
+parents and how backward runs a rule is :mod:`autograd.kinds`'.)
+
 A :class:`Rule` pairs a float ``forward`` with a ``vjp`` (vector-Jacobian product)
 written in plain arithmetic.  The engine calls ``vjp`` with floats for the fast
 first-order backward, and with :class:`~autograd.value.Value` objects when it
@@ -25,57 +28,9 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any, Callable
 
+from .kinds import Rule
 
-class Rule:
-    """One differentiable op: its symbol, arity, float forward and vjp."""
-
-    __slots__ = ("symbol", "arity", "forward", "vjp", "domain", "law", "kink", "partners", "finite")
-
-    def __init__(
-        self,
-        symbol: str,
-        arity: int,
-        forward: Callable[..., float],
-        vjp: Callable[..., Any],
-        domain: Callable[..., str | None] | None = None,
-        law: str = "",
-        kink: Callable[..., bool] | None = None,
-        partners: Callable[[Sequence, Sequence], tuple[Sequence, Sequence]] | None = None,
-        finite: bool = False,
-    ) -> None:
-        _check_rule(symbol, arity, forward, vjp, partners)
-        self.symbol = symbol  # what graphs and micrograd's ``_op`` show
-        self.arity = arity  # 1, 2, or 0 for n-ary
-        self.forward = forward
-        self.vjp = vjp
-        # Only consulted after forward failed, so it costs nothing on the hot path.
-        self.domain = domain
-        self.law = law  # how the rule routes gradient, for the backward trace
-        self.kink = kink  # True where the op is not differentiable (relu/abs at 0)
-        self.partners = partners  # bilinear ops only: see the module docstring
-        # The local derivatives are finite wherever forward succeeds, so a zero
-        # upstream gradient sends only zeros, and backward may skip the node.
-        self.finite = finite
-
-    def __repr__(self) -> str:
-        return f"Rule({self.symbol!r})"
-
-
-def _check_rule(
-    symbol: Any, arity: Any, forward: Any, vjp: Any, partners: Any
-) -> None:
-    if not isinstance(symbol, str) or not symbol:
-        raise TypeError(f"Rule: symbol must be a non-empty str, got {symbol!r}")
-    if arity.__class__ is not int or arity not in (0, 1, 2):
-        raise ValueError(f"Rule {symbol!r}: arity must be 1, 2 or 0 (n-ary), got {arity!r}")
-    for name, f in (("forward", forward), ("vjp", vjp)):
-        if not callable(f):
-            raise TypeError(f"Rule {symbol!r}: {name} must be callable, got {f!r}")
-    if partners is not None and (arity != 0 or not callable(partners)):
-        raise ValueError(
-            f"Rule {symbol!r}: partners must be a callable of an n-ary (arity 0) rule, "
-            f"got {partners!r} with arity {arity!r}"
-        )
+__all__ = ["Rule", "bilinear", "exponential", "power"]
 
 
 def _data(x: Any) -> float:
@@ -242,14 +197,14 @@ def _sum_vjp(g: Any, out: Any, xs: Sequence) -> list:
     return [g] * len(xs)
 
 
-def dot_product(ws: Sequence[float], xs: Sequence[float]) -> float:
+def float_dot(ws: Sequence[float], xs: Sequence[float]) -> float:
     """``sum(w * x)`` over two float sequences of equal length."""
     return sum(map(operator.mul, ws, xs), 0.0)
 
 
 def _dot_forward(args: Sequence[float]) -> float:
     n = len(args) // 2
-    return dot_product(args[:n], args[n:])
+    return float_dot(args[:n], args[n:])
 
 
 def _dot_partners(ws: Sequence, xs: Sequence) -> tuple[Sequence, Sequence]:

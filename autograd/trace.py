@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import checks
-from .backward import _replay, _vjp, backward_order
+from .backward import backward_order, replay
 from .checks import value
 from .draw import (
     MAX_NODES,
@@ -33,6 +33,7 @@ from .draw import (
 from .grouping import consumers
 from .render import render_svgs
 from .style import fmt, label_text, visible
+from .table import format_table
 from .value import Value
 
 if TYPE_CHECKING:
@@ -80,19 +81,6 @@ def _names(order: list) -> dict:
     }
 
 
-def _local_derivatives(node: Value) -> tuple:
-    """d node / d parent for each parent, as the rule gives them at upstream 1.
-
-    Only called once backward's own step ran (or skipped the op): for every
-    built-in rule it then succeeds; a rule of your own that fails at 1 but not
-    at the real upstream gradient shows nan rather than fail where backward did not.
-    """
-    try:
-        return tuple(_vjp(node, 1.0, create_graph=False)[1])
-    except (ArithmeticError, ValueError):
-        return (math.nan,) * len(node.parents)
-
-
 def _beyond_float(node: Value, k: int, local: float, upstream: float, added: float) -> str:
     """A local derivative too large for a float (``a / b`` by a tiny ``b``: ``-a/b²``)
     while the gradient it carries is finite: its value, computed in decimal."""
@@ -100,8 +88,7 @@ def _beyond_float(node: Value, k: int, local: float, upstream: float, added: flo
         ctx.prec, ctx.Emax, ctx.Emin = 17, 10**6, -(10**6)
         try:
             d = [Decimal(p.data) for p in node.parents]
-            args = (d,) if not node.rule.arity else d
-            exact = Decimal(node.rule.vjp(Decimal(1), Decimal(node.data), *args)[k])
+            exact = Decimal(node.rule.vjp_on(Decimal(1), Decimal(node.data), d)[k])
         except Exception:  # a rule that needs floats (log...): the ratio of what it sent
             if not (upstream and math.isfinite(added)):
                 return fmt(local)
@@ -109,11 +96,14 @@ def _beyond_float(node: Value, k: int, local: float, upstream: float, added: flo
         return f"{exact:.3e}" if exact.is_finite() else fmt(local)
 
 
-def _law(node: Value) -> str:
+def _law(node: Value, locals_: tuple) -> str:
     r = node.rule
     law = r.law or f"{r.symbol}: local derivative from its rule"
-    if r.kink is not None and any(r.kink(p.data) for p in node.parents):
-        law += " (at its kink, where the engine takes the derivative as 0)"
+    if r.at_kink(node):
+        if any(locals_):  # max(a, b) on a tie: the rule picks one side
+            law += " (at its kink, where the rule picks a one-sided derivative)"
+        else:
+            law += " (at its kink, where the engine takes the derivative as 0)"
     return law
 
 
@@ -139,7 +129,7 @@ def formula(node: Value, names: dict) -> str:
 def trace_backward(root: Value, gradient: Any = 1.0) -> BackwardTrace:
     """Replay ``root.backward(gradient)`` step by step, without touching any ``.grad``.
 
-    The steps come from backward's own checked pass (``_replay``): where
+    The steps come from backward's own checked pass (``replay``): where
     ``backward`` would raise (an overflow, no finite derivative, a leaf whose
     accumulated gradient would overflow), this raises the same
     :class:`~autograd.GradientError`, so a trace never shows ``inf`` or ``nan``.
@@ -154,7 +144,9 @@ def trace_backward(root: Value, gradient: Any = 1.0) -> BackwardTrace:
     def record(node: Value, g: float, ps: tuple, sent: Any) -> None:
         # ``sent`` is None where backward skips the op (a zero gradient, finite
         # derivatives): it adds nothing, and neither does the trace.
-        locals_ = _local_derivatives(node)
+        # Only called once backward's own step ran (or skipped the op): a rule of
+        # your own that fails at upstream 1 but not at the real one shows nan.
+        locals_ = node.rule.local_derivatives(node)
         contribs = []
         for k, (p, local) in enumerate(zip(ps, locals_)):
             if sent is not None:
@@ -163,10 +155,12 @@ def trace_backward(root: Value, gradient: Any = 1.0) -> BackwardTrace:
             text = fmt(local) if math.isfinite(local) else _beyond_float(node, k, local, g, added)
             contribs.append(Contribution(p, names[p], local, added, totals.get(p, 0.0), text))
         steps.append(
-            TraceStep(len(steps) + 1, node, names[node], node.op, _law(node), g, tuple(contribs))
+            TraceStep(
+                len(steps) + 1, node, names[node], node.op, _law(node, locals_), g, tuple(contribs)
+            )
         )
 
-    grads = _replay(root, seed, old_of=_accumulated, on_step=record)
+    grads = replay(root, seed, old_of=_accumulated, on_step=record)
     return BackwardTrace(root, seed, steps, grads, names, order)
 
 
@@ -226,22 +220,11 @@ class BackwardTrace:
                         s.law if first else "",
                     )
                 )
-        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-        numeric = {3, 5, 6, 7}
-
-        def line(r: tuple) -> str:
-            cells = [
-                x.rjust(w) if i in numeric else x.ljust(w)
-                for i, (x, w) in enumerate(zip(r, widths))
-            ]
-            return "  ".join(cells).rstrip()
-
         title = (
             f"Backward pass from {self.names[self.root]} (seed {fmt(self.seed)}): "
             f"{len(self.steps)} steps; adds = upstream × local"
         )
-        sep = "  ".join("-" * w for w in widths)
-        return "\n".join([title, line(head), sep, *map(line, rows)])
+        return format_table(head, rows, align="lllrlrrrl", title=title)
 
     __str__ = table
 

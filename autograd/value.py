@@ -1,12 +1,18 @@
 """The :class:`Value` node: a scalar that records the op that produced it.
 
 A node holds its data, its gradient, an optional label, the :class:`Rule` that
-made it and up to two parent slots.  Binary ops keep both parents inline, n-ary
-ops (``sum``) keep one tuple, and ``dot`` keeps its weights and its inputs as two
-tuples, which a layer's neurons share; so a node costs a few pointers instead of
-micrograd's ``set`` + closure.  Nodes point only at their parents
-and at shared rules: a graph has no reference cycles, and reference counting
-frees it as soon as it is dropped.
+made it and up to two parent slots (:class:`~autograd.node.Node`).  What the
+slots hold is the business of the rule's kind (:mod:`autograd.kinds`): binary
+ops keep both parents inline, n-ary ops (``sum``) keep one tuple, and ``dot``
+keeps its weights and its inputs as two tuples, which a layer's neurons share;
+so a node costs a few pointers instead of micrograd's ``set`` + closure.  Nodes
+point only at their parents and at shared rules: a graph built from these ops
+has no reference cycles, and reference counting frees it as soon as it is
+dropped.  (micrograd's hand-built node, ``out._backward = closure``, is the
+exception: its closure refers to ``out``, as in micrograd.)
+
+The operators are methods of :class:`Value` (``__add__``...); each op's
+derivative is declared once, in :mod:`autograd.rules`.
 """
 
 from __future__ import annotations
@@ -17,53 +23,27 @@ from typing import Any, Callable, Union
 
 from . import checks
 from . import rules as R
-from .checks import describe, sequence
-from .grad_mode import _grad_enabled, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .rules import Rule
+from .backward import backward
+from .checks import describe, real, sequence
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .kinds import Closure, Rule, is_finite
+from .node import Node
+from .rules import ADD, DIV, DOT, MUL, SUB
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
 
 __all__ = [
-    "Value", "apply", "constant", "dot", "dot_values", "enable_grad", "is_grad_enabled",
+    "Value", "apply", "constant", "dot", "dot_unchecked", "enable_grad", "is_grad_enabled",
     "no_grad", "set_grad_enabled", "vsum",
 ]
-
-
-def _to_float(x: Any, op: str, what: str = "") -> float:
-    """Check a raw number for ``op``; raise naming the op and the value otherwise.
-
-    ``what`` names the argument (``"gradient"``); without it the message reads as
-    an operand's, which may be a number or a Value.
-    """
-    if x.__class__ is not float and x.__class__ is not int and not isinstance(x, numbers.Real):
-        if what:
-            expected = f"{what} must be a real number"
-        elif op in _DATA_ONLY:
-            expected = "expected a real number"
-        else:
-            expected = "expected a real number or Value"
-        hint = " (a Value: pass its .data, or use .detach())" if isinstance(x, Value) else ""
-        raise TypeError(f"{op}: {expected}, got {describe(x)}{hint}")
-    try:
-        f = float(x)
-    except OverflowError:  # ints too: float(10**400) overflows
-        raise OverflowError(f"{op}: {describe(x)} is too large for a float") from None
-    if f - f != 0.0:
-        raise ValueError(f"{op}: value must be finite, got {x!r}")
-    return f
-
-
-# Calls whose argument is a number only: a Value there is a mistake, not an operand.
-_DATA_ONLY = frozenset({"Value", "constant"})
-
 
 _new = object.__new__
 _EXACT = 2**53  # ints up to here are exact as floats
 _CONSTANT = "constant"
 
 
-class Value:
+class Value(Node):
     """A scalar in a computation graph.
 
     ``Value(data, label="")``: ``.data`` and ``.grad`` are floats; ``.op`` and
@@ -71,7 +51,7 @@ class Value:
     ``(data, _children, _op, label)`` signature work too.
     """
 
-    __slots__ = ("data", "grad", "label", "_rule", "_a", "_b")
+    __slots__ = ()  # Node's: data, grad, label, _rule and the two parent slots
 
     def __init__(
         self,
@@ -80,19 +60,14 @@ class Value:
         _op: str = "",
         label: str = "",
     ) -> None:
-        self.data = _to_float(data, "Value")
+        self.data = real(data, "Value")
         self.grad = 0.0
         self.label = label
+        self._rule = None
         if _children:
-            children = _hand_built_children(_children)
-            # micrograd-style hand-built node: keep the edges for pictures; its
-            # derivative is unknown, so backward through it raises.
-            self._rule = Rule(_op or "?", 0, lambda xs: 0.0, _opaque_vjp)
-            self._a = children
-        else:
-            self._rule = None
-            self._a = None
-        self._b = None
+            # micrograd's hand-built node: its derivative is the closure set
+            # with ``out._backward = fn``; without one, backward through it raises.
+            Closure(_op or "?").record(self, _hand_built_children(_children))
 
     # --- introspection ---------------------------------------------------------
 
@@ -108,13 +83,7 @@ class Value:
     def parents(self) -> tuple[Value, ...]:
         """The inputs of the op that produced this node, in order."""
         r = self._rule
-        if r is None:
-            return ()
-        if r.arity == 1:
-            return (self._a,)
-        if r.arity == 2:
-            return (self._a, self._b)
-        return self._a if self._b is None else self._a + self._b
+        return () if r is None else r.parents(self)
 
     @property
     def _prev(self) -> set[Value]:
@@ -132,7 +101,8 @@ class Value:
     @property
     def is_constant(self) -> bool:
         """A number an op lifted to a leaf, such as the 2 in ``x * 2``."""
-        return self._rule is None and self._b is _CONSTANT
+        # A leaf's parent slots are otherwise unset: the mark costs no memory.
+        return self._rule is None and getattr(self, "_b", None) is _CONSTANT
 
     def __repr__(self) -> str:
         lab = f", label={self.label!r}" if self.label else ""
@@ -170,17 +140,52 @@ class Value:
     def __pos__(self) -> Value:
         return self
 
+    # --- binary ops: a number operand becomes a constant leaf ----------------------
+    # ``other.__class__ is not Value`` first: one pointer compare on the common path.
+
+    def __add__(self, other: Operand) -> Value:
+        if other.__class__ is not Value and not isinstance(other, Value):
+            other = _lift(other, "+")
+        return _binary(ADD, self, other)
+
+    def __radd__(self, other: Number) -> Value:
+        return _binary(ADD, _lift(other, "+"), self)
+
+    def __sub__(self, other: Operand) -> Value:
+        if other.__class__ is not Value and not isinstance(other, Value):
+            other = _lift(other, "-")
+        return _binary(SUB, self, other)
+
+    def __rsub__(self, other: Number) -> Value:
+        return _binary(SUB, _lift(other, "-"), self)
+
+    def __mul__(self, other: Operand) -> Value:
+        if other.__class__ is not Value and not isinstance(other, Value):
+            other = _lift(other, "*")
+        return _binary(MUL, self, other)
+
+    def __rmul__(self, other: Number) -> Value:
+        return _binary(MUL, _lift(other, "*"), self)
+
+    def __truediv__(self, other: Operand) -> Value:
+        if other.__class__ is not Value and not isinstance(other, Value):
+            other = _lift(other, "/")
+        return _binary(DIV, self, other)
+
+    def __rtruediv__(self, other: Number) -> Value:
+        return _binary(DIV, _lift(other, "/"), self)
+
     def __pow__(self, other: Operand, modulo: None = None) -> Value:
         if modulo is not None:
             raise TypeError("**: three-argument pow is not supported")
         if other.__class__ is Value or isinstance(other, Value):
             return _binary(R.POW, self, other)
         # Small ints stay ints (exact powers, readable "**2"); beyond 2**53 a float is as exact.
-        c = other if other.__class__ is int and -_EXACT < other < _EXACT else _to_float(other, "**")
+        c = other if other.__class__ is int and -_EXACT < other < _EXACT else real(other, "**")
         return _unary(R.power(c), self)
 
     def __rpow__(self, other: Number) -> Value:
-        return _unary(R.exponential(_to_float(other, "**")), self)
+        return _unary(R.exponential(real(other, "**")), self)
 
     # --- graph utilities ----------------------------------------------------------
 
@@ -190,19 +195,39 @@ class Value:
 
     def backward(self, gradient: Number = 1.0) -> None:
         """Reverse-mode backprop from this node; see :func:`autograd.backward`."""
-        from .backward import backward
-
         backward(self, gradient)
 
-    def _backward(self) -> None:
-        """One step of backprop by hand, as in micrograd's lecture: add this node's
-        ``.grad`` times each local derivative to its parents' ``.grad`` (a leaf has
-        none).  Call it on each node in :func:`autograd.backward_order`."""
-        from .backward import _vjp
+    @property
+    def _backward(self) -> Callable[[], None]:
+        """One step of backprop by hand, as in micrograd's lecture: calling it adds
+        this node's ``.grad`` times each local derivative to its parents' ``.grad``
+        (a leaf has none).  Call it on each node in :func:`autograd.backward_order`.
 
-        if self._rule is not None:
-            for p, gp in zip(*_vjp(self, self.grad, create_graph=False)):
-                p.grad += gp
+        Setting it, micrograd's way (``out._backward = fn``, ``fn`` a closure that
+        reads ``out.grad`` and adds into the children's ``.grad``), makes ``fn``
+        this node's derivative: ``backward()`` calls it.
+        """
+        r = self._rule
+        if r is None:
+            return _no_step
+        if r.__class__ is Closure and r.closure is not None:
+            return r.closure
+        return lambda: r.send(self, self.grad)
+
+    @_backward.setter
+    def _backward(self, fn: Callable[[], None]) -> None:
+        if not callable(fn):
+            raise TypeError(f"_backward: must be a function of no arguments, got {describe(fn)}")
+        if self._rule is None:
+            raise ValueError(
+                f"_backward: {self!r} is a leaf, with no inputs to send a gradient to; "
+                "set it on a node built with _children, as Value(data, (x,), 'op')"
+            )
+        Closure(self._rule.symbol, fn).adopt(self)
+
+
+def _no_step() -> None:
+    """A leaf's backward step: it has no parents."""
 
 
 def _hand_built_children(children: Any) -> tuple[Value, ...]:
@@ -214,21 +239,14 @@ def _hand_built_children(children: Any) -> tuple[Value, ...]:
     return cs
 
 
-def _opaque_vjp(g: Any, out: Any, xs: tuple) -> tuple:
-    raise TypeError(
-        "backward: this node was built by hand with _children and has no derivative rule; "
-        "build it from Value ops, or give it a Rule via autograd.apply"
-    )
-
-
 def _lift(x: Any, op: str) -> Value:
     """Wrap a number as a constant leaf (as micrograd does)."""
     v = _new(Value)
-    v.data = _to_float(x, op)
+    v.data = real(x, op)
     v.grad = 0.0
     v.label = ""
-    v._rule = v._a = None
-    v._b = _CONSTANT  # a leaf's _b is otherwise unused: the mark costs no memory
+    v._rule = None
+    v._b = _CONSTANT  # the constant mark (see is_constant)
     return v
 
 
@@ -252,7 +270,7 @@ def _operands_text(operands: tuple) -> str:
     return f"{len(operands)} operands, the largest {', '.join(map(repr, largest))}"
 
 
-def _fail(rule: Rule, exc: Exception, operands: tuple) -> Exception:
+def _op_error(rule: Rule, exc: Exception, operands: tuple) -> Exception:
     """Turn a float-level failure into an error naming the op and its operands."""
     bad = [x for x in operands if not isinstance(x.data, numbers.Real)]
     if bad:
@@ -260,7 +278,7 @@ def _fail(rule: Rule, exc: Exception, operands: tuple) -> Exception:
             f"{rule.symbol}: operand {bad[0]!r} does not hold a float (was .data set by hand?)"
         )
     datas = [x.data for x in operands]
-    bad = [x for x in operands if x.data - x.data != 0.0]
+    bad = [x for x in operands if not is_finite(x.data)]
     if bad:
         return FloatingPointError(
             f"{rule.symbol}: operand {bad[0]!r} is not finite (was .data set by hand?)"
@@ -268,23 +286,20 @@ def _fail(rule: Rule, exc: Exception, operands: tuple) -> Exception:
     what = _operands_text(operands)
     if isinstance(exc, OverflowError):
         return OverflowError(f"{rule.symbol}: result overflows a float for {what}")
-    reason = rule.domain(*datas) if rule.domain is not None and rule.arity else None
-    reason = reason or str(exc)
+    try:
+        reason = rule.domain_on(datas) or str(exc)
+    except Exception:  # a domain test of the user's that fails: the error itself says more
+        reason = str(exc)
     kind = ZeroDivisionError if isinstance(exc, ZeroDivisionError) else ValueError
     return kind(f"{rule.symbol}: {reason}, got {what}")
 
 
-def _record(rule: Rule, data: float, a: Any, b: Any) -> Value:
+def _node(data: float) -> Value:
+    """A new node holding ``data``; its rule's kind fills in the rest (``rule.record``)."""
     out = _new(Value)
     out.data = data
     out.grad = 0.0
     out.label = ""
-    if _grad_enabled.get():
-        out._rule = rule
-        out._a = a
-        out._b = b
-    else:
-        out._rule = out._a = out._b = None
     return out
 
 
@@ -293,12 +308,17 @@ def _unary(rule: Rule, x: Value) -> Value:
     try:
         data = rule.forward(xd)
     except (ArithmeticError, ValueError, TypeError) as e:  # TypeError: .data set by hand
-        raise _fail(rule, e, (x,)) from None
+        raise _op_error(rule, e, (x,)) from None
     # The operand is checked too: .data set to inf/nan by hand would otherwise
     # pass silently through ops that map it to a finite number (tanh, relu...).
-    if data - data + (xd - xd) != 0.0:
-        raise _fail(rule, OverflowError(), (x,))
-    return _record(rule, data, x, None)
+    if data - data + (xd - xd) != 0.0:  # is_finite of both, inlined: once per op
+        raise _op_error(rule, OverflowError(), (x,))
+    out = _new(Value)  # _node inlined: this runs once per op
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    rule.record(out, x)
+    return out
 
 
 def _binary(rule: Rule, a: Value, b: Value) -> Value:
@@ -307,10 +327,15 @@ def _binary(rule: Rule, a: Value, b: Value) -> Value:
     try:
         data = rule.forward(ad, bd)
     except (ArithmeticError, ValueError, TypeError) as e:  # TypeError: .data set by hand
-        raise _fail(rule, e, (a, b)) from None
-    if data - data + (ad - ad) + (bd - bd) != 0.0:  # operands too, as in _unary
-        raise _fail(rule, OverflowError(), (a, b))
-    return _record(rule, data, a, b)
+        raise _op_error(rule, e, (a, b)) from None
+    if data - data + (ad - ad) + (bd - bd) != 0.0:  # operands too, as in _unary (inlined)
+        raise _op_error(rule, OverflowError(), (a, b))
+    out = _new(Value)  # _node inlined: this runs once per op
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    rule.record(out, a, b)
+    return out
 
 
 def apply(rule: Rule, *args: Operand) -> Value:
@@ -319,62 +344,20 @@ def apply(rule: Rule, *args: Operand) -> Value:
     The operands must fit the rule: one for a unary rule, two for a binary one,
     at least one for an n-ary rule, two halves of equal length for a bilinear one.
     """
-    if rule.__class__ is not Rule:
+    if not isinstance(rule, Rule) or rule.__class__ is Closure:
         raise TypeError(f"apply: rule must be a Rule, got {describe(rule)}")
-    _check_arity(rule, len(args))
+    rule.check_operands(len(args))
     vals = [x if isinstance(x, Value) else _lift(x, rule.symbol) for x in args]
-    if rule.arity == 1:
-        return _unary(rule, vals[0])
-    if rule.arity == 2:
-        return _binary(rule, vals[0], vals[1])
+    datas = [x.data for x in vals]
     try:
-        data = float(rule.forward([x.data for x in vals]))
+        data = float(rule.forward_on(datas))
     except (ArithmeticError, ValueError, TypeError) as e:  # TypeError: .data set by hand
-        raise _fail(rule, e, vals) from None
-    if data - data != 0.0:
-        raise _fail(rule, OverflowError(), vals)
-    if rule.partners is not None:  # a bilinear op keeps its two halves apart
-        n = len(vals) // 2
-        return _record(rule, data, tuple(vals[:n]), tuple(vals[n:]))
-    return _record(rule, data, tuple(vals), None)
-
-
-def _check_arity(rule: Rule, n: int) -> None:
-    """Refuse operands that do not fit ``rule``: extra ones would be silently dropped."""
-    if rule.partners is not None:
-        if n % 2 or not n:
-            raise ValueError(
-                f"{rule.symbol}: needs two halves of equal length, got {n} operands"
-            )
-    elif rule.arity in (1, 2):
-        if n != rule.arity:
-            kind = "unary" if rule.arity == 1 else "binary"
-            raise TypeError(
-                f"{rule.symbol}: a {kind} rule takes {rule.arity} operand"
-                f"{'s' * (rule.arity == 2)}, got {n}"
-            )
-    elif not n:
-        raise ValueError(f"{rule.symbol}: an n-ary rule needs at least one operand, got none")
-
-
-def _operator_pair(rule: Rule) -> tuple[Callable[..., Value], Callable[..., Value]]:
-    """Forward and reflected methods for a binary op, made in one place."""
-
-    def forward(a: Value, b: Operand) -> Value:
-        if b.__class__ is not Value and not isinstance(b, Value):  # a subclass is a Value too
-            b = _lift(b, rule.symbol)
-        return _binary(rule, a, b)
-
-    def reverse(b: Value, a: Operand) -> Value:
-        return _binary(rule, _lift(a, rule.symbol), b)
-
-    return forward, reverse
-
-
-Value.__add__, Value.__radd__ = _operator_pair(R.ADD)
-Value.__sub__, Value.__rsub__ = _operator_pair(R.SUB)
-Value.__mul__, Value.__rmul__ = _operator_pair(R.MUL)
-Value.__truediv__, Value.__rtruediv__ = _operator_pair(R.DIV)
+        raise _op_error(rule, e, vals) from None
+    if not is_finite(data) or not all(map(is_finite, datas)):
+        raise _op_error(rule, OverflowError(), vals)
+    out = _node(data)
+    rule.record_operands(out, vals)
+    return out
 
 
 def vsum(values: Iterable[Operand]) -> Value:
@@ -396,10 +379,10 @@ def dot(weights: Iterable[Operand], inputs: Iterable[Operand]) -> Value:
         raise ValueError("dot: needs at least one pair, got empty sequences")
     if set(map(type, ws + xs)) != _ONLY_VALUES:  # one C-level pass; lift only when needed
         return apply(R.DOT, *ws, *xs)
-    return dot_values(ws, xs)
+    return dot_unchecked(ws, xs)
 
 
-def dot_values(
+def dot_unchecked(
     ws: Sequence[Value], xs: Sequence[Value], xdata: Sequence[float] | None = None
 ) -> Value:
     """:func:`dot` for callers that pass two non-empty lists of Values.
@@ -414,14 +397,16 @@ def dot_values(
         return dot(ws, xs)  # which says what is wrong
     try:
         wd = [w.data for w in ws]
-        data = R.dot_product(wd, [x.data for x in xs] if xdata is None else xdata)
+        data = R.float_dot(wd, [x.data for x in xs] if xdata is None else xdata)
     except AttributeError:  # not all Values: dot() lifts numbers and names anything else
         return dot(ws, xs)
     except TypeError as e:  # .data set by hand
-        raise _fail(R.DOT, e, (*ws, *xs)) from None
-    if data - data != 0.0:
-        raise _fail(R.DOT, OverflowError(), (*ws, *xs))
-    return _record(R.DOT, data, tuple(ws), tuple(xs))  # no copy when given tuples
+        raise _op_error(DOT, e, (*ws, *xs)) from None
+    if data - data != 0.0:  # is_finite inlined: once per neuron
+        raise _op_error(DOT, OverflowError(), (*ws, *xs))
+    out = _node(data)
+    DOT.record(out, tuple(ws), tuple(xs))  # no copy when given tuples
+    return out
 
 
 _ONLY_VALUES = {Value}

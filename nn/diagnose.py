@@ -216,8 +216,8 @@ class DiagnosisReport:
 
     def __str__(self) -> str:
         head, rows = self._rows()
-        lines = [self._title(), format_table(head, rows, align="l" + "r" * (len(head) - 1)),
-                 *self._legend()]
+        table = format_table(head, rows, align="l" + "r" * (len(head) - 1))
+        lines = [self._title(), table, *self._legend()]
         if self.problems:
             lines.append(f"{len(self.problems)} problem{'s' * (len(self.problems) != 1)}:")
             lines += [f"  {p.message}" for p in self.problems]

@@ -218,6 +218,45 @@ def draw_network(
     mse.  ``input_shape``: draw the input as an image of this (rows, cols)
     shape (default: square images of 64 or more pixels).
     """
+    state = _network_state(model, x, target, step, top_k, softmax, loss, input_shape)
+    g = _network_picture(state)
+    if title is None:
+        title = _default_title(
+            model, state.layers, state.nin, state.step, state.acts is not None, target
+        )
+    legend = _legend(state.desired is not None, state.acts is not None, state.step)
+    notes = _notes(state.left_out, target, state.loss, state.softmax, state.acts is not None)
+    g.attr(label=caption(title, legend, notes))
+    return g
+
+
+@dataclass
+class _NetworkState:
+    """What :func:`draw_network` draws: the model's columns, and the backprop step shown."""
+
+    layers: list
+    nin: int
+    step: int | None
+    top_k: int | None
+    shape: tuple[int, int] | None
+    acts: list | None  # each column's values, input first (None without an input)
+    desired: list | None
+    softmax: bool
+    loss: str | None
+    current: list | None  # the output column as shown
+    compared: list | None  # the output column as the loss compares it
+    weights: list
+    wgrad: list | None  # d loss / d weight per connection
+    dgrad: list | None  # d loss / d pre-activation per neuron
+    active: Any
+    left_out: Any = None  # connections not drawn (top_k), set while drawing
+
+
+def _network_state(
+    model: Any, x: Any, target: Any, step: Any, top_k: Any, softmax: Any, loss: Any,
+    input_shape: Any,
+) -> _NetworkState:
+    """Check draw_network's arguments, run the forward pass and the backprop it shows."""
     layers = _check_model(model)
     nin = len(layers[0].neurons[0].w)
     nout = len(layers[-1].neurons)
@@ -246,8 +285,15 @@ def draw_network(
     if loss is not None:
         objective = _loss_of(loss, acts[-1], target, desired, softmax)
         wgrad, dgrad = _backprop(objective, acts, weights)
-
     active = _active_layers(step, len(layers), desired is not None)
+    return _NetworkState(
+        layers, nin, step, top_k, shape, acts, desired, softmax, loss, current, compared,
+        weights, wgrad, dgrad, active,
+    )
+
+
+def _network_picture(st: _NetworkState) -> graphviz.Digraph:
+    """The columns, the connections and the outputs of ``st``, without the caption."""
     g = new_picture(
         "network",
         engine="neato",
@@ -260,19 +306,19 @@ def draw_network(
         },
     )
     g.attr("node", fixedsize="true", style="filled", penwidth="1")
-    cols = _columns(layers, acts, current, shape, nin)
+    shape, n_layers = st.shape, len(st.layers)
+    cols = _columns(st.layers, st.acts, st.current, shape, st.nin)
     title_y = max(y for col in cols for _, y in col.xy) + 0.55  # every column's title in line
     for c, col in enumerate(cols):
-        rings = dgrad[c - 1] if dgrad and c and _rings_shown(c, step, active, len(layers)) else None
+        shown = st.dgrad and c and _rings_shown(c, st.step, st.active, n_layers)
+        rings = st.dgrad[c - 1] if shown else None
         _draw_column(g, c, col, shape if c == 0 else None, rings, title_y)
     # An image hides the first connections' start: their arrows go where the lines show.
     image_right = max(x for x, _ in cols[0].xy) + _pixel_size(shape) / 2 if shape else None
-    left_out = _draw_edges(g, cols, weights, wgrad, active, top_k, image_right)
-    _draw_outputs(g, cols[-1], compared, desired, step)
-    if title is None:
-        title = _default_title(model, layers, nin, step, acts is not None, target)
-    legend = _legend(desired is not None, acts is not None, step)
-    g.attr(label=caption(title, legend, _notes(left_out, target, loss, softmax, acts is not None)))
+    st.left_out = _draw_edges(
+        g, cols, st.weights, st.wgrad, st.active, st.top_k, image_right
+    )
+    _draw_outputs(g, cols[-1], st.compared, st.desired, st.step)
     return g
 
 

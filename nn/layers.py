@@ -31,9 +31,9 @@ from collections.abc import Sequence
 from typing import Any, Callable, Union
 
 from autograd import Value, checks, no_grad
-from autograd.value import constant, dot_values
+from autograd.value import constant, dot_unchecked
 
-from . import module
+from . import module, serialize
 from .module import Module, TrackedList
 
 ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
@@ -219,12 +219,12 @@ class Neuron(Module):
     def _forward(self, xs: tuple[Value, ...], xdata: list[float]) -> Value:
         """``xs`` ends with the bias's constant input; ``xdata`` holds their ``.data``."""
         wb = self._wb
-        if wb[0] != module._version:  # w or b was edited or replaced since
+        if wb[0] != module.structure_version:  # w or b was edited or replaced since
             # Edits of a plain list (``n.w = [...]``, then ``n.w[0] = v``) bump no
             # version, so such a list is read afresh on every call.
-            kept = module._version if self.w.__class__ is TrackedList else -1
+            kept = module.structure_version if self.w.__class__ is TrackedList else -1
             wb = self._wb = (kept, (*self.w, self.b))
-        z = dot_values(wb[1], xs, xdata)
+        z = dot_unchecked(wb[1], xs, xdata)
         act = self._act
         return z if act is None else act(z)
 
@@ -427,4 +427,4 @@ class MLP(Module):
         return _count_parameters(_mlp_sizes(arch["nin"], arch["nouts"]))
 
 
-BUILDERS: dict[str, type[Module]] = {"Neuron": Neuron, "Layer": Layer, "MLP": MLP}
+serialize.register_buildable(Neuron, Layer, MLP)

@@ -24,12 +24,12 @@ from autograd import Value
 from . import serialize
 from .serialize import PathLike, check_state
 
-_version = 0  # bumped by every structural edit; caches store the version they saw
+structure_version = 0  # bumped by every structural edit; caches store the version they saw
 
 
 def _touch() -> None:
-    global _version
-    _version += 1
+    global structure_version
+    structure_version += 1
 
 
 class TrackedList(list):
@@ -142,15 +142,15 @@ class Module:
 
     def _named(self) -> list[tuple[str, Value]]:
         c = self._cache
-        if c is not None and c[0] == _version:
+        if c is not None and c[0] == structure_version:
             return c[1]
         named, cacheable = self._walk()
-        self._cache = (_version, named, [p for _, p in named]) if cacheable else None
+        self._cache = (structure_version, named, [p for _, p in named]) if cacheable else None
         return named
 
     def _params(self) -> list[Value]:
         c = self._cache
-        if c is not None and c[0] == _version:
+        if c is not None and c[0] == structure_version:
             return c[2]
         named = self._named()
         c = self._cache

@@ -80,9 +80,8 @@ class Optimizer:
     def _check(self, *columns: list[float]) -> None:
         """Raise naming the first parameter whose new value (or state) is inf or nan."""
         for column in columns:
-            for i, x in enumerate(column):
-                if x - x != 0.0:
-                    raise self._bad(i)
+            if not all(map(math.isfinite, column)):  # in C; the culprit only when there is one
+                raise self._bad(next(i for i, x in enumerate(column) if not math.isfinite(x)))
 
     def _bad(self, i: int) -> FloatingPointError:
         p = self.params[i]

@@ -38,6 +38,16 @@ VERSION = 1
 
 PathLike = Union[str, "os.PathLike[str]"]
 
+# The model classes a file can be built into, by name: ``nn.layers`` registers
+# Neuron, Layer and MLP when imported (this module sits below it).
+BUILDERS: dict[str, type[Module]] = {}
+
+
+def register_buildable(*classes: type[Module]) -> None:
+    """Let :func:`load_model` build ``classes`` from a file's ``architecture.class``."""
+    for cls in classes:
+        BUILDERS[cls.__name__] = cls
+
 
 class ModelLoadError(ValueError):
     """A state dict or model file does not fit the model; ``.key`` names the first bad key."""
@@ -316,8 +326,6 @@ def _assign(model: Module, doc: dict, where: str) -> None:
 
 def load_model(path: PathLike) -> Module:
     """Build a model from a file without knowing its architecture in advance."""
-    from .layers import BUILDERS
-
     doc = read_document(path)
     arch = doc["architecture"]
     name = arch.get("class")

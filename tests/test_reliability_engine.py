@@ -510,7 +510,10 @@ def test_an_interrupt_raised_by_a_rule_mid_walk_leaves_every_grad_as_before() ->
     assert _grads(nodes) == before
 
 
-_ENGINE = {str(Path(autograd.__file__).parent / f) for f in ("backward.py", "rules.py", "value.py")}
+_ENGINE = {
+    str(Path(autograd.__file__).parent / f)
+    for f in ("backward.py", "kinds.py", "rules.py", "value.py")
+}
 
 
 def _interrupt_at_line(k: int, files: set[str], cleanup: Callable) -> tuple[dict, Callable]:
@@ -577,11 +580,11 @@ def test_an_interrupt_at_any_line_of_a_pass_leaves_all_grads_before_or_all_after
         lambda case: case[0].backward(),
         lambda case: _grads(case[1]),
         _ENGINE,
-        sys.modules["autograd.backward"]._backward,  # the name "backward" is the function
+        sys.modules["autograd.backward"]._run_backward,
     )
     assert len(outcomes) > 100
     for where, outcome in outcomes:
-        # Only once _backward has returned (the gc switch, the call's return) is it done.
+        # Only once _run_backward has returned (the gc switch, the call's return) is it done.
         done = outcome is True and where[0] in ("_gc_paused", "backward")
         assert outcome == "before" or done, where
 

@@ -300,24 +300,25 @@ def test_exponent_derivative_undefined_is_a_clear_error(base: float, exponent: f
 
 
 def test_dot_values_is_dot_without_the_checks_but_never_silently_wrong() -> None:
-    from autograd.value import dot_values
+    from autograd.value import dot_unchecked
 
     ws, xs = [Value(2.0), Value(-1.0)], [Value(3.0), Value(4.0)]
-    fast, checked = dot_values(ws, xs), dot(ws, xs)
+    fast, checked = dot_unchecked(ws, xs), dot(ws, xs)
     assert (fast.data, fast.op, fast.parents) == (checked.data, checked.op, checked.parents)
     fast.backward()
     assert [v.grad for v in ws + xs] == [3.0, 4.0, 2.0, -1.0]
-    assert dot_values([Value(2.0), 0.5], xs).data == 8.0  # a number among the weights: dot's way
+    assert dot_unchecked([Value(2.0), 0.5], xs).data == 8.0  # a number among the weights: dot's way
     with pytest.raises(ValueError, match="lengths differ, 3 weights and 2 inputs"):
-        dot_values([*ws, Value(1.0)], xs)  # e.g. a weight appended by hand: not truncated
+        dot_unchecked([*ws, Value(1.0)], xs)  # e.g. a weight appended by hand: not truncated
 
 
 def test_data_set_by_hand_to_a_non_number_is_named_at_the_next_op() -> None:
-    from autograd.value import dot_values
+    from autograd.value import dot_unchecked
 
     v = Value(1.0, label="v")
     v.data = "a"  # type: ignore[assignment]
-    for op, use in [("+", lambda: v + 1), ("tanh", v.tanh), ("dot", lambda: dot_values([v], [v]))]:
+    uses = [("+", lambda: v + 1), ("tanh", v.tanh), ("dot", lambda: dot_unchecked([v], [v]))]
+    for op, use in uses:
         message = rf"{re.escape(op)}: operand .*'v'.* does not hold a float"
         with pytest.raises(TypeError, match=message):
             use()

@@ -1,0 +1,468 @@
+"""Rule kinds: the one place that knows how a node holds its parents.
+
+A :class:`~autograd.value.Value` made by an op has two parent slots, ``_a`` and
+``_b``, and what they hold depends on the kind of its rule:
+
+=============  ======================  ==========================================
+kind           ``_a``                  ``_b``
+=============  ======================  ==========================================
+``Unary``      the input               unused
+``Binary``     the left input          the right input
+``Nary``       a tuple of the inputs   unused
+``Bilinear``   a tuple, the 1st half   a tuple, the 2nd half (``dot``: weights, inputs)
+``Closure``    a tuple of children     unused (micrograd's hand-built node)
+=============  ======================  ==========================================
+
+Only this module reads or writes those slots.  Each kind says, for its own
+nodes, what their parents are (:meth:`Rule.parents`), how to record one
+(``record``), how backward's float pass sends a gradient to the parents
+(:meth:`Rule.send`), what the rule sends each parent as floats
+(:meth:`Rule.vjp_of`) or as Values when a gradient graph is recorded
+(:meth:`Rule.vjp_graph`), its local derivatives (for the trace and gradcheck)
+and whether a node sits on a kink.  ``backward``, ``grad``, ``trace_backward``,
+``gradcheck`` and the pictures all go through these methods.
+
+``Rule(symbol, arity, forward, vjp, ...)`` returns the kind that fits
+(``arity`` 1, 2 or 0, and ``partners`` for a bilinear op), so a new op is still
+one declaration in :mod:`autograd.rules` (or in user code) used with
+:func:`autograd.apply`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Callable
+
+from .checks import describe
+from .grad_mode import grad_enabled_flag
+
+__all__ = [
+    "Bilinear",
+    "Binary",
+    "Closure",
+    "Nary",
+    "Rule",
+    "Unary",
+    "VjpShapeError",
+    "is_finite",
+]
+
+# Errors that mean "no derivative here" rather than "the rule is broken".
+_UNDEFINED = (ArithmeticError, ValueError)
+
+
+def is_finite(x: float) -> bool:
+    """``x`` is neither infinite nor NaN: ``x - x`` is 0.0 exactly then.
+
+    The one spelling of the test.  Hot loops (backward's, the ops') write
+    ``x - x != 0.0`` inline instead, to save a call per node.
+    """
+    return x - x == 0.0
+
+
+class VjpShapeError(TypeError):
+    """A rule's vjp returned something other than one gradient per input."""
+
+
+def _bad_vjp(node: Any, gs: Any) -> VjpShapeError:
+    rule = node._rule
+    return VjpShapeError(
+        f"backward: the vjp of rule {rule.symbol!r} must return one gradient per input "
+        f"({len(rule.parents(node))}), got {describe(gs)}"
+    )
+
+
+def _checked(node: Any, ps: Sequence, gs: Any) -> Any:
+    """``gs`` if it holds one gradient per parent; zip would drop the rest without a word."""
+    try:
+        n = len(gs)
+    except TypeError:
+        n = -1
+    if n != len(ps):
+        raise _bad_vjp(node, gs)
+    return gs
+
+
+class Rule:
+    """One differentiable op: its symbol, arity, float forward and vjp.
+
+    ``Rule(...)`` makes the kind that fits ``arity`` (and ``partners``):
+    :class:`Unary`, :class:`Binary`, :class:`Nary` or :class:`Bilinear`.
+    ``forward``, ``vjp``, ``kink`` and ``domain`` take the inputs as separate
+    arguments for a unary or binary rule, as one sequence for an n-ary one.
+    """
+
+    __slots__ = ("symbol", "arity", "forward", "vjp", "domain", "law", "kink", "partners", "finite")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Rule:
+        if cls is Rule:
+            arity = args[1] if len(args) > 1 else kwargs.get("arity")
+            partners = args[7] if len(args) > 7 else kwargs.get("partners")
+            if partners is not None:
+                cls = Bilinear
+            else:
+                cls = _KIND_OF_ARITY.get(arity, Rule) if arity.__class__ is int else Rule
+        return object.__new__(cls)
+
+    def __init__(
+        self,
+        symbol: str,
+        arity: int,
+        forward: Callable[..., float],
+        vjp: Callable[..., Any],
+        domain: Callable[..., str | None] | None = None,
+        law: str = "",
+        kink: Callable[..., bool] | None = None,
+        partners: Callable[[Sequence, Sequence], tuple[Sequence, Sequence]] | None = None,
+        finite: bool = False,
+    ) -> None:
+        _check_rule(symbol, arity, forward, vjp, partners)
+        kind = Bilinear if partners is not None else _KIND_OF_ARITY[arity]
+        if type(self) in _KINDS and type(self) is not kind:
+            raise ValueError(
+                f"Rule {symbol!r}: a {type(self).__name__} rule cannot have arity {arity}"
+                f"{' and partners' if partners is not None else ''}; Rule(...) picks the kind"
+            )
+        self.symbol = symbol  # what graphs and micrograd's ``_op`` show
+        self.arity = arity  # 1, 2, or 0 for n-ary
+        self.forward = forward
+        self.vjp = vjp
+        # Only consulted after forward failed, so it costs nothing on the hot path.
+        self.domain = domain
+        self.law = law  # how the rule routes gradient, for the backward trace
+        self.kink = kink  # True where the op is not differentiable (relu/abs at 0)
+        self.partners = partners  # bilinear ops only: see autograd.rules
+        # The local derivatives are finite wherever forward succeeds, so a zero
+        # upstream gradient sends only zeros, and backward may skip the node.
+        self.finite = finite
+
+    def __repr__(self) -> str:
+        return f"Rule({self.symbol!r})"
+
+    # --- calling conventions: separate arguments, or one sequence (n-ary) -----------
+
+    def forward_on(self, datas: Sequence[float]) -> float:
+        """The forward of the inputs' ``datas`` (a list)."""
+        return self.forward(*datas)
+
+    def vjp_on(self, g: Any, out: Any, args: Sequence) -> Any:
+        """The rule's vjp for upstream ``g``, output ``out`` and inputs ``args`` (a list)."""
+        return self.vjp(g, out, *args)
+
+    def domain_on(self, datas: Sequence[float]) -> str | None:
+        """Why forward failed at ``datas``, if the rule says (None otherwise)."""
+        return None if self.domain is None else self.domain(*datas)
+
+    def kink_on(self, datas: Sequence[float]) -> bool:
+        return bool(self.kink(*datas))
+
+    # --- a node's shape ---------------------------------------------------------------
+
+    def parents(self, node: Any) -> tuple:
+        """The inputs ``node`` was computed from, in order."""
+        raise NotImplementedError
+
+    def check_operands(self, n: int) -> None:
+        """Refuse ``n`` operands that do not fit: extra ones would be silently dropped."""
+
+    def record_operands(self, out: Any, operands: Sequence) -> None:
+        """Make ``out`` this rule's node over ``operands`` (already checked to fit)."""
+        raise NotImplementedError
+
+    # --- gradients ----------------------------------------------------------------------
+
+    def send(self, node: Any, g: float) -> None:
+        """Backward's float step: add ``g`` times each local derivative to the parents'
+        ``.grad``."""
+        ps = self.parents(node)
+        for p, gp in zip(ps, self.vjp_of(node, g)):
+            p.grad += gp
+
+    def vjp_of(self, node: Any, g: float) -> Sequence[float]:
+        """What the rule sends each parent for upstream ``g``, as floats (one per parent)."""
+        ps = self.parents(node)
+        return _checked(node, ps, self.vjp_on(g, node.data, [p.data for p in ps]))
+
+    def vjp_graph(self, node: Any, g: Any) -> Sequence:
+        """The same as differentiable Values (``grad(..., create_graph=True)``)."""
+        ps = self.parents(node)
+        return _checked(node, ps, self.vjp_on(g, node, ps))
+
+    def local_derivatives(self, node: Any) -> tuple[float, ...]:
+        """d node / d parent for each parent (what the rule sends for upstream 1);
+        NaN where the rule has no finite derivative here."""
+        try:
+            return tuple(float(d) for d in self.vjp_of(node, 1.0))
+        except _UNDEFINED:
+            return (float("nan"),) * len(self.parents(node))
+
+    def at_kink(self, node: Any) -> bool:
+        """``node`` sits where its op is not differentiable (relu at 0)."""
+        if self.kink is None:
+            return False
+        try:
+            return self.kink_on([p.data for p in self.parents(node)])
+        except _UNDEFINED:
+            return False
+
+    def kink_within(self, node: Any, reach: float) -> bool:
+        """The local derivative jumps within ``reach`` of the node's input.
+
+        Only a unary rule can tell (its one input moves along a line); others say no.
+        """
+        return False
+
+
+class Unary(Rule):
+    """``_a`` is the input."""
+
+    __slots__ = ()
+
+    def parents(self, node: Any) -> tuple:
+        return (node._a,)
+
+    def record(self, out: Any, x: Any) -> None:
+        if grad_enabled_flag.get():
+            out._rule = self
+            out._a = x
+        else:
+            out._rule = None
+
+    def check_operands(self, n: int) -> None:
+        if n != 1:
+            raise TypeError(f"{self.symbol}: a unary rule takes 1 operand, got {n}")
+
+    def record_operands(self, out: Any, operands: Sequence) -> None:
+        self.record(out, operands[0])
+
+    def send(self, node: Any, g: float) -> None:
+        a = node._a
+        (ga,) = self.vjp(g, node.data, a.data)
+        a.grad += ga
+
+    def kink_within(self, node: Any, reach: float) -> bool:
+        u = node._a.data
+        try:
+            lo, hi = self._derivative_at(u - reach), self._derivative_at(u + reach)
+        except _UNDEFINED:
+            return False
+        return abs(hi - lo) > _JUMP * max(1.0, abs(lo), abs(hi))
+
+    def _derivative_at(self, u: float) -> float:
+        return float(self.vjp(1.0, self.forward(u), u)[0])
+
+
+_JUMP = 1e-3  # relative jump of a local derivative that counts as crossing a kink
+
+
+class Binary(Rule):
+    """``_a`` and ``_b`` are the left and right inputs."""
+
+    __slots__ = ()
+
+    def parents(self, node: Any) -> tuple:
+        return (node._a, node._b)
+
+    def record(self, out: Any, a: Any, b: Any) -> None:
+        if grad_enabled_flag.get():
+            out._rule = self
+            out._a = a
+            out._b = b
+        else:
+            out._rule = None
+
+    def check_operands(self, n: int) -> None:
+        if n != 2:
+            raise TypeError(f"{self.symbol}: a binary rule takes 2 operands, got {n}")
+
+    def record_operands(self, out: Any, operands: Sequence) -> None:
+        self.record(out, operands[0], operands[1])
+
+    def send(self, node: Any, g: float) -> None:
+        a = node._a
+        b = node._b
+        ga, gb = self.vjp(g, node.data, a.data, b.data)
+        a.grad += ga
+        b.grad += gb
+
+
+class Nary(Rule):
+    """``_a`` is a tuple of the inputs; forward, vjp, kink and domain get it as one sequence."""
+
+    __slots__ = ()
+
+    def forward_on(self, datas: Sequence[float]) -> float:
+        return self.forward(datas)
+
+    def vjp_on(self, g: Any, out: Any, args: Sequence) -> Any:
+        return self.vjp(g, out, args)
+
+    def domain_on(self, datas: Sequence[float]) -> str | None:
+        return None if self.domain is None else self.domain(datas)
+
+    def kink_on(self, datas: Sequence[float]) -> bool:
+        return bool(self.kink(datas))
+
+    def parents(self, node: Any) -> tuple:
+        return node._a
+
+    def record(self, out: Any, xs: tuple) -> None:
+        if grad_enabled_flag.get():
+            out._rule = self
+            out._a = xs
+        else:
+            out._rule = None
+
+    def check_operands(self, n: int) -> None:
+        if not n:
+            raise ValueError(f"{self.symbol}: an n-ary rule needs at least one operand, got none")
+
+    def record_operands(self, out: Any, operands: Sequence) -> None:
+        self.record(out, tuple(operands))
+
+    def send(self, node: Any, g: float) -> None:
+        ps = node._a
+        gs = self.vjp(g, node.data, [p.data for p in ps])
+        if len(gs) != len(ps):  # zip would drop the rest without a word
+            raise _bad_vjp(node, gs)
+        for p, gp in zip(ps, gs):
+            p.grad += gp
+
+
+class Bilinear(Nary):
+    """``_a`` and ``_b`` are the two halves (``dot``: the weights and the inputs), as
+    tuples a layer's neurons share; ``partners`` declares the derivative."""
+
+    __slots__ = ()
+
+    def parents(self, node: Any) -> tuple:
+        return node._a + node._b
+
+    def record(self, out: Any, first: tuple, second: tuple) -> None:  # type: ignore[override]
+        if grad_enabled_flag.get():
+            out._rule = self
+            out._a = first
+            out._b = second
+        else:
+            out._rule = None
+
+    def check_operands(self, n: int) -> None:
+        if n % 2 or not n:
+            raise ValueError(f"{self.symbol}: needs two halves of equal length, got {n} operands")
+
+    def record_operands(self, out: Any, operands: Sequence) -> None:
+        n = len(operands) // 2
+        self.record(out, tuple(operands[:n]), tuple(operands[n:]))
+
+    def send(self, node: Any, g: float) -> None:
+        # The rule's own declaration, run without building lists: the same
+        # products its vjp returns.
+        first = node._a
+        second = node._b
+        qs, rs = self.partners(first, second)
+        if len(qs) != len(first) or len(rs) != len(second):
+            raise _bad_vjp(node, (qs, rs))
+        for p, q in zip(first, qs):
+            p.grad += g * q.data
+        for p, q in zip(second, rs):
+            p.grad += g * q.data
+
+
+_KIND_OF_ARITY = {1: Unary, 2: Binary, 0: Nary}
+_KINDS = (Unary, Binary, Nary, Bilinear)
+
+
+class Closure(Rule):
+    """A node built by hand, micrograd's way: ``Value(data, (x,), 'exp')``.
+
+    ``_a`` is the tuple of its children.  Its derivative is whatever the closure
+    set with ``out._backward = fn`` does: called with no arguments, it reads
+    ``out.grad`` and adds into the children's ``.grad``.  Each such node has its
+    own rule, since the closure is its own.  The closure refers to ``out``, so the
+    node is part of a reference cycle (micrograd's design; nodes made by
+    valuegrad's own ops have none).  It works on floats only: a gradient graph
+    (``create_graph=True``) cannot go through it.
+    """
+
+    __slots__ = ("closure",)
+
+    def __init__(self, symbol: str, closure: Callable[[], Any] | None = None) -> None:
+        self.symbol = symbol
+        self.arity = 0
+        self.forward = self.vjp = self.domain = self.kink = self.partners = None
+        self.law = "the node's own _backward closure (what it added for upstream 1)"
+        self.finite = False  # an unknown closure: never skipped
+        self.closure = closure
+
+    def __repr__(self) -> str:
+        return f"Closure({self.symbol!r})"
+
+    def parents(self, node: Any) -> tuple:
+        return node._a
+
+    def record(self, out: Any, children: tuple) -> None:
+        out._rule = self
+        out._a = children
+
+    def adopt(self, node: Any) -> None:
+        """Make ``node`` (built by an op or by hand) this closure's node, same parents."""
+        rule = node._rule
+        self.record(node, () if rule is None else tuple(rule.parents(node)))
+
+    def send(self, node: Any, g: float) -> None:
+        if self.closure is None:
+            raise TypeError(
+                "backward: this node was built by hand with _children and has no derivative "
+                "rule; give it a _backward closure (micrograd's way), build it from Value ops, "
+                "or give it a Rule via autograd.apply"
+            )
+        self.closure()  # reads node.grad, which backward has set to g
+
+    def vjp_of(self, node: Any, g: float) -> list[float]:
+        """What the closure adds to each parent for upstream ``g``, measured by
+        running it with the parents' ``.grad`` zeroed; every ``.grad`` is put back."""
+        ps = node._a
+        saved = [(p, p.grad) for p in ps]
+        own = node.grad
+        try:
+            for p in ps:
+                p.grad = 0.0
+            node.grad = g
+            self.send(node, g)
+            counted: set = set()
+            sent = []
+            for p in ps:  # a child listed twice: all it got goes to its first place
+                sent.append(0.0 if p in counted else float(p.grad))
+                counted.add(p)
+            return sent
+        finally:
+            for p, old in saved:
+                p.grad = old
+            node.grad = own
+
+    def vjp_graph(self, node: Any, g: Any) -> Sequence:
+        if self.closure is None:
+            self.send(node, 0.0)  # the hand-built node's error
+        raise TypeError(
+            f"grad(create_graph=True): node {self.symbol!r} ({node!r}) was built by hand "
+            "with a _backward closure, which adds floats only and cannot record a gradient "
+            "graph; build it from Value ops, or declare a Rule and use autograd.apply"
+        )
+
+    def vjp_on(self, g: Any, out: Any, args: Sequence) -> Any:
+        raise TypeError(f"{self.symbol}: a _backward closure has no vjp to call")
+
+
+def _check_rule(symbol: Any, arity: Any, forward: Any, vjp: Any, partners: Any) -> None:
+    if not isinstance(symbol, str) or not symbol:
+        raise TypeError(f"Rule: symbol must be a non-empty str, got {symbol!r}")
+    if arity.__class__ is not int or arity not in (0, 1, 2):
+        raise ValueError(f"Rule {symbol!r}: arity must be 1, 2 or 0 (n-ary), got {arity!r}")
+    for name, f in (("forward", forward), ("vjp", vjp)):
+        if not callable(f):
+            raise TypeError(f"Rule {symbol!r}: {name} must be callable, got {f!r}")
+    if partners is not None and (arity != 0 or not callable(partners)):
+        raise ValueError(
+            f"Rule {symbol!r}: partners must be a callable of an n-ary (arity 0) rule, "
+            f"got {partners!r} with arity {arity!r}"
+        )
