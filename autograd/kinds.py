@@ -11,6 +11,7 @@ kind           ``_a``                  ``_b``
 ``Nary``       a tuple of the inputs   unused
 ``Bilinear``   a tuple, the 1st half   a tuple, the 2nd half (``dot``: weights, inputs)
 ``Closure``    a tuple of children     unused (micrograd's hand-built node)
+``LocalGrads`` a tuple of children     a tuple of their local derivatives (microgpt's)
 =============  ======================  ==========================================
 
 Only this module reads or writes those slots.  Each kind says, for its own
@@ -37,9 +38,11 @@ from .checks import describe
 from .grad_mode import grad_enabled_flag
 
 __all__ = [
+    "LOCAL_GRADS",
     "Bilinear",
     "Binary",
     "Closure",
+    "LocalGrads",
     "Nary",
     "Rule",
     "Unary",
@@ -451,6 +454,61 @@ class Closure(Rule):
 
     def vjp_on(self, g: Any, out: Any, args: Sequence) -> Any:
         raise TypeError(f"{self.symbol}: a _backward closure has no vjp to call")
+
+
+class LocalGrads(Rule):
+    """A node built by hand, microgpt's way: ``Value(data, children, local_grads)``.
+
+    ``_a`` is the tuple of its children and ``_b`` the tuple of its local
+    derivatives, floats fixed when the node was made, as microgpt's own engine
+    stores them.  Backward adds ``local * g`` into each child.  A gradient graph
+    (``create_graph=True``) cannot go through it: its local derivatives are numbers,
+    not Values that remember how they depend on the inputs.  One shared instance,
+    :data:`LOCAL_GRADS`.
+    """
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        self.symbol = "local"
+        self.arity = 0
+        self.forward = self.vjp = self.domain = self.kink = self.partners = None
+        self.law = "the local gradients stored with the node (microgpt's way)"
+        self.finite = True  # checked finite when the node was made: a zero sends zeros
+
+    def __repr__(self) -> str:
+        return "LocalGrads()"
+
+    def parents(self, node: Any) -> tuple:
+        return node._a
+
+    def record(self, out: Any, children: tuple, local_grads: tuple) -> None:
+        out._rule = self
+        out._a = children
+        out._b = local_grads
+
+    def send(self, node: Any, g: float) -> None:
+        for child, local in zip(node._a, node._b):
+            child.grad += local * g  # microgpt's own order of the product
+
+    def vjp_of(self, node: Any, g: float) -> list[float]:
+        return [local * g for local in node._b]
+
+    def local_derivatives(self, node: Any) -> tuple[float, ...]:
+        return tuple(node._b)
+
+    def vjp_graph(self, node: Any, g: Any) -> Sequence:
+        raise TypeError(
+            f"grad(create_graph=True): node {node!r} was built by hand with local gradients "
+            "(numbers), which cannot record a gradient graph; build it from Value ops, or "
+            "declare a Rule and use autograd.apply"
+        )
+
+    def vjp_on(self, g: Any, out: Any, args: Sequence) -> Any:
+        raise TypeError("local: a node built with local gradients has no vjp to call")
+
+
+LOCAL_GRADS = LocalGrads()
 
 
 def _check_rule(symbol: Any, arity: Any, forward: Any, vjp: Any, partners: Any) -> None:

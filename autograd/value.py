@@ -26,7 +26,7 @@ from . import rules as R
 from .backward import backward
 from .checks import describe, real, sequence
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .kinds import Closure, Rule, is_finite
+from .kinds import LOCAL_GRADS, Closure, Rule, is_finite
 from .node import Node
 from .rules import ADD, DIV, DOT, MUL, SUB
 
@@ -48,7 +48,8 @@ class Value(Node):
 
     ``Value(data, label="")``: ``.data`` and ``.grad`` are floats; ``.op`` and
     ``.parents`` say what produced it.  micrograd's ``_prev``, ``_op`` and the
-    ``(data, _children, _op, label)`` signature work too.
+    ``(data, _children, _op, label)`` signature work too, and so does microgpt's
+    ``Value(data, children, local_grads)``, with its ``_children`` and ``_local_grads``.
     """
 
     __slots__ = ()  # Node's: data, grad, label, _rule and the two parent slots
@@ -57,7 +58,7 @@ class Value(Node):
         self,
         data: Number,
         _children: Iterable[Value] = (),
-        _op: str = "",
+        _op: str | Sequence[float] = "",
         label: str = "",
     ) -> None:
         self.data = real(data, "Value")
@@ -65,9 +66,13 @@ class Value(Node):
         self.label = label
         self._rule = None
         if _children:
-            # micrograd's hand-built node: its derivative is the closure set
-            # with ``out._backward = fn``; without one, backward through it raises.
-            Closure(_op or "?").record(self, _hand_built_children(_children))
+            children = _hand_built_children(_children)
+            if isinstance(_op, str):
+                # micrograd's hand-built node: its derivative is the closure set
+                # with ``out._backward = fn``; without one, backward through it raises.
+                Closure(_op or "?").record(self, children)
+            else:  # microgpt's: the third argument is the local gradients
+                LOCAL_GRADS.record(self, children, _local_grads(_op, len(children)))
 
     # --- introspection ---------------------------------------------------------
 
@@ -88,6 +93,17 @@ class Value(Node):
     @property
     def _prev(self) -> set[Value]:
         return set(self.parents)
+
+    @property
+    def _children(self) -> tuple[Value, ...]:
+        """microgpt's name for :attr:`parents`."""
+        return self.parents
+
+    @property
+    def _local_grads(self) -> tuple[float, ...]:
+        """microgpt's: d self / d each parent, as floats (``()`` for a leaf)."""
+        r = self._rule
+        return () if r is None else r.local_derivatives(self)
 
     @property
     def rule(self) -> Rule | None:
@@ -237,6 +253,16 @@ def _hand_built_children(children: Any) -> tuple[Value, ...]:
         if not isinstance(c, Value):
             raise TypeError(f"Value: _children[{i}] must be a Value, got {describe(c)}")
     return cs
+
+
+def _local_grads(local_grads: Any, n: int) -> tuple[float, ...]:
+    """microgpt's ``local_grads`` checked: one finite number per child."""
+    gs = sequence(local_grads, "Value", "local_grads", "numbers")
+    if len(gs) != n:
+        raise ValueError(
+            f"Value: local_grads must hold one number per child ({n}), got {describe(local_grads)}"
+        )
+    return tuple(real(g, "Value local_grads") for g in gs)
 
 
 def _lift(x: Any, op: str) -> Value:

@@ -242,3 +242,49 @@ def test_the_docs_kinked_binary_op_runs_and_prints_what_the_page_shows(capsys) -
 def test_the_docs_hand_built_exp_runs() -> None:
     code = re.search(r"```python\n(.*?)```", _doc_section("micrograd's hand-built ops"), re.S)
     exec(compile(code.group(1), "docs/gradients.md", "exec"), {})
+
+
+# --- microgpt's hand-built ops: Value(data, children, local_grads), the sixth kind ---------
+
+
+def microgpt_exp(self: Value) -> Value:
+    return Value(math.exp(self.data), (self,), (math.exp(self.data),))
+
+
+def microgpt_mul(self: Value, other: Value) -> Value:
+    return Value(self.data * other.data, (self, other), (other.data, self.data))
+
+
+def test_microgpt_built_exp_and_mul_give_the_builtins_gradients_bit_for_bit() -> None:
+    built, leaves = _graph(Value.exp, Value.__mul__)
+    hand, hand_leaves = _graph(microgpt_exp, microgpt_mul)
+    assert hand.data == built.data
+    built.backward()
+    hand.backward()
+    assert [v.grad for v in hand_leaves] == [v.grad for v in leaves]
+    assert all(v.grad != 0.0 for v in leaves)
+    (g,) = grad(hand, [hand_leaves[0]])
+    assert g == leaves[0].grad
+
+
+def test_a_microgpt_node_shows_its_children_and_local_grads_and_traces() -> None:
+    a, b = Value(3.0, label="a"), Value(-2.0, label="b")
+    out = microgpt_mul(a, b)
+    assert out._children == (a, b) and out._local_grads == (-2.0, 3.0)
+    assert (a * b)._children == (a, b) and (a * b)._local_grads == (-2.0, 3.0)
+    assert a._children == () and a._local_grads == ()
+    step = trace_backward(out).steps[0]
+    assert step.locals == (-2.0, 3.0) and "local gradients" in step.law
+    assert "a" in draw_dot(out).source
+
+
+def test_microgpt_local_grads_are_checked() -> None:
+    a = Value(1.0)
+    with pytest.raises(ValueError, match=r"^Value: local_grads must hold one number per child"):
+        Value(2.0, (a, a), (1.0,))
+    with pytest.raises(ValueError, match="finite"):
+        Value(2.0, (a,), (math.inf,))
+    with pytest.raises(TypeError, match="local_grads"):
+        Value(2.0, (a,), ("x",))
+    with pytest.raises(TypeError, match="create_graph"):
+        grad(microgpt_exp(a), [a], create_graph=True)
