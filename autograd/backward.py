@@ -307,7 +307,7 @@ def replay(
         total = 0.0 + old + seed  # as backward sums it
         if not is_finite(total):
             raise _leaf_overflow(root, total, old)
-        return {root: seed}
+        return {root: 0.0 + seed}  # as backward gives it: a -0.0 seed gives 0.0
     grads = {root: seed}
     get = grads.get
 

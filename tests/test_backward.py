@@ -402,3 +402,11 @@ def test_order_is_the_recursive_dfs_post_order() -> None:
         ran: list[Value] = []
         replay(root, 1.0, on_step=lambda node, g, ps, sent, ran=ran: ran.append(node))
         assert ran == [n for n in reversed(want) if not n.is_leaf]
+
+
+def test_grad_of_a_leaf_with_a_negative_zero_seed_is_what_backward_gives() -> None:
+    # backward adds the seed to a zero gradient (0.0 + -0.0 is 0.0); grad, a pass
+    # from zero gradients, must give the same bits, not the seed itself.
+    x = Value(-0.5)
+    x.backward(-0.0)
+    assert grad(x, x, gradient=-0.0).hex() == x.grad.hex() == "0x0.0p+0"
