@@ -38,7 +38,6 @@ __all__ = [
     "no_grad", "set_grad_enabled", "vsum",
 ]
 
-_new = object.__new__
 _EXACT = 2**53  # ints up to here are exact as floats
 _CONSTANT = "constant"
 
@@ -77,7 +76,10 @@ class Value(Node):
         r = self._rule
         return "" if r is None else r.symbol
 
-    _op = op  # micrograd's name
+    @property
+    def _op(self) -> str:
+        """micrograd's name for :attr:`op`."""
+        return self.op
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -149,7 +151,7 @@ class Value(Node):
         return _binary(ADD, self, other)
 
     def __radd__(self, other: Number) -> Value:
-        return _binary(ADD, _lift(other, "+"), self)
+        return _binary(ADD, _reflected(other, "+"), self)
 
     def __sub__(self, other: Operand) -> Value:
         if other.__class__ is not Value and not isinstance(other, Value):
@@ -157,7 +159,7 @@ class Value(Node):
         return _binary(SUB, self, other)
 
     def __rsub__(self, other: Number) -> Value:
-        return _binary(SUB, _lift(other, "-"), self)
+        return _binary(SUB, _reflected(other, "-"), self)
 
     def __mul__(self, other: Operand) -> Value:
         if other.__class__ is not Value and not isinstance(other, Value):
@@ -165,7 +167,7 @@ class Value(Node):
         return _binary(MUL, self, other)
 
     def __rmul__(self, other: Number) -> Value:
-        return _binary(MUL, _lift(other, "*"), self)
+        return _binary(MUL, _reflected(other, "*"), self)
 
     def __truediv__(self, other: Operand) -> Value:
         if other.__class__ is not Value and not isinstance(other, Value):
@@ -173,7 +175,7 @@ class Value(Node):
         return _binary(DIV, self, other)
 
     def __rtruediv__(self, other: Number) -> Value:
-        return _binary(DIV, _lift(other, "/"), self)
+        return _binary(DIV, _reflected(other, "/"), self)
 
     def __pow__(self, other: Operand, modulo: None = None) -> Value:
         if modulo is not None:
@@ -185,6 +187,8 @@ class Value(Node):
         return _unary(R.power(c), self)
 
     def __rpow__(self, other: Number) -> Value:
+        if isinstance(other, Value):  # see _reflected
+            return _binary(R.POW, other, self)
         return _unary(R.exponential(real(other, "**")), self)
 
     # --- graph utilities ----------------------------------------------------------
@@ -239,9 +243,18 @@ def _hand_built_children(children: Any) -> tuple[Value, ...]:
     return cs
 
 
+def _reflected(x: Any, op: str) -> Value:
+    """The left operand of a reflected op: a number lifted, or a Value as it is.
+
+    Python calls ``y.__rmul__(x)`` with a Value ``x`` when ``y``'s class is a
+    subclass of Value; the compiled build's operator slots can too.
+    """
+    return x if isinstance(x, Value) else _lift(x, op)
+
+
 def _lift(x: Any, op: str) -> Value:
     """Wrap a number as a constant leaf (as micrograd does)."""
-    v = _new(Value)
+    v = Value.__new__(Value)
     v.data = real(x, op)
     v.grad = 0.0
     v.label = ""
@@ -296,7 +309,7 @@ def _op_error(rule: Rule, exc: Exception, operands: tuple) -> Exception:
 
 def _node(data: float) -> Value:
     """A new node holding ``data``; its rule's kind fills in the rest (``rule.record``)."""
-    out = _new(Value)
+    out = Value.__new__(Value)
     out.data = data
     out.grad = 0.0
     out.label = ""
@@ -313,7 +326,7 @@ def _unary(rule: Rule, x: Value) -> Value:
     # pass silently through ops that map it to a finite number (tanh, relu...).
     if data - data + (xd - xd) != 0.0:  # is_finite of both, inlined: once per op
         raise _op_error(rule, OverflowError(), (x,))
-    out = _new(Value)  # _node inlined: this runs once per op
+    out = Value.__new__(Value)  # _node inlined: this runs once per op
     out.data = data
     out.grad = 0.0
     out.label = ""
@@ -330,7 +343,7 @@ def _binary(rule: Rule, a: Value, b: Value) -> Value:
         raise _op_error(rule, e, (a, b)) from None
     if data - data + (ad - ad) + (bd - bd) != 0.0:  # operands too, as in _unary (inlined)
         raise _op_error(rule, OverflowError(), (a, b))
-    out = _new(Value)  # _node inlined: this runs once per op
+    out = Value.__new__(Value)  # _node inlined: this runs once per op
     out.data = data
     out.grad = 0.0
     out.label = ""
