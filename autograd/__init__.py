@@ -12,7 +12,7 @@ in ``kinds.py``; ``Value`` and its operators in ``value.py``; backward's loop
 grouping hook in ``grouping.py``; text tables in ``table.py``; input checks
 in ``checks.py``.  Layers point one way (``tests/test_architecture.py``):
 node, checks, grad_mode, kinds, rules, backward, value, then the rest.
-An optional compiled build of those five modules: ``_build.py`` (the ``.pxd``
+An optional compiled build of those modules (not grad_mode): ``_build.py`` (the ``.pxd``
 files beside them; ``COMPILED`` says whether it runs, ``VALUEGRAD_PURE=1``
 picks the ``.py`` files).
 """
@@ -46,7 +46,7 @@ from .value import (
 
 COMPILED: bool = all(
     not _sys.modules[f"{__name__}.{m}"].__file__.endswith(".py")
-    for m in ("node", "kinds", "rules", "backward", "value")
+    for m in ("node", "checks", "kinds", "rules", "backward", "value")
 )
 """Whether the compiled build of the engine is running (``python -m autograd._build``)."""
 

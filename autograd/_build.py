@@ -1,7 +1,7 @@
 """Build (or remove) the optional compiled engine: ``python -m autograd._build [--clean]``.
 
-Cython compiles the engine's own modules, ``node.py``, ``kinds.py``,
-``rules.py``, ``backward.py`` and ``value.py``, unchanged, in its pure-Python
+Cython compiles the engine's own modules, ``node.py``, ``checks.py``,
+``kinds.py``, ``rules.py``, ``backward.py`` and ``value.py``, unchanged, in its pure-Python
 mode; the augmenting ``.pxd`` files next to them make ``Node`` and ``Value``
 extension types and type a few hot locals.  The ``.py`` files stay the one
 source of every derivative rule and of every kind's ``send``, and the
@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-COMPILED_MODULES = ("node", "kinds", "rules", "backward", "value")
+COMPILED_MODULES = ("node", "checks", "kinds", "rules", "backward", "value")
 
 
 def built_files() -> list[Path]:
