@@ -25,7 +25,9 @@ Cython does not rebuild when only the options change.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -42,11 +44,17 @@ def built_files() -> list[Path]:
     return sorted(found)
 
 
+TEMP = HERE.parent / "build" / "compiled-tmp"  # the compiler's object files
+
+
 def clean() -> None:
     """Remove the compiled modules: the pure-Python engine runs again."""
     for path in built_files():
         path.unlink()
         print(f"removed {path.relative_to(HERE.parent)}")
+    shutil.rmtree(TEMP, ignore_errors=True)
+    with contextlib.suppress(OSError):  # build/ itself only if nothing else is in it
+        TEMP.parent.rmdir()
 
 
 def build() -> None:
@@ -86,7 +94,8 @@ def build() -> None:
     dist = Distribution({"name": "valuegrad-compiled", "ext_modules": modules})
     cmd = dist.get_command_obj("build_ext")
     cmd.inplace = True
-    cmd.build_temp = str(HERE.parent / "build" / "compiled-tmp")
+    cmd.build_temp = str(TEMP)
+    cmd.build_lib = str(TEMP / "lib")
     old = Path.cwd()
     try:
         # build_ext --inplace puts each module relative to the current directory.
