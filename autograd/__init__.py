@@ -12,7 +12,20 @@ in ``kinds.py``; ``Value`` and its operators in ``value.py``; backward's loop
 grouping hook in ``grouping.py``; text tables in ``table.py``; input checks
 in ``checks.py``.  Layers point one way (``tests/test_architecture.py``):
 node, checks, grad_mode, kinds, rules, backward, value, then the rest.
+An optional compiled build of those modules (not grad_mode): ``_build.py`` (the ``.pxd``
+files beside them; ``COMPILED`` says whether it runs, ``VALUEGRAD_PURE=1``
+picks the ``.py`` files).
 """
+
+import os as _os
+import sys as _sys
+
+if _os.environ.get("VALUEGRAD_PURE", "") not in ("", "0"):
+    # The optional compiled engine (python -m autograd._build) puts extension
+    # modules next to the .py files, where import prefers them; this picks the .py files.
+    from ._pure import prefer_sources
+
+    prefer_sources(__name__, __path__)
 
 from .backward import GradientError, backward, backward_order, grad, topological_order, zero_grad
 from .draw import draw_dot, render_svg
@@ -31,9 +44,16 @@ from .value import (
     vsum,
 )
 
+COMPILED: bool = all(
+    not _sys.modules[f"{__name__}.{m}"].__file__.endswith(".py")
+    for m in ("node", "checks", "kinds", "rules", "backward", "value")
+)
+"""Whether the compiled build of the engine is running (``python -m autograd._build``)."""
+
 sum = vsum  # ``autograd.sum`` reads naturally; left out of ``*`` so it never shadows the builtin
 
 __all__ = [
+    "COMPILED",
     "BackwardTrace",
     "GradcheckError",
     "GradcheckReport",

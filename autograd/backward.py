@@ -15,7 +15,6 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from itertools import filterfalse
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -41,8 +40,9 @@ def _order(
     """Iterative DFS post-order: every node after all of its inputs.
 
     With ``include_leaves`` the leaves are in the order; without, the hot
-    backward path never visits them, and each leaf found is appended to
-    ``leaves_found`` instead.  Every node found, leaves too, goes into ``seen``
+    backward path never puts them on the stack: each leaf is done when the node
+    that first reaches it is, and appended to ``leaves_found`` (so that list is
+    in no particular order).  Every node found, leaves too, goes into ``seen``
     (a new set unless given).
 
     With a ``stash`` dict, the walk also zeroes every gradient it finds, saving
@@ -51,46 +51,54 @@ def _order(
     changed from ``seen`` and ``stash`` alone.  Folding this into the walk is a
     measured exception to "one job per function": a separate pass over the
     nodes, even in C, costs ~45 ns per node, 10% of a backward pass.
+
+    One plain stack, no per-node tuples or iterators: a node popped for the
+    first time goes back on the stack under a ``None`` mark, with its unseen
+    parents above it, last parent first, so they are explored in their recorded
+    order as a recursive DFS would; when the mark comes off, all its inputs are
+    in the order and the node is due.
     """
     if seen is None:
         seen = set()
-    if stash is not None and root.grad:
-        stash[root] = root.grad
-        root.grad = 0.0
-    seen.add(root)
-    if root._rule is None:
-        if include_leaves:
-            return [root]
-        if leaves_found is not None:
-            leaves_found.append(root)
-        return []
     order: list[Value] = []
     append = order.append
     add = seen.add
-    # Parents already seen are skipped in C: after the first few neurons every
-    # weight has been seen, and most of a dot's inputs are never looked at here.
-    unseen = seen.__contains__
-    stack = [(root, filterfalse(unseen, root._rule.parents(root)))]
+    stack: list = [root]
     push, pop = stack.append, stack.pop
     while stack:
-        node, it = stack[-1]
-        for p in it:
-            if stash is not None and p.grad:
-                stash[p] = p.grad
-                p.grad = 0.0
-            add(p)
-            r = p._rule
-            if r is None:
-                if include_leaves:
-                    append(p)
-                elif leaves_found is not None:
+        node = pop()
+        if node is None:  # the node under the mark has all its inputs in order
+            append(pop())
+            continue
+        if node in seen:  # a second path's copy of a node already visited
+            continue
+        if stash is not None and node.grad:
+            stash[node] = node.grad
+            node.grad = 0.0
+        add(node)
+        r = node._rule
+        if r is None:
+            if include_leaves:
+                append(node)
+            elif leaves_found is not None:
+                leaves_found.append(node)
+            continue
+        push(node)
+        push(None)
+        for p in reversed(r.parents(node)):
+            if p in seen:
+                continue
+            if p._rule is None and not include_leaves:
+                # A leaf is done here, not pushed and popped: a network's weights
+                # are most of its nodes (measured: 30% of an MLP step's ordering).
+                if stash is not None and p.grad:
+                    stash[p] = p.grad
+                    p.grad = 0.0
+                add(p)
+                if leaves_found is not None:
                     leaves_found.append(p)
                 continue
-            push((p, filterfalse(unseen, r.parents(p))))
-            break
-        else:
-            pop()
-            append(node)
+            push(p)
     return order
 
 
@@ -299,7 +307,7 @@ def replay(
         total = 0.0 + old + seed  # as backward sums it
         if not is_finite(total):
             raise _leaf_overflow(root, total, old)
-        return {root: seed}
+        return {root: 0.0 + seed}  # as backward gives it: a -0.0 seed gives 0.0
     grads = {root: seed}
     get = grads.get
 

@@ -36,6 +36,7 @@ from typing import Any, Callable
 
 from .checks import describe
 from .grad_mode import grad_enabled_flag
+from .node import collectable
 
 __all__ = [
     "LOCAL_GRADS",
@@ -406,6 +407,8 @@ class Closure(Rule):
     def record(self, out: Any, children: tuple) -> None:
         out._rule = self
         out._a = children
+        # The closure will refer to ``out``: a cycle the cyclic GC must be able to free.
+        collectable(out)
 
     def adopt(self, node: Any) -> None:
         """Make ``node`` (built by an op or by hand) this closure's node, same parents."""

@@ -38,7 +38,6 @@ __all__ = [
     "no_grad", "set_grad_enabled", "vsum",
 ]
 
-_new = object.__new__
 _EXACT = 2**53  # ints up to here are exact as floats
 _CONSTANT = "constant"
 
@@ -82,7 +81,10 @@ class Value(Node):
         r = self._rule
         return "" if r is None else r.symbol
 
-    _op = op  # micrograd's name
+    @property
+    def _op(self) -> str:
+        """micrograd's name for :attr:`op`."""
+        return self.op
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -165,7 +167,7 @@ class Value(Node):
         return _binary(ADD, self, other)
 
     def __radd__(self, other: Number) -> Value:
-        return _binary(ADD, _lift(other, "+"), self)
+        return _binary(ADD, _reflected(other, "+"), self)
 
     def __sub__(self, other: Operand) -> Value:
         if other.__class__ is not Value and not isinstance(other, Value):
@@ -173,7 +175,7 @@ class Value(Node):
         return _binary(SUB, self, other)
 
     def __rsub__(self, other: Number) -> Value:
-        return _binary(SUB, _lift(other, "-"), self)
+        return _binary(SUB, _reflected(other, "-"), self)
 
     def __mul__(self, other: Operand) -> Value:
         if other.__class__ is not Value and not isinstance(other, Value):
@@ -181,7 +183,7 @@ class Value(Node):
         return _binary(MUL, self, other)
 
     def __rmul__(self, other: Number) -> Value:
-        return _binary(MUL, _lift(other, "*"), self)
+        return _binary(MUL, _reflected(other, "*"), self)
 
     def __truediv__(self, other: Operand) -> Value:
         if other.__class__ is not Value and not isinstance(other, Value):
@@ -189,7 +191,7 @@ class Value(Node):
         return _binary(DIV, self, other)
 
     def __rtruediv__(self, other: Number) -> Value:
-        return _binary(DIV, _lift(other, "/"), self)
+        return _binary(DIV, _reflected(other, "/"), self)
 
     def __pow__(self, other: Operand, modulo: None = None) -> Value:
         if modulo is not None:
@@ -201,6 +203,8 @@ class Value(Node):
         return _unary(R.power(c), self)
 
     def __rpow__(self, other: Number) -> Value:
+        if isinstance(other, Value):  # see _reflected
+            return _binary(R.POW, other, self)
         return _unary(R.exponential(real(other, "**")), self)
 
     # --- graph utilities ----------------------------------------------------------
@@ -265,9 +269,18 @@ def _local_grads(local_grads: Any, n: int) -> tuple[float, ...]:
     return tuple(real(g, "Value local_grads") for g in gs)
 
 
+def _reflected(x: Any, op: str) -> Value:
+    """The left operand of a reflected op: a number lifted, or a Value as it is.
+
+    Python calls ``y.__rmul__(x)`` with a Value ``x`` when ``y``'s class is a
+    subclass of Value; the compiled build's operator slots can too.
+    """
+    return x if isinstance(x, Value) else _lift(x, op)
+
+
 def _lift(x: Any, op: str) -> Value:
     """Wrap a number as a constant leaf (as micrograd does)."""
-    v = _new(Value)
+    v = Value.__new__(Value)
     v.data = real(x, op)
     v.grad = 0.0
     v.label = ""
@@ -322,7 +335,7 @@ def _op_error(rule: Rule, exc: Exception, operands: tuple) -> Exception:
 
 def _node(data: float) -> Value:
     """A new node holding ``data``; its rule's kind fills in the rest (``rule.record``)."""
-    out = _new(Value)
+    out = Value.__new__(Value)
     out.data = data
     out.grad = 0.0
     out.label = ""
@@ -339,7 +352,7 @@ def _unary(rule: Rule, x: Value) -> Value:
     # pass silently through ops that map it to a finite number (tanh, relu...).
     if data - data + (xd - xd) != 0.0:  # is_finite of both, inlined: once per op
         raise _op_error(rule, OverflowError(), (x,))
-    out = _new(Value)  # _node inlined: this runs once per op
+    out = Value.__new__(Value)  # _node inlined: this runs once per op
     out.data = data
     out.grad = 0.0
     out.label = ""
@@ -356,7 +369,7 @@ def _binary(rule: Rule, a: Value, b: Value) -> Value:
         raise _op_error(rule, e, (a, b)) from None
     if data - data + (ad - ad) + (bd - bd) != 0.0:  # operands too, as in _unary (inlined)
         raise _op_error(rule, OverflowError(), (a, b))
-    out = _new(Value)  # _node inlined: this runs once per op
+    out = Value.__new__(Value)  # _node inlined: this runs once per op
     out.data = data
     out.grad = 0.0
     out.label = ""

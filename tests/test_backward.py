@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import math
+import random
 import sys
 import tracemalloc
 
@@ -19,6 +20,7 @@ from autograd import (
     vsum,
     zero_grad,
 )
+from autograd.backward import replay
 
 
 def test_fan_out_accumulates() -> None:
@@ -351,3 +353,60 @@ def test_micrograd_style_backward_by_hand_matches_backward() -> None:
     o.backward()
     assert by_hand == [v.grad for v in (x1, x2, w1, w2)]
     assert by_hand[0] == pytest.approx(-1.5) and by_hand[2] == pytest.approx(1.0)
+
+
+def _recursive_post_order(root: Value) -> list[Value]:
+    """The reference: a recursive DFS following each node's parents in their order."""
+    order: list[Value] = []
+    seen: set = set()
+
+    def visit(node: Value) -> None:
+        seen.add(node)
+        for p in node.parents:
+            if p not in seen:
+                visit(p)
+        order.append(node)
+
+    visit(root)
+    return order
+
+
+def _random_graph(rng: random.Random) -> Value:
+    """A random DAG of every rule kind, with shared nodes and repeated parents."""
+    pool = [Value(rng.uniform(-1, 1)) for _ in range(4)]
+    for _ in range(rng.randrange(1, 25)):
+        pick = rng.random()
+        if pick < 0.3:
+            pool.append(rng.choice(pool) * rng.choice(pool))
+        elif pick < 0.55:
+            pool.append(rng.choice(pool) + rng.choice(pool))
+        elif pick < 0.75:
+            pool.append(rng.choice(pool).tanh())
+        elif pick < 0.9:
+            pool.append(vsum(rng.sample(pool, 3)))
+        else:
+            pool.append(dot(pool[-2:], pool[:2]))
+    return pool[-1]
+
+
+def test_order_is_the_recursive_dfs_post_order() -> None:
+    # backward's iterative order must be exactly this one: it fixes the order
+    # gradients are summed in, so every process and build gives the same bits.
+    rng = random.Random(0)
+    for _ in range(300):
+        root = _random_graph(rng)
+        want = _recursive_post_order(root)
+        assert topological_order(root) == want
+        assert backward_order(root) == want[::-1]
+        # The float pass (backward's, into a dict) runs the ops in that order too.
+        ran: list[Value] = []
+        replay(root, 1.0, on_step=lambda node, g, ps, sent, ran=ran: ran.append(node))
+        assert ran == [n for n in reversed(want) if not n.is_leaf]
+
+
+def test_grad_of_a_leaf_with_a_negative_zero_seed_is_what_backward_gives() -> None:
+    # backward adds the seed to a zero gradient (0.0 + -0.0 is 0.0); grad, a pass
+    # from zero gradients, must give the same bits, not the seed itself.
+    x = Value(-0.5)
+    x.backward(-0.0)
+    assert grad(x, x, gradient=-0.0).hex() == x.grad.hex() == "0x0.0p+0"

@@ -44,9 +44,12 @@ def machine() -> str:
         pass
     import os
 
+    import autograd
+
+    engine = "compiled engine" if autograd.COMPILED else "pure-Python engine"
     return (
         f"{platform.python_implementation()} {platform.python_version()} on "
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu})"
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}); {engine}"
     )
 
 

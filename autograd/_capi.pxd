@@ -1,0 +1,5 @@
+# CPython's cyclic-GC calls, for the optional compiled build only (see autograd/node.py).
+cdef extern from "Python.h":
+    void PyObject_GC_UnTrack(object)
+    void PyObject_GC_Track(object)
+    bint PyObject_GC_IsTracked(object)
