@@ -119,9 +119,9 @@ def _graph(exp, mul):
     return loss, (a, b, c)
 
 
-def test_hand_built_exp_and_mul_give_the_builtins_gradients_bit_for_bit() -> None:
+def _same_gradients_as_the_builtins(exp, mul) -> None:
     built, leaves = _graph(Value.exp, Value.__mul__)
-    hand, hand_leaves = _graph(lecture_exp, lecture_mul)
+    hand, hand_leaves = _graph(exp, mul)
     assert hand.data == built.data
     built.backward()
     hand.backward()
@@ -131,6 +131,12 @@ def test_hand_built_exp_and_mul_give_the_builtins_gradients_bit_for_bit() -> Non
     hand.backward()
     built.backward()
     assert [v.grad for v in hand_leaves] == [v.grad for v in leaves]
+    hand_grads = grad(hand, list(hand_leaves))  # measured through the hand-built nodes
+    assert hand_grads == grad(built, list(leaves))
+
+
+def test_hand_built_exp_and_mul_give_the_builtins_gradients_bit_for_bit() -> None:
+    _same_gradients_as_the_builtins(lecture_exp, lecture_mul)
 
 
 def test_the_step_by_step_lecture_loop_works_on_both_kinds_of_node() -> None:
@@ -256,15 +262,7 @@ def microgpt_mul(self: Value, other: Value) -> Value:
 
 
 def test_microgpt_built_exp_and_mul_give_the_builtins_gradients_bit_for_bit() -> None:
-    built, leaves = _graph(Value.exp, Value.__mul__)
-    hand, hand_leaves = _graph(microgpt_exp, microgpt_mul)
-    assert hand.data == built.data
-    built.backward()
-    hand.backward()
-    assert [v.grad for v in hand_leaves] == [v.grad for v in leaves]
-    assert all(v.grad != 0.0 for v in leaves)
-    (g,) = grad(hand, [hand_leaves[0]])
-    assert g == leaves[0].grad
+    _same_gradients_as_the_builtins(microgpt_exp, microgpt_mul)
 
 
 def test_a_microgpt_node_shows_its_children_and_local_grads_and_traces() -> None:
