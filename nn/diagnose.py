@@ -43,7 +43,7 @@ from autograd import Value, enable_grad, topological_order, vsum
 from autograd.files import write_atomic
 from autograd.table import format_table
 
-from .layers import MLP, lift_inputs
+from .layers import MLP, lift_inputs, runs_own_forward
 from .losses import binary_cross_entropy_with_logits, cross_entropy, hinge_loss, mse
 
 __all__ = [
@@ -357,11 +357,10 @@ def _figure(plt: Any, report: DiagnosisReport) -> Any:
 def _check_model(model: Any) -> MLP:
     if not isinstance(model, MLP):
         raise TypeError(f"diagnose: model must be an nn.MLP, got {type(model).__name__}")
-    cls = type(model)
-    if cls.__call__ is not MLP.__call__ or cls._forward is not MLP._forward:
+    if not runs_own_forward(model):
         raise TypeError(
-            f"diagnose: model's class {cls.__name__} overrides the forward pass; diagnose runs "
-            "model.layers in order, as MLP does, and would measure another network"
+            f"diagnose: model's class {type(model).__name__} overrides the forward pass; "
+            "diagnose runs model.layers in order, as MLP does, and would measure another network"
         )
     return model
 

@@ -135,15 +135,16 @@ def check_state(
 
 def model_document(model: Module, path: PathLike | None = None) -> dict:
     """The JSON-ready document for ``model``; a non-finite parameter is refused by name."""
-    for name, p in model.named_parameters():
-        if not math.isfinite(p.data):  # JSON has no NaN, and a NaN weight is never wanted
+    state = model.state_dict()
+    for name, x in state.items():
+        if not math.isfinite(x):  # JSON has no NaN, and a NaN weight is never wanted
             unwritten = f"; '{os.fspath(path)}' was not written" if path is not None else ""
-            raise ValueError(f"save: parameter {name} is not finite, got {p.data!r}{unwritten}")
+            raise ValueError(f"save: parameter {name} is not finite, got {x!r}{unwritten}")
     return {
         "format": FORMAT,
         "version": VERSION,
         "architecture": model._architecture(),
-        "parameters": model.state_dict(),
+        "parameters": state,
     }
 
 

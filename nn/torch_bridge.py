@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Union
 
-from .layers import MLP, Layer
+from .layers import MLP, Layer, runs_own_forward
 
 if TYPE_CHECKING:
     import torch
@@ -59,17 +59,17 @@ def _import_torch(who: str) -> Any:
 
 
 def _layer_activation(layer: Layer, i: int, who: str) -> str:
-    acts = [n.activation for n in layer.neurons]
-    if not acts:
+    if not layer.neurons:
         raise ValueError(f"{who}: layer {i} has no neurons")
-    if len(set(acts)) > 1:
+    acts = layer._activations()
+    if not isinstance(acts, str):
         groups = {a: [j for j, b in enumerate(acts) if b == a] for a in dict.fromkeys(acts)}
         detail = ", ".join(f"{a} for neurons {js}" for a, js in groups.items())
         raise ValueError(
             f"{who}: layer {i} mixes activations ({detail}); a torch Linear is followed by one "
             "activation, so every neuron of a layer needs the same one"
         )
-    return acts[0]
+    return acts
 
 
 def _check_mlp(model: Any, who: str) -> list[str]:
@@ -77,7 +77,7 @@ def _check_mlp(model: Any, who: str) -> list[str]:
     if not isinstance(model, MLP):
         raise TypeError(f"{who}: expected an nn.MLP, got {type(model).__name__}")
     cls = type(model)
-    if cls.__call__ is not MLP.__call__ or cls._forward is not MLP._forward:
+    if not runs_own_forward(model):
         raise TypeError(
             f"{who}: {cls.__name__} overrides MLP's forward, which torch's Sequential would not "
             "reproduce"
