@@ -38,6 +38,7 @@ from demos.digits import DEFAULT_HIDDEN, SPLIT_SEED, TEST_FRACTION
 from demos.output import write_svg
 from nn import MLP, cross_entropy, mse, softmax
 from nn.draw import LOSSES  # the network view's loss names, so --loss passes straight through
+from nn.layers import count_parameters
 
 LAYER_NAMES = ("output layer", "second hidden layer", "first hidden layer")
 N_TEST = 359  # digits in the fixed test split (a test checks it)
@@ -69,7 +70,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-svg", action="store_true", help="skip the network-view pictures")
     p.epilog = f"Limit: the untrained network has at most {cli.MAX_PARAMETERS:,} parameters."
     args = p.parse_args(argv)
-    cli.check_budget(p, parameters=(cli.mlp_parameters(64, [*args.hidden, 10]), "--hidden"))
+    cli.check_budget(p, parameters=(count_parameters([64, *args.hidden, 10]), "--hidden"))
     if args.model is not None and not args.model.is_file():
         what = "is not a file" if args.model.exists() else "no such file"
         p.error(f"argument --model: {what}: {args.model}")

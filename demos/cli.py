@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from nn.layers import count_parameters
+
 Main = Callable[[Optional[Sequence[str]]], int]  # Optional: Python 3.9
 
 # --- the limits: one place ------------------------------------------------------------
@@ -148,17 +150,8 @@ def add_float(p: argparse.ArgumentParser, flag: str, lo: float, hi: float, help:
                    **kwargs)
 
 
-def add_seed(p: argparse.ArgumentParser, help: str) -> None:
-    add_int(p, "--seed", 0, MAX_SEED, help, default=0)
-
-
-def mlp_parameters(nin: int, nouts: Sequence[int]) -> int:
-    """How many parameters ``MLP(nin, nouts)`` has, without building it."""
-    total, fan_in = 0, nin
-    for n in nouts:
-        total += (fan_in + 1) * n
-        fan_in = n
-    return total
+def add_seed(p: argparse.ArgumentParser, help: str, default: int = 0) -> None:
+    add_int(p, "--seed", 0, MAX_SEED, help, default=default)
 
 
 def check_budget(
@@ -224,7 +217,7 @@ def parse_mlp_training(
 ) -> argparse.Namespace:
     """Parse a :func:`mlp_training_parser`'s flags, refuse a run beyond the budget, make --out."""
     args = p.parse_args(argv)
-    params = mlp_parameters(nin, [*args.hidden, 10])
+    params = count_parameters([nin, *args.hidden, 10])
     examples = args.limit or n_data
     check_budget(
         p,

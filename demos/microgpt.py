@@ -49,8 +49,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     cli.add_int(p, "--steps", 1, MAX_STEPS, "training steps, one name each",
                 default=DEFAULT_STEPS)
-    cli.add_int(p, "--seed", 0, cli.MAX_SEED,
-                "the names' order, the initial weights and the samples", default=42)
+    cli.add_seed(p, "the names' order, the initial weights and the samples", default=42)
     p.add_argument("--out", type=Path, default=Path("out/microgpt"), help="output folder")
     cli.add_int(p, "--samples", 1, MAX_SAMPLES, "names to sample at the end", default=20)
     cli.add_int(p, "--sample-every", 0, MAX_STEPS,

@@ -19,10 +19,11 @@ from demos.datasets import make_moons
 from demos.output import pyplot, save_figure, wrote
 from demos.training import accuracy
 from nn import MLP, SGD, hinge_loss, l2_penalty
+from nn.layers import count_parameters
 
 L2_ALPHA = 1e-4
 HIDDEN = [16, 16]
-PARAMETERS = cli.mlp_parameters(2, [*HIDDEN, 1])
+PARAMETERS = count_parameters([2, *HIDDEN, 1])
 NEURONS = sum(HIDDEN) + 1
 MAX_STEPS = 100_000
 MAX_POINTS = 10_000

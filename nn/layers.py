@@ -84,7 +84,7 @@ def _mlp_sizes(nin: Any, nouts: Any) -> list[int]:
     return sizes
 
 
-def _count_parameters(sizes: Sequence[int]) -> int:
+def count_parameters(sizes: Sequence[int]) -> int:
     """How many parameters fully connected layers of these widths hold (weights and biases)."""
     return sum((fan_in + 1) * fan_out for fan_in, fan_out in zip(sizes, sizes[1:]))
 
@@ -95,7 +95,7 @@ rather than filling memory for minutes (``MLP(10**400, [1])`` would never return
 
 
 def _check_capacity(sizes: Sequence[int], who: str) -> None:
-    n = _count_parameters(sizes)
+    n = count_parameters(sizes)
     if n > MAX_PARAMETERS:
         shape = " -> ".join(map(checks.describe_int, sizes))
         raise ValueError(
@@ -240,7 +240,7 @@ class Neuron(Module):
 
     @staticmethod
     def _parameter_count(arch: dict) -> int:
-        return _count_parameters([_check_size(arch["nin"], "nin", "Neuron"), 1])
+        return count_parameters([_check_size(arch["nin"], "nin", "Neuron"), 1])
 
 
 class Layer(Module):
@@ -318,7 +318,7 @@ class Layer(Module):
 
     @staticmethod
     def _parameter_count(arch: dict) -> int:
-        return _count_parameters(
+        return count_parameters(
             [_check_size(arch["nin"], "nin", "Layer"), _check_size(arch["nout"], "nout", "Layer")]
         )
 
@@ -433,7 +433,7 @@ class MLP(Module):
 
     @staticmethod
     def _parameter_count(arch: dict) -> int:
-        return _count_parameters(_mlp_sizes(arch["nin"], arch["nouts"]))
+        return count_parameters(_mlp_sizes(arch["nin"], arch["nouts"]))
 
 
 serialize.register_buildable(Neuron, Layer, MLP)

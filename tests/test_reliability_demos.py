@@ -29,6 +29,7 @@ from demos import backprop_three, cli, digits, graph, microgpt, mnist, moons
 from demos.datasets import load_digits, load_mnist, train_test_split
 from demos.explorer import app as explorer
 from nn import MLP
+from nn.layers import count_parameters
 
 DEMOS = [digits, moons, backprop_three, graph, explorer, microgpt, mnist]
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,7 +158,7 @@ def test_the_limits_match_the_data():
     assert len(load_mnist()[0]) == mnist.MNIST_DIGITS
     _, X_test, _, _ = train_test_split(X, y, digits.TEST_FRACTION, seed=digits.SPLIT_SEED)
     assert len(X_test) == backprop_three.N_TEST
-    assert cli.mlp_parameters(64, [32, 32, 10]) == MLP(64, [32, 32, 10]).num_parameters()
+    assert count_parameters([64, 32, 32, 10]) == MLP(64, [32, 32, 10]).num_parameters()
     assert moons.PARAMETERS == MLP(2, [16, 16, 1]).num_parameters()
 
 
