@@ -37,13 +37,22 @@ class RenderError(RuntimeError):
 
     ``reason`` says why in a few words (for one-line reports); ``dot_paths``
     are where the DOT sources were saved (empty if they could not be: a
-    picture's source is still ``graph.source``), ``dot_path`` the first of them.
+    picture's source is still ``graph.source``), ``dot_path`` the first of them;
+    ``written``, the SVGs of a batch (:func:`render_svgs`) rendered before it failed.
     """
 
-    def __init__(self, message: str, *, reason: str = "", dot_paths: Sequence[Path] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str = "",
+        dot_paths: Sequence[Path] = (),
+        written: Sequence[Path] = (),
+    ) -> None:
         super().__init__(message)
         self.reason = reason or message
         self.dot_paths = list(dot_paths)
+        self.written = list(written)
 
     @property
     def dot_path(self) -> Path | None:
@@ -159,15 +168,18 @@ def save_dot(graph: graphviz.Digraph, path: str | os.PathLike) -> Path:
     return write_text_atomic(path, graph.source)
 
 
-def _kept_source(e: RenderError, graphs: Sequence, paths: Sequence[Path]) -> RenderError:
-    """``e`` again, after saving each graph's DOT source beside its SVG path."""
+def _kept_source(
+    e: RenderError, graphs: Sequence, paths: Sequence[Path], written: Sequence[Path] = ()
+) -> RenderError:
+    """``e`` again, after saving each graph's DOT source beside its SVG path; ``written``
+    are the SVGs rendered before it."""
     try:
         saved = [save_dot(g, p.with_suffix(".dot")) for g, p in zip(graphs, paths)]
     except OSError as oe:
         note = f"the DOT source could not be saved either ({oe}); it is in graph.source"
-        return type(e)(f"{e} ({note})", reason=e.reason)
+        return type(e)(f"{e} ({note})", reason=e.reason, written=written)
     message = f"{e} (DOT source saved to {describe_paths(saved)})"
-    return type(e)(message, reason=e.reason, dot_paths=saved)
+    return type(e)(message, reason=e.reason, dot_paths=saved, written=written)
 
 
 def describe_paths(paths: Sequence[Path]) -> str:
@@ -184,8 +196,8 @@ def render_svgs(
 ) -> list[Path]:
     """Write each graph as SVG to its path; on a RenderError keep every unrendered DOT source.
 
-    Pictures rendered before the failure stay written; the error's ``dot_paths``
-    name the ``.dot`` files saved for the rest.
+    Pictures rendered before the failure stay written (the error's ``written``);
+    its ``dot_paths`` name the ``.dot`` files saved for the rest.
     """
     paths = [Path(p) for p in paths]
     done = []
@@ -193,6 +205,6 @@ def render_svgs(
         try:
             svg = run_graphviz(graph.source, graph.engine, "svg", timeout).decode("utf-8")
         except RenderError as e:
-            raise _kept_source(e, graphs[k:], paths[k:]) from None
+            raise _kept_source(e, graphs[k:], paths[k:], done) from None
         done.append(write_text_atomic(path, svg))
     return done

@@ -39,7 +39,14 @@ from .value import Value
 if TYPE_CHECKING:
     import graphviz
 
-__all__ = ["BackwardTrace", "Contribution", "TraceStep", "formula", "trace_backward"]
+__all__ = ["BackwardTrace", "Contribution", "TraceStep", "formula", "frame_paths", "trace_backward"]
+
+
+def frame_paths(directory: str | os.PathLike, count: int, prefix: str = "step") -> list[Path]:
+    """Where :meth:`BackwardTrace.render_frames` writes ``count`` frames: ``{prefix}_00.svg``...
+    (numbered with at least two digits, so the files sort in order)."""
+    width = max(2, len(str(count - 1)))
+    return [Path(directory) / f"{prefix}_{i:0{width}d}.svg" for i in range(count)]
 
 
 @dataclass(frozen=True)
@@ -298,6 +305,4 @@ class BackwardTrace:
         ``RenderError`` after leaving its DOT source, and every later frame's, as ``.dot``.
         """
         frames = self.frames(**frame_options)
-        width = max(2, len(str(len(frames) - 1)))
-        paths = [Path(directory) / f"{prefix}_{i:0{width}d}.svg" for i in range(len(frames))]
-        return render_svgs(frames, paths)
+        return render_svgs(frames, frame_paths(directory, len(frames), prefix))

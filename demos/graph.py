@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from autograd import Value, draw_dot, trace_backward
+from autograd.trace import frame_paths
 from demos import cli
 from demos.output import write_svg, write_svgs
 
@@ -71,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_svg(args.out / "neuron.svg", draw_dot(o, params=params, title=title), "computation graph")
     if not args.no_frames:
         frames = trace.frames(params=params)
-        paths = [args.out / "backward" / f"step_{i:02d}.svg" for i in range(len(frames))]
+        paths = frame_paths(args.out / "backward", len(frames))
         write_svgs(paths, frames, f"{len(frames)} backward-pass frames")
     return 0
 

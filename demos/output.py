@@ -29,15 +29,19 @@ def write_svg(path: str | Path, picture: Any, what: str) -> Path | None:
 def write_svgs(paths: list, pictures: list, what: str) -> list[Path]:
     """Render pictures as SVG and report them; if Graphviz cannot, say so and keep the DOT.
 
-    Returns the SVGs written: all of them, or none (one line says which pictures
-    were skipped, why, and where their ``.dot`` sources are).
+    Returns the SVGs written.  If Graphviz fails, those rendered before stay
+    written and are reported, and one line says which were skipped, why, and
+    where their ``.dot`` sources are.
     """
     try:
         written = render_svgs(pictures, paths)
     except RenderError as e:
         kept = f"; DOT source kept: {describe_paths(e.dot_paths)}" if e.dot_paths else ""
+        if e.written:
+            wrote(describe_paths(e.written), f"{len(e.written)} of {what}")
+            what = f"the other {len(pictures) - len(e.written)} of {what}"
         print(f"skipped {what}: {e.reason}{kept}")
-        return []
+        return e.written
     wrote(describe_paths(written), what)
     return written
 

@@ -322,3 +322,33 @@ def test_the_documented_ranges_are_the_ones_enforced(monkeypatch):
             action = next(a for a in numeric_flags(demo, monkeypatch) if flag in a.option_strings)
             enforced = RANGE.search(action.help).group(0)
             assert numbers(documented) == numbers(enforced), (name, flag, documented, enforced)
+
+
+def test_a_batch_of_pictures_that_fails_midway_reports_what_was_written_and_what_was_skipped(
+    tmp_path, monkeypatch, capsys
+):
+    """write_svgs used to say the whole batch was skipped (and return nothing) when
+    Graphviz failed on a later picture, though the earlier SVGs were on disk."""
+    import graphviz
+
+    import autograd.render
+    from autograd.render import RenderTimeoutError
+    from demos.output import write_svgs
+
+    calls = []
+
+    def first_only(source, engine, fmt, timeout):
+        calls.append(source)
+        if len(calls) > 1:
+            raise RenderTimeoutError("dot: timed out", reason="Graphviz took too long")
+        return b"<svg/>"
+
+    monkeypatch.setattr(autograd.render, "run_graphviz", first_only)
+    pictures = [graphviz.Digraph(name=f"g{i}") for i in range(3)]
+    paths = [tmp_path / f"f{i}.svg" for i in range(3)]
+    assert write_svgs(paths, pictures, "3 frames") == [paths[0]]
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("wrote 1 of 3 frames: ")
+    assert out[1].startswith("skipped the other 2 of 3 frames: Graphviz took too long; DOT ")
+    assert paths[0].exists() and not paths[1].exists()
+    assert (tmp_path / "f1.dot").exists() and (tmp_path / "f2.dot").exists()
