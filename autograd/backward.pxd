@@ -1,11 +1,15 @@
 # Augmenting declarations for the optional compiled build (see autograd/_build.py).
-# backward.py is compiled as it is; these lines type the hot loops' containers.
+# backward.py is compiled as it is; these lines type the hot loops' locals, so a
+# node's fields and its kind's ``parents``/``send`` are reached in C.
 
 cimport cython
+from autograd.kinds cimport RuleKind
+from autograd.node cimport Node
 
-@cython.locals(order=list, stack=list)
+@cython.locals(order=list, stack=list, node=Node, p=Node, r=RuleKind)
 cpdef list _order(object root, bint include_leaves, list leaves_found=*, set seen=*,
                   dict stash=*)
 
-@cython.locals(stash=dict, seen=set, leaves=list, order=list)
+@cython.locals(stash=dict, seen=set, leaves=list, order=list, node=Node, r=RuleKind,
+               g=cython.double)
 cpdef _run_backward(object root, double seed)

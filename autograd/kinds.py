@@ -15,22 +15,27 @@ kind           ``_a``                  ``_b``
 =============  ======================  ==========================================
 
 Only this module reads or writes those slots.  Each kind says, for its own
-nodes, what their parents are (:meth:`Rule.parents`), how to record one
+nodes, what their parents are (:meth:`RuleKind.parents`), how to record one
 (``record``), how backward's float pass sends a gradient to the parents
-(:meth:`Rule.send`), what the rule sends each parent as floats
-(:meth:`Rule.vjp_of`) or as Values when a gradient graph is recorded
-(:meth:`Rule.vjp_graph`), its local derivatives (for the trace and gradcheck)
+(:meth:`RuleKind.send`), what the rule sends each parent as floats
+(:meth:`RuleKind.vjp_of`) or as Values when a gradient graph is recorded
+(:meth:`RuleKind.vjp_graph`), its local derivatives (for the trace and gradcheck)
 and whether a node sits on a kink.  ``backward``, ``grad``, ``trace_backward``,
 ``gradcheck`` and the pictures all go through these methods.
 
 ``Rule(symbol, arity, forward, vjp, ...)`` returns the kind that fits
 (``arity`` 1, 2 or 0, and ``partners`` for a bilinear op), so a new op is still
 one declaration in :mod:`autograd.rules` (or in user code) used with
-:func:`autograd.apply`.
+:func:`autograd.apply`.  Every kind is a :class:`RuleKind`, and ``isinstance(r,
+Rule)`` holds for all of them.  ``Rule`` picks the kind in a factory rather than
+being the kinds' base class so that the kinds can be extension types with C-level
+methods in the optional compiled build (``kinds.pxd``): an extension type cannot
+have a ``__new__`` that returns another class.
 """
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Sequence
 from typing import Any, Callable
 
@@ -46,6 +51,7 @@ __all__ = [
     "LocalGrads",
     "Nary",
     "Rule",
+    "RuleKind",
     "Unary",
     "VjpShapeError",
     "is_finite",
@@ -87,26 +93,18 @@ def _checked(node: Any, ps: Sequence, gs: Any) -> Any:
     return gs
 
 
-class Rule:
-    """One differentiable op: its symbol, arity, float forward and vjp.
+class RuleKind:
+    """One differentiable op: its symbol, arity, float forward and vjp; the base of
+    every kind.
 
-    ``Rule(...)`` makes the kind that fits ``arity`` (and ``partners``):
-    :class:`Unary`, :class:`Binary`, :class:`Nary` or :class:`Bilinear`.
-    ``forward``, ``vjp``, ``kink`` and ``domain`` take the inputs as separate
-    arguments for a unary or binary rule, as one sequence for an n-ary one.
+    Made with :class:`Rule`, which picks the kind that fits ``arity`` (and
+    ``partners``): :class:`Unary`, :class:`Binary`, :class:`Nary` or
+    :class:`Bilinear`.  ``forward``, ``vjp``, ``kink`` and ``domain`` take the
+    inputs as separate arguments for a unary or binary rule, as one sequence for
+    an n-ary one.
     """
 
     __slots__ = ("symbol", "arity", "forward", "vjp", "domain", "law", "kink", "partners", "finite")
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Rule:
-        if cls is Rule:
-            arity = args[1] if len(args) > 1 else kwargs.get("arity")
-            partners = args[7] if len(args) > 7 else kwargs.get("partners")
-            if partners is not None:
-                cls = Bilinear
-            else:
-                cls = _KIND_OF_ARITY.get(arity, Rule) if arity.__class__ is int else Rule
-        return object.__new__(cls)
 
     def __init__(
         self,
@@ -217,7 +215,7 @@ class Rule:
         return False
 
 
-class Unary(Rule):
+class Unary(RuleKind):
     """``_a`` is the input."""
 
     __slots__ = ()
@@ -259,7 +257,7 @@ class Unary(Rule):
 _JUMP = 1e-3  # relative jump of a local derivative that counts as crossing a kink
 
 
-class Binary(Rule):
+class Binary(RuleKind):
     """``_a`` and ``_b`` are the left and right inputs."""
 
     __slots__ = ()
@@ -290,7 +288,7 @@ class Binary(Rule):
         b.grad += gb
 
 
-class Nary(Rule):
+class Nary(RuleKind):
     """``_a`` is a tuple of the inputs; forward, vjp, kink and domain get it as one sequence."""
 
     __slots__ = ()
@@ -376,7 +374,7 @@ _KIND_OF_ARITY = {1: Unary, 2: Binary, 0: Nary}
 _KINDS = (Unary, Binary, Nary, Bilinear)
 
 
-class Closure(Rule):
+class Closure(RuleKind):
     """A node built by hand, micrograd's way: ``Value(data, (x,), 'exp')``.
 
     ``_a`` is the tuple of its children.  Its derivative is whatever the closure
@@ -459,7 +457,7 @@ class Closure(Rule):
         raise TypeError(f"{self.symbol}: a _backward closure has no vjp to call")
 
 
-class LocalGrads(Rule):
+class LocalGrads(RuleKind):
     """A node built by hand, microgpt's way: ``Value(data, children, local_grads)``.
 
     ``_a`` is the tuple of its children and ``_b`` the tuple of its local
@@ -512,6 +510,44 @@ class LocalGrads(Rule):
 
 
 LOCAL_GRADS = LocalGrads()
+
+
+class Rule(abc.ABC):  # noqa: B024 (an ABC only for register(): isinstance(kind, Rule))
+    """One differentiable op: ``Rule(symbol, arity, forward, vjp, ...)``.
+
+    Returns the kind that fits: :class:`Unary` (``arity`` 1), :class:`Binary` (2),
+    :class:`Nary` (0) or, with ``partners``, :class:`Bilinear`.  ``forward(*inputs)``
+    gives the float result; ``vjp(g, out, *inputs)`` one gradient per input (an
+    n-ary rule gets its inputs as one sequence).  ``domain(*inputs)`` says why
+    forward failed; ``law`` is the trace's text; ``kink(*inputs)`` is True where the
+    op is not differentiable; ``finite=True`` promises finite local derivatives
+    wherever forward succeeds.  Every kind is an instance of ``Rule``.
+    """
+
+    def __new__(  # type: ignore[misc]
+        cls,
+        symbol: str,
+        arity: int,
+        forward: Callable[..., float],
+        vjp: Callable[..., Any],
+        domain: Callable[..., str | None] | None = None,
+        law: str = "",
+        kink: Callable[..., bool] | None = None,
+        partners: Callable[[Sequence, Sequence], tuple[Sequence, Sequence]] | None = None,
+        finite: bool = False,
+    ) -> RuleKind:
+        _check_rule(symbol, arity, forward, vjp, partners)
+        kind = Bilinear if partners is not None else _KIND_OF_ARITY[arity]
+        return kind(symbol, arity, forward, vjp, domain, law, kink, partners, finite)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        raise TypeError(
+            f"Rule: {cls.__name__} cannot subclass Rule, a factory of kinds; "
+            "subclass one of autograd.kinds' kinds (Unary, Binary, Nary, Bilinear)"
+        )
+
+
+Rule.register(RuleKind)
 
 
 def _check_rule(symbol: Any, arity: Any, forward: Any, vjp: Any, partners: Any) -> None:

@@ -1,13 +1,15 @@
 # Augmenting declarations for the optional compiled build (see autograd/_build.py).
-# node.py is compiled as it is; this makes Node an extension type with C fields.
-# Nodes freed in bulk are kept for reuse (freelist); freeing a long chain goes
-# through the trashcan, not C recursion.
+# node.py is compiled as it is; this makes Node an extension type with C fields:
+# ``data`` and ``grad`` are C doubles (so the kinds' ``send`` adds gradients in C),
+# the rest Python objects.  Nodes freed in bulk are kept for reuse (freelist);
+# freeing a long chain goes through the trashcan, not C recursion.
 
 cimport cython
 
 @cython.trashcan(True)
 @cython.freelist(1024)
 cdef class Node:
-    cdef public object data, grad, label, _rule, _a, _b
+    cdef public double data, grad
+    cdef public object label, _rule, _a, _b
 
 cpdef collectable(Node node)

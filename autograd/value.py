@@ -26,7 +26,7 @@ from . import rules as R
 from .backward import backward
 from .checks import describe, real, sequence
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .kinds import LOCAL_GRADS, Closure, Rule, is_finite
+from .kinds import LOCAL_GRADS, Closure, Rule, RuleKind, is_finite
 from .node import Node
 from .rules import ADD, DIV, DOT, MUL, SUB
 
@@ -383,7 +383,7 @@ def apply(rule: Rule, *args: Operand) -> Value:
     The operands must fit the rule: one for a unary rule, two for a binary one,
     at least one for an n-ary rule, two halves of equal length for a bilinear one.
     """
-    if not isinstance(rule, Rule) or rule.__class__ is Closure:
+    if not isinstance(rule, RuleKind) or rule.__class__ is Closure:
         raise TypeError(f"apply: rule must be a Rule, got {describe(rule)}")
     rule.check_operands(len(args))
     vals = [x if isinstance(x, Value) else _lift(x, rule.symbol) for x in args]

@@ -25,7 +25,16 @@ from autograd import (
     trace_backward,
     vsum,
 )
-from autograd.kinds import Bilinear, Binary, Closure, Nary, Unary
+from autograd.kinds import (
+    LOCAL_GRADS,
+    Bilinear,
+    Binary,
+    Closure,
+    LocalGrads,
+    Nary,
+    RuleKind,
+    Unary,
+)
 
 # --- a user's binary op with a kink: max(a, b), not differentiable where a == b ----------
 
@@ -64,6 +73,19 @@ def test_rule_makes_the_kind_that_fits() -> None:
     assert type(Binary("max", 2, max, _max_vjp)) is Binary
     with pytest.raises(ValueError, match="a Unary rule cannot have arity 2"):
         Unary("max", 2, max, _max_vjp)
+
+
+def test_rule_is_a_factory_every_kind_is_an_instance_of() -> None:
+    # Rule picks the kind rather than being its base class, so that the kinds can be
+    # extension types in the compiled build; isinstance still reads as before.
+    for kind in (Unary, Binary, Nary, Bilinear, Closure, LocalGrads):
+        assert issubclass(kind, Rule) and issubclass(kind, RuleKind)
+    assert isinstance(MAX, Rule) and isinstance(LOCAL_GRADS, Rule)
+    assert not isinstance(max, Rule)
+    with pytest.raises(TypeError, match="cannot subclass Rule, a factory of kinds"):
+
+        class Mine(Rule):  # would silently make kinds, not Mines
+            pass
 
 
 def test_parents_come_from_the_kind_for_every_shape() -> None:

@@ -480,6 +480,11 @@ def _grads(nodes: list[Value]) -> list[str]:
     return [_bits(n.grad) for n in nodes]
 
 
+@pytest.mark.skipif(
+    autograd.COMPILED,
+    reason="the compiled engine reads .grad as a C field, so a subclass's grad property "
+    "(the tripwire) is never called; the signal test below covers interrupts there",
+)
 def test_an_interrupt_in_the_ordering_pass_or_the_walk_leaves_every_grad_as_before() -> None:
     for reads in range(3):
         leaf = _Tripwire(2.0, reads)
@@ -708,7 +713,8 @@ def test_backward_through_a_node_edited_by_hand_to_hold_a_non_value_restores_eve
     x.grad, y.grad = 3.0, 4.0
     z = x * y + x
     z._a._b = "not a value"  # what a hand-built micrograd node could hold before
-    with pytest.raises(AttributeError):
+    # AttributeError in pure Python; the compiled walk's typed parents refuse a non-node
+    with pytest.raises(AttributeError if not autograd.COMPILED else TypeError):
         z.backward()
     assert (x.grad, y.grad) == (3.0, 4.0)
 
