@@ -23,6 +23,15 @@ cdef class Binary(RuleKind):
     @cython.locals(a=Node, b=Node, ga=cython.double, gb=cython.double)
     cpdef send(self, Node node, double g)
 
+cdef class Linear(Binary):
+    cdef public double ca, cb
+    @cython.locals(a=Node, b=Node)
+    cpdef send(self, Node node, double g)
+
+cdef class Product(Binary):
+    @cython.locals(a=Node, b=Node)
+    cpdef send(self, Node node, double g)
+
 cdef class Nary(RuleKind):
     @cython.locals(ps=tuple, p=Node)
     cpdef send(self, Node node, double g)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import operator
 import os
 import subprocess
 import sys
@@ -15,7 +16,9 @@ from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
 import autograd.rules as R
+import autograd.value as value_module
 from autograd import Value, grad, gradcheck, topological_order
+from autograd.kinds import Linear
 from tests.strategies import OPS, Instr, Program, engine_op_kind, fingerprint, programs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -178,18 +181,36 @@ def _tanh_second_order_constant(g, out, x):
     return (g * (1.0 - out * out),)
 
 
+def _wrong_rule(name: str, vjp: Callable) -> R.Rule:
+    """``R.<name>`` declared again with a wrong ``vjp`` (a plain binary or unary rule)."""
+    right = getattr(R, name)
+    return R.Rule(right.symbol, right.arity, right.forward, vjp, law=right.law, finite=True)
+
+
+def _swap_in(name: str, rule: R.Rule, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the op use ``rule``: where value.py reads it (a module global, or ``R.<name>``)."""
+    monkeypatch.setattr(R, name, rule)
+    if hasattr(value_module, name):
+        monkeypatch.setattr(value_module, name, rule)
+
+
 BITES = [
-    (R.TANH, _wrong_tanh, "tanh", check_backward_matches_central_differences),
-    (R.DIV, _wrong_div, "div", check_backward_matches_central_differences),
-    (R.MUL, _square_counts_once, "mul", check_backward_matches_central_differences),
-    (R.TANH, _wrong_tanh, "tanh", check_gradcheck_order_1),
-    (R.TANH, _tanh_second_order_constant, "tanh", check_gradcheck_order_2),
+    ("TANH", _wrong_rule("TANH", _wrong_tanh), "tanh", check_backward_matches_central_differences),
+    ("DIV", _wrong_rule("DIV", _wrong_div), "div", check_backward_matches_central_differences),
+    # + and * send their declared local derivatives, with no vjp to patch: a wrong
+    # declaration, or a plain rule with a wrong vjp, is swapped in whole.
+    ("MUL", _wrong_rule("MUL", _square_counts_once), "mul",
+     check_backward_matches_central_differences),
+    ("ADD", Linear("+", operator.add, (1.0, 0.5)), "add",
+     check_backward_matches_central_differences),
+    ("TANH", _wrong_rule("TANH", _wrong_tanh), "tanh", check_gradcheck_order_1),
+    ("TANH", _wrong_rule("TANH", _tanh_second_order_constant), "tanh", check_gradcheck_order_2),
 ]
 
 
-@pytest.mark.parametrize(("rule", "wrong", "op", "check"), BITES)
+@pytest.mark.parametrize(("name", "wrong", "op", "check"), BITES)
 def test_properties_catch_a_wrong_rule(
-    rule: R.Rule, wrong: Callable, op: str, check: Callable, monkeypatch: pytest.MonkeyPatch
+    name: str, wrong: R.Rule, op: str, check: Callable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     search = settings(database=None, max_examples=200)
     strategy = programs(ops=[op, "add", "neg"])
@@ -197,13 +218,13 @@ def test_properties_catch_a_wrong_rule(
     with pytest.raises(NoSuchExample):
         find(strategy, lambda p: not holds(check, p), settings=search)
     # ...and a counterexample that uses the op once it is wrong.
-    monkeypatch.setattr(rule, "vjp", wrong)
+    _swap_in(name, wrong, monkeypatch)
     bad = find(strategy, lambda p: not holds(check, p), settings=search)
     assert op in bad.ops
 
 
 def test_square_bug_needs_fan_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(R.MUL, "vjp", _square_counts_once)
+    _swap_in("MUL", _wrong_rule("MUL", _square_counts_once), monkeypatch)
     x, y = Value(1.5), Value(-0.5)
     (x * y).backward()
     assert (x.grad, y.grad) == (-0.5, 1.5)  # distinct operands: still right
