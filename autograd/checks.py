@@ -32,7 +32,7 @@ _REPR.maxstring = _REPR.maxother = _MAX_REPR
 def describe(x: Any) -> str:
     """``x`` as it appears after "got": a :func:`short` repr and its type."""
     text = short(x)
-    if type(x).__name__ == "Value" or text.startswith("an int of "):
+    if type(x).__name__ == "Value" or _huge_int(x):  # "an int of 401 digits" says its type
         return text
     return f"{text} ({type(x).__name__})"
 
@@ -44,10 +44,8 @@ def short(x: Any) -> str:
     levels (``reprlib``), so a megabyte string or a list nested 1,000 deep costs
     nothing; an int past 30 digits is named by its length.
     """
-    if isinstance(x, int) and not isinstance(x, bool):
-        digits = _digits(x)
-        if digits > 30:
-            return f"an int of {digits:,} digits"
+    if _huge_int(x):
+        return f"{'a negative' if x < 0 else 'an'} int of {_digits(x):,} digits"
     try:
         text = _REPR.repr(x)
     except Exception:  # a broken __repr__, an int in a list past Python's 4,300 digits
@@ -55,6 +53,10 @@ def short(x: Any) -> str:
     if len(text) > _MAX_REPR:  # six items of 80 characters each
         text = text[: _MAX_REPR - 3] + "..."
     return text
+
+
+def _huge_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and _digits(x) > 30
 
 
 def describe_int(n: int) -> str:

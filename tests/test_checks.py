@@ -25,6 +25,7 @@ def nested(depth: int) -> list:
         (None, "None (NoneType)"),
         (10**400, "an int of 401 digits"),
         (10**5000, "an int of 5,001 digits"),  # past Python's 4,300-digit repr limit
+        (-(10**40), "a negative int of 41 digits"),
         (list(range(100)), "[0, 1, 2, 3, 4, 5, ...] (list)"),
         (nested(1000), "[[[[[[[...]]]]]]] (list)"),
         ([10**5000], "<list object> (list)"),  # repr() would refuse the int inside

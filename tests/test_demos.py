@@ -75,19 +75,24 @@ def test_training_helpers():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--epochs", "0"], "--epochs: must be >= 1"),
-        (["--hidden", "32,x"], "--hidden: expected comma-separated whole numbers"),
-        (["--hidden", "32"], "two hidden layers"),
-        (["--lr", "-0.1"], "--lr: must be a finite number > 0"),
-        (["--lr", "nan"], "--lr: must be a finite number > 0"),
-        (["--batch-size", "two"], "--batch-size: expected a whole number"),
+        # autograd.checks' words (demos.cli.checked), after argparse's "argument --flag: "
+        (["--epochs", "0"], "argument --epochs: must be an int in [1, 500], got 0 (int)"),
+        (["--hidden", "32,x"],
+         "argument --hidden: layer 2's width must be an int in [1, 1,024], got 'x' (str)"),
+        (["--hidden", "32"],
+         "argument --hidden: the network has two hidden layers, got 1 width: '32'"),
+        (["--lr", "-0.1"],
+         "argument --lr: must be a finite number in (0, 10], got -0.1 (float)"),
+        (["--lr", "nan"], "argument --lr: must be a finite number in (0, 10], got nan (float)"),
+        (["--batch-size", "two"],
+         "argument --batch-size: must be an int in [1, 1,797], got 'two' (str)"),
     ],
 )
 def test_digits_rejects_bad_flags(argv, message, capsys):
     with pytest.raises(SystemExit) as e:
         digits.main(argv)
     assert e.value.code == 2
-    assert message in capsys.readouterr().err
+    assert capsys.readouterr().err.endswith(f"error: {message}\n")
 
 
 TINY = {

@@ -145,13 +145,15 @@ def test_bad_weights_file_is_one_line(tmp_path, how, message):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--steps", "0"], "argument --steps: must be >= 1, got 0"),
-    (["--steps", "20001"], "argument --steps: must be <= 20,000, got 20001"),
-    (["--steps", "ten"], "argument --steps: expected a whole number from 1 to 20,000, got 'ten'"),
-    (["--seed", "-1"], "argument --seed: must be >= 0, got -1"),
-    (["--samples", "1001"], "argument --samples: must be <= 1,000"),
-    (["--temperature", "0"], "argument --temperature: must be a finite number > 0"),
-    (["--temperature", "3"], "argument --temperature: must be a finite number > 0 and <= 2"),
+    (["--steps", "0"], "argument --steps: must be an int in [1, 20,000], got 0 (int)"),
+    (["--steps", "20001"], "argument --steps: must be an int in [1, 20,000], got 20001 (int)"),
+    (["--steps", "ten"], "argument --steps: must be an int in [1, 20,000], got 'ten' (str)"),
+    (["--seed", "-1"], "argument --seed: must be an int in [0, 4,294,967,295], got -1 (int)"),
+    (["--samples", "1001"], "argument --samples: must be an int in [1, 1,000], got 1001 (int)"),
+    (["--temperature", "0"],
+     "argument --temperature: must be a finite number in (0, 2], got 0 (int)"),
+    (["--temperature", "3"],
+     "argument --temperature: must be a finite number in (0, 2], got 3 (int)"),
     (["--sample-only", "--weights", "/nonexistent/w.json"],
      "argument --weights: no weights file at '/nonexistent/w.json'"),
 ])

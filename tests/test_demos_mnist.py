@@ -48,11 +48,12 @@ def test_balanced_subset():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--limit", "29"], "argument --limit: must be >= 30, got 29"),
-        (["--limit", "5001"], "argument --limit: must be <= 5,000, got 5001"),
-        (["--hidden", "16"], "network has two hidden layers, got 1 sizes"),
-        (["--epochs", "0"], "--epochs: must be >= 1"),
-        (["--lr", "inf"], "--lr: must be a finite number > 0"),
+        (["--limit", "29"], "argument --limit: must be an int in [30, 5,000], got 29 (int)"),
+        (["--limit", "5001"], "argument --limit: must be an int in [30, 5,000], got 5001 (int)"),
+        (["--hidden", "16"],
+         "argument --hidden: the network has two hidden layers, got 1 width: '16'"),
+        (["--epochs", "0"], "argument --epochs: must be an int in [1, 500], got 0 (int)"),
+        (["--lr", "inf"], "argument --lr: must be a finite number in (0, 10], got inf (float)"),
     ],
 )
 def test_mnist_rejects_bad_flags(argv, message, tmp_path, capsys):

@@ -587,8 +587,8 @@ def test_command_line_loads_a_model(tmp_path):
     "args, message",
     [
         (["--model", "no/such/model.json"], "argument --model: no such file: no/such/model.json"),
-        (["--port", "70000"], "argument --port: must be <= 65,535, got 70000"),
-        (["--port", "x"], "argument --port: expected a whole number from 0 to 65,535, got 'x'"),
+        (["--port", "70000"], "argument --port: must be an int in [0, 65,535], got 70000 (int)"),
+        (["--port", "x"], "argument --port: must be an int in [0, 65,535], got 'x' (str)"),
     ],
 )
 def test_command_line_refuses_bad_arguments(args, message):
