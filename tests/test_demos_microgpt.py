@@ -102,6 +102,33 @@ def test_microgpt_smoke_then_sample_only(tmp_path, capsys):
     assert re.findall(r"sample +\d+: (\S+)", again) == trained
 
 
+@pytest.mark.parametrize("n", [1, 7, microgpt.SMOOTHING, 3 * microgpt.SMOOTHING + 1])
+def test_the_reported_loss_is_the_last_point_of_the_plotted_curve(n):
+    losses = [math.sin(i) + 2.0 for i in range(n)]
+    tail = losses[-microgpt.SMOOTHING:]
+    assert microgpt.recent_loss(losses) == sum(tail) / len(tail)
+    curve = microgpt.moving_average(losses, microgpt.SMOOTHING)
+    assert microgpt.recent_loss(losses) == pytest.approx(curve[-1], rel=1e-12)
+
+
+def test_every_loss_the_run_prints_is_recent_loss(tmp_path, capsys, monkeypatch):
+    seen = []
+    real = microgpt.recent_loss
+
+    def spy(losses):
+        seen.append(list(losses))
+        return real(losses)
+
+    monkeypatch.setattr(microgpt, "recent_loss", spy)
+    assert microgpt.main(["--steps", "3", "--samples", "1", "--no-plots", "--out",
+                          str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    # one per step (the bar), one at its close, one in the summary
+    assert [len(x) for x in seen] == [1, 2, 3, 3, 3]
+    assert f"step 3/3: loss {real(seen[-1]):.3f} (mean of the last 3)" in text
+    assert f"loss {real(seen[-1]):.3f} (mean of the last 3 steps" in text
+
+
 def test_weights_round_trip_exactly(tmp_path):
     tok = M.Tokenizer.from_names(NAMES)
     state = M.init_params(Value, tok.vocab_size, random.Random(3))
