@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from demos import backprop_three, digits, graph, moons
+from demos import backprop_three, digits, graph, moons, output
 from demos.datasets import load_digits, make_moons, train_test_split
 from demos.training import accuracy, confusion_matrix, minibatches
 from nn import MLP
@@ -262,3 +262,21 @@ def test_moons_defaults_reach_full_training_accuracy(tmp_path, capsys):
     moons.main(["--no-plots", "--out", str(tmp_path)])
     assert capsys.readouterr().out.strip().splitlines()[-1] == "training accuracy: 100.0%"
 
+
+
+def test_strip_svg_comments_drops_each_comment_and_the_line_it_stood_on():
+    svg = ('<svg width="8pt">\n<!-- x0 -->\n<g id="node1"><title>x0</title></g>\n'
+           "<!-- a\nmultiline -->\n<text>a &lt;!-- b</text>\n</svg>\n")
+    assert output.strip_svg_comments(svg) == (
+        '<svg width="8pt">\n<g id="node1"><title>x0</title></g>\n<text>a &lt;!-- b</text>\n'
+        "</svg>\n")
+
+
+def test_the_explorer_and_the_notebook_strip_comments_with_the_one_function():
+    from demos import make_notebook
+    from demos.explorer import engine
+
+    assert engine.strip_svg_comments is output.strip_svg_comments
+    assert make_notebook.strip_svg_comments is output.strip_svg_comments
+    for module in (engine, make_notebook):
+        assert "<!--" not in "".join(map(str, vars(module).values()))  # no pattern of their own
