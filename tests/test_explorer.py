@@ -26,6 +26,7 @@ from demos.digits import SPLIT_SEED, TEST_FRACTION
 from demos.explorer import api, engine
 from demos.explorer.api import Explorer
 from demos.explorer.server import MAX_BODY
+from demos.training import accuracy, predict
 from nn import MLP, cross_entropy, softmax
 
 REPO = Path(__file__).resolve().parents[1]
@@ -676,3 +677,26 @@ def test_a_client_that_stops_sending_is_dropped_and_the_server_goes_on(monkeypat
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_the_quick_model_reports_the_test_accuracy_training_measured(monkeypatch, capsys):
+    from demos import digits
+    from demos.explorer import app
+
+    histories, predictions = [], []
+    real_train, real_predict = digits.train, digits.predict
+    monkeypatch.setattr(app, "train", lambda *a: histories.append(real_train(*a)) or histories[-1])
+    for module in (digits, app):  # wherever a test-set pass could be made
+        monkeypatch.setattr(module, "predict",
+                            lambda *a: predictions.append(1) or real_predict(*a), raising=False)
+    monkeypatch.setattr(app, "QUICK_EPOCHS", 2)
+    monkeypatch.setattr(app, "QUICK_HIDDEN", [4, 4])
+    model, about = app.quick_model(seed=0)
+    [history] = histories
+    acc = history["test"][-1]
+    assert len(predictions) == 2  # one pass over the test set an epoch, none more
+    X, y = load_digits()
+    _, X_test, _, y_test = train_test_split(X, y, TEST_FRACTION, seed=SPLIT_SEED)
+    assert acc == accuracy(predict(model, X_test), y_test)  # the model as it stays
+    assert about.endswith(f"test accuracy {acc:.1%}")
+    assert f"test accuracy {acc:.1%}" in capsys.readouterr().out
