@@ -175,12 +175,13 @@ MAX_EPOCHS = 500
 MAX_LR = 10.0  # Adam moves each weight by about lr a step: beyond this, only overflow
 
 
-def mlp_training_parser(
-    prog: str, description: str, *, out: Path, hidden: str, epochs: int, n_data: int,
-    min_limit: int, limit_help: str,
-) -> argparse.ArgumentParser:
-    """The flags of a demo that trains an ``MLP`` with two hidden layers on a data set of
-    ``n_data`` examples (``demos.digits``, ``demos.mnist``), each with its range."""
+def parse_mlp_training(
+    argv: Sequence[str] | None, prog: str, description: str, *, nin: int, out: Path,
+    hidden: str, epochs: int, n_data: int, min_limit: int, limit_help: str,
+) -> argparse.Namespace:
+    """The flags of a demo that trains an ``MLP(nin, [h1, h2, 10])`` on a data set of
+    ``n_data`` examples (``demos.digits``, ``demos.mnist``), each with its range, parsed;
+    a run beyond the budget is refused, and ``--out`` is made."""
     p = argparse.ArgumentParser(
         formatter_class=argparse.ArgumentDefaultsHelpFormatter, prog=prog, description=description
     )
@@ -200,13 +201,6 @@ def mlp_training_parser(
     p.epilog = (f"Limits on the whole run: at most {MAX_PARAMETERS:,} parameters, "
                 f"{MAX_STEP:,} neurons x --batch-size, and {MAX_WORK:,} parameters x "
                 f"examples x --epochs ({WORK_TIME}).")
-    return p
-
-
-def parse_mlp_training(
-    p: argparse.ArgumentParser, argv: Sequence[str] | None, nin: int, n_data: int
-) -> argparse.Namespace:
-    """Parse a :func:`mlp_training_parser`'s flags, refuse a run beyond the budget, make --out."""
     args = p.parse_args(argv)
     params = count_parameters([nin, *args.hidden, 10])
     examples = args.limit or n_data
