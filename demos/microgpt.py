@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from autograd import Value, draw_dot, no_grad
+from autograd import Value, checks, draw_dot, no_grad
 from autograd.files import write_text_atomic
 from demos import cli
 from demos import microgpt_model as M
@@ -141,8 +141,10 @@ def load_weights(path: Path) -> tuple[M.StateDict, M.Tokenizer, dict]:
             raise WeightsError(f"{name} must be a {rows}x{cols} array of numbers")
         for r, row in enumerate(mat):
             for c, x in enumerate(row):
-                if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
-                    raise WeightsError(f"{name}[{r},{c}] must be a finite number, got {x!r}")
+                try:
+                    checks.number(x, "state", f"{name}[{r},{c}]")
+                except (TypeError, ValueError) as e:
+                    raise WeightsError(str(e)) from None
     trained = doc.get("trained") if isinstance(doc.get("trained"), dict) else {}
     return M.state_from_floats(Value, state), tok, trained
 

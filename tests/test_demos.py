@@ -55,8 +55,13 @@ def test_make_moons_recipe():
         assert abs((a - cx) ** 2 + (b - cy) ** 2 - 1.0) < 1e-12
     assert make_moons(30, 0.1, seed=7) == make_moons(30, 0.1, seed=7)
     assert make_moons(30, 0.1, seed=7) != make_moons(30, 0.1, seed=8)
-    with pytest.raises(ValueError, match="noise"):
+    wrong_noise = r"^make_moons: noise must be a finite number >= 0, got "
+    with pytest.raises(ValueError, match=wrong_noise + "-1"):
         make_moons(10, noise=-1.0)
+    with pytest.raises(TypeError, match=wrong_noise + "'a'"):
+        make_moons(10, noise="a")  # was: '>=' not supported between 'str' and 'float'
+    with pytest.raises(ValueError, match=r"^make_moons: n must be an int >= 2, got 1 \(int\)$"):
+        make_moons(1)
 
 
 def test_training_helpers():

@@ -157,7 +157,7 @@ def _corrupt(doc: dict, how: str) -> str:
     ("truncated", "not valid JSON (truncated or corrupt?)"),
     ("format", 'not a microgpt weights file (expected "format": "valuegrad-microgpt")'),
     ("shape", "wte must be a 27x16 array of numbers"),
-    ("nan", "layer0.attn_wq[3,7] must be a finite number, got 'NaN'"),
+    ("nan", "state: layer0.attn_wq[3,7] must be a finite number, got 'NaN' (str)"),
     ("chars", "\"chars\" must be a string of distinct characters, got 'aab'"),
 ])
 def test_bad_weights_file_is_one_line(tmp_path, how, message):
