@@ -10,7 +10,7 @@ import pytest
 
 from demos import backprop_three, digits, graph, moons, output
 from demos.datasets import load_digits, make_moons, train_test_split
-from demos.training import accuracy, confusion_matrix, minibatches
+from demos.training import accuracy, confusion_matrix, format_confusion, minibatches
 from nn import MLP
 
 # --- data ---------------------------------------------------------------------------------
@@ -285,3 +285,12 @@ def test_the_explorer_and_the_notebook_strip_comments_with_the_one_function():
     assert make_notebook.strip_svg_comments is output.strip_svg_comments
     for module in (engine, make_notebook):
         assert "<!--" not in "".join(map(str, vars(module).values()))  # no pattern of their own
+
+
+def test_format_confusion_is_a_square_grid_from_the_one_table_formatter():
+    assert format_confusion([[1234, 0, 7], [5, 6, 0], [0, 0, 12]]) == (
+        "true\\pred    0    1    2\n"
+        "        0 1234    0    7\n"
+        "        1    5    6    0\n"
+        "        2    0    0   12")
+    assert format_confusion([[1, 0], [0, 1]]).splitlines()[1] == "        0   1   0"  # width >= 3
