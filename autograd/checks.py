@@ -108,9 +108,9 @@ def number(
     return f
 
 
-def _range_text(
-    low: float | None, high: float | None, low_open: bool, high_open: bool
-) -> str:
+def _range_text(low: Any, high: Any, low_open: bool, high_open: bool) -> str:
+    # Any, not float | None: compiled (Cython), that annotation would turn an int bound into a
+    # float, and 4,294,967,295 into 4.29497e+09.
     if low is not None and high is not None:
         return (f" in {'(' if low_open else '['}{_bound(low)}, {_bound(high)}"
                 f"{')' if high_open else ']'}")
@@ -121,7 +121,7 @@ def _range_text(
     return ""
 
 
-def _bound(b: float) -> str:
+def _bound(b: Any) -> str:
     # An int bound in full (a seed's 4,294,967,295, not 4.29497e+09).
     return f"{b:,}" if isinstance(b, int) else f"{b:g}"
 
