@@ -6,7 +6,8 @@ argument and the value (``SGD: lr must be a finite number >= 0, got inf``), and
 never as an ``AttributeError`` or ``'NoneType' object is not iterable`` from deep
 inside.  Types that are wrong raise ``TypeError``, values that are wrong
 ``ValueError``.  :func:`describe` keeps the "got X" part short whatever X is (a
-5,000-digit int, a million-item list).
+5,000-digit int, a million-item list, a list nested 1,000 deep): :func:`short` cuts
+its repr as ``reprlib`` does, level by level, so no huge repr is ever built.
 
 Only :func:`real` is on a hot path (every number an op lifts): it calls
 :func:`describe` on failure only.
@@ -17,29 +18,45 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import reprlib
 from collections.abc import Iterable
 from typing import Any, Callable
 
 from .node import Node
 
 _MAX_REPR = 80
+_REPR = reprlib.Repr()  # containers cut to a few items and 6 levels; strings/objects to 80
+_REPR.maxstring = _REPR.maxother = _MAX_REPR
 
 
 def describe(x: Any) -> str:
-    """``x`` as it appears after "got": a short repr and its type."""
-    if isinstance(x, int) and not isinstance(x, bool):
-        digits = _digits(x)
-        if digits > 30:
-            return f"an int of {digits} digits"
-    try:
-        text = repr(x)
-    except Exception:  # a broken __repr__ must not hide the real error
-        text = f"<{type(x).__name__} object>"
-    if len(text) > _MAX_REPR:
-        text = text[: _MAX_REPR - 3] + "..."
-    if type(x).__name__ == "Value":
+    """``x`` as it appears after "got": a :func:`short` repr and its type."""
+    text = short(x)
+    if type(x).__name__ == "Value" or _huge_int(x):  # "an int of 401 digits" says its type
         return text
     return f"{text} ({type(x).__name__})"
+
+
+def short(x: Any) -> str:
+    """``repr(x)`` in at most 80 characters, however large or deep ``x`` is.
+
+    Strings and objects are cut in the middle, containers after a few items and 6
+    levels (``reprlib``), so a megabyte string or a list nested 1,000 deep costs
+    nothing; an int past 30 digits is named by its length.
+    """
+    if _huge_int(x):
+        return f"{'a negative' if x < 0 else 'an'} int of {_digits(x):,} digits"
+    try:
+        text = _REPR.repr(x)
+    except Exception:  # a broken __repr__, an int in a list past Python's 4,300 digits
+        text = f"<{type(x).__name__} object>"
+    if len(text) > _MAX_REPR:  # six items of 80 characters each
+        text = text[: _MAX_REPR - 3] + "..."
+    return text
+
+
+def _huge_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and _digits(x) > 30
 
 
 def describe_int(n: int) -> str:
@@ -91,25 +108,33 @@ def number(
     return f
 
 
-def _range_text(
-    low: float | None, high: float | None, low_open: bool, high_open: bool
-) -> str:
+def _range_text(low: Any, high: Any, low_open: bool, high_open: bool) -> str:
+    # Any, not float | None: compiled (Cython), that annotation would turn an int bound into a
+    # float, and 4,294,967,295 into 4.29497e+09.
     if low is not None and high is not None:
-        return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        return (f" in {'(' if low_open else '['}{_bound(low)}, {_bound(high)}"
+                f"{')' if high_open else ']'}")
     if low is not None:
-        return f" {'>' if low_open else '>='} {low:g}"
+        return f" {'>' if low_open else '>='} {_bound(low)}"
     if high is not None:
-        return f" {'<' if high_open else '<='} {high:g}"
+        return f" {'<' if high_open else '<='} {_bound(high)}"
     return ""
 
 
-def integer(x: Any, op: str, name: str, *, low: int | None = None) -> int:
-    """An int (not a bool) that is at least ``low``."""
-    at_least = "" if low is None else f" >= {low}"
+def _bound(b: Any) -> str:
+    # An int bound in full (a seed's 4,294,967,295, not 4.29497e+09).
+    return f"{b:,}" if isinstance(b, int) else f"{b:g}"
+
+
+def integer(
+    x: Any, op: str, name: str, *, low: int | None = None, high: int | None = None
+) -> int:
+    """An int (not a bool) in ``[low, high]`` (either bound may be left out)."""
+    rng = _range_text(low, high, False, False)
     if not isinstance(x, numbers.Integral) or isinstance(x, bool):
-        raise TypeError(f"{op}: {name} must be an int{at_least}, got {describe(x)}")
-    if low is not None and x < low:
-        raise ValueError(f"{op}: {name} must be an int{at_least}, got {describe(x)}")
+        raise TypeError(f"{op}: {name} must be an int{rng}, got {describe(x)}")
+    if (low is not None and x < low) or (high is not None and x > high):
+        raise ValueError(f"{op}: {name} must be an int{rng}, got {describe(x)}")
     return int(x)
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import checks
 from .backward import topological_order
 from .grouping import Group, Grouping, consumers, default_grouping, plan
 from .render import (
@@ -224,10 +225,8 @@ def _check_options(root: Any, rankdir: str, collapse: str, grouping: Grouping | 
 
 
 def _check_budget(max_nodes: Any) -> None:
-    if max_nodes is not None and (
-        isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1
-    ):
-        raise ValueError(f"draw_dot: max_nodes must be a positive int or None, got {max_nodes!r}")
+    if max_nodes is not None:
+        checks.integer(max_nodes, "draw_dot", "max_nodes", low=1)
 
 
 def _scene(order: list, cons: dict, grouping: Grouping | None, level: str, params: set) -> Scene:

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import argparse
 import functools
-import math
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from autograd import checks
 from nn.layers import count_parameters
 
 Main = Callable[[Optional[Sequence[str]]], int]  # Optional: Python 3.9
@@ -46,35 +46,46 @@ WORK_TIME = "about 40 minutes on a 2-core machine"
 MAX_MESSAGE = 300  # characters of an engine error quoted in a one-line exit
 
 
-def _whole(text: str, lo: int, hi: int) -> int:
+def spelled_number(text: str) -> int | float | str:
+    """The number ``text`` spells (an int if it is whole, else a float), or ``text`` itself.
+
+    A whole number past Python's 4,300-digit limit for ``int(str)`` comes back as a
+    stand-in of the same sign and length: every check refuses it, and
+    ``autograd.checks.describe`` names it by its length alone.
+    """
     try:
-        n = int(text)
+        return int(text)
     except ValueError:
-        digits = text.strip().lstrip("+-").replace("_", "")
-        if digits.isdigit():  # a whole number of more than 4,300 digits: far out of range
-            side = f">= {lo:,}" if text.strip().startswith("-") else f"<= {hi:,}"
-            raise argparse.ArgumentTypeError(f"must be {side}, got {_short_number(text)}") from None
-        shown = text if len(text) <= 40 else text[:40] + "..."
-        raise argparse.ArgumentTypeError(
-            f"expected a whole number from {lo:,} to {hi:,}, got {shown!r}"
-        ) from None
-    if n < lo:
-        raise argparse.ArgumentTypeError(f"must be >= {lo:,}, got {_short_number(text)}")
-    if n > hi:
-        raise argparse.ArgumentTypeError(f"must be <= {hi:,}, got {_short_number(text)}")
-    return n
+        pass
+    digits = text.strip().lstrip("+-").replace("_", "")
+    if len(digits) > 4300 and digits.isdecimal():
+        return (-1 if text.strip().startswith("-") else 1) * 10 ** (len(digits) - 1)
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
-def _short_number(text: str) -> str:
-    text = text.strip()
-    return text if len(text) <= 20 else f"{text[:12]}... ({len(text)} digits)"
+_OP = "argument"  # a stand-in for the flag, which argparse names itself
+
+
+def checked(check: Callable[..., Any], x: Any, name: str = "", **bounds: Any) -> Any:
+    """``check(x, ...)``, an ``autograd.checks`` validator, for an argparse type.
+
+    Its "op: " is dropped (argparse writes "argument --flag: " in its place), so
+    ``--lr 0`` reads ``argument --lr: must be a finite number in (0, 10], got 0 (int)``.
+    """
+    try:
+        return check(x, _OP, name, **bounds)
+    except (TypeError, ValueError) as e:
+        raise argparse.ArgumentTypeError(str(e)[len(_OP) + 1 :].lstrip()) from None
 
 
 def int_range(lo: int, hi: int) -> Callable[[str], int]:
     """An argparse type: a whole number in ``lo..hi``."""
 
     def parse(text: str) -> int:
-        return _whole(text, lo, hi)
+        return checked(checks.integer, spelled_number(text), low=lo, high=hi)
 
     parse.__name__ = f"whole number {lo}..{hi}"
     return parse
@@ -82,19 +93,9 @@ def int_range(lo: int, hi: int) -> Callable[[str], int]:
 
 def float_range(lo: float, hi: float, *, lo_open: bool = False) -> Callable[[str], float]:
     """An argparse type: a finite number in ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``)."""
-    low = f"> {lo:g}" if lo_open else f">= {lo:g}"
 
     def parse(text: str) -> float:
-        try:
-            x = float(text)
-        except ValueError:
-            x = math.nan
-        if not (math.isfinite(x) and (lo < x if lo_open else lo <= x) and x <= hi):
-            shown = text if len(text) <= 40 else text[:40] + "..."
-            raise argparse.ArgumentTypeError(
-                f"must be a finite number {low} and <= {hi:g}, got {shown!r}"
-            )
-        return x
+        return checked(checks.number, spelled_number(text), low=lo, high=hi, low_open=lo_open)
 
     parse.__name__ = f"number {lo}..{hi}"
     return parse
@@ -107,25 +108,15 @@ def hidden_sizes(count: int, hi: int = MAX_WIDTH) -> Callable[[str], list[int]]:
     """An argparse type: ``count`` comma-separated layer widths in ``1..hi``, e.g. ``32,32``."""
 
     def parse(text: str) -> list[int]:
-        parts = [p.strip() for p in text.split(",")]
+        parts = text.split(",")
         if len(parts) != count:
             raise argparse.ArgumentTypeError(
-                f"the explainer's network has {_COUNTS.get(count, count)} hidden layers, "
-                f"got {len(parts)} sizes"
+                f"the network has {_COUNTS.get(count, count)} hidden layers, got "
+                f"{len(parts)} width{'' if len(parts) == 1 else 's'}: {checks.short(text)}"
             )
-        try:
-            sizes = [int(p) for p in parts]
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected comma-separated whole numbers such as 32,32, got {text[:40]!r}"
-            ) from None
-        if any(s < 1 for s in sizes):
-            raise argparse.ArgumentTypeError(f"every layer needs at least 1 neuron, got {text!r}")
-        if any(s > hi for s in sizes):
-            raise argparse.ArgumentTypeError(
-                f"at most {hi:,} neurons a layer, got {_short_number(text)}"
-            )
-        return sizes
+        return [checked(checks.integer, spelled_number(part), f"layer {i}'s width", low=1,
+                        high=hi)
+                for i, part in enumerate(parts, 1)]
 
     parse.__name__ = "hidden sizes"
     return parse
@@ -184,12 +175,13 @@ MAX_EPOCHS = 500
 MAX_LR = 10.0  # Adam moves each weight by about lr a step: beyond this, only overflow
 
 
-def mlp_training_parser(
-    prog: str, description: str, *, out: Path, hidden: str, epochs: int, n_data: int,
-    min_limit: int, limit_help: str,
-) -> argparse.ArgumentParser:
-    """The flags of a demo that trains an ``MLP`` with two hidden layers on a data set of
-    ``n_data`` examples (``demos.digits``, ``demos.mnist``), each with its range."""
+def parse_mlp_training(
+    argv: Sequence[str] | None, prog: str, description: str, *, nin: int, out: Path,
+    hidden: str, epochs: int, n_data: int, min_limit: int, limit_help: str,
+) -> argparse.Namespace:
+    """The flags of a demo that trains an ``MLP(nin, [h1, h2, 10])`` on a data set of
+    ``n_data`` examples (``demos.digits``, ``demos.mnist``), each with its range, parsed;
+    a run beyond the budget is refused, and ``--out`` is made."""
     p = argparse.ArgumentParser(
         formatter_class=argparse.ArgumentDefaultsHelpFormatter, prog=prog, description=description
     )
@@ -209,13 +201,6 @@ def mlp_training_parser(
     p.epilog = (f"Limits on the whole run: at most {MAX_PARAMETERS:,} parameters, "
                 f"{MAX_STEP:,} neurons x --batch-size, and {MAX_WORK:,} parameters x "
                 f"examples x --epochs ({WORK_TIME}).")
-    return p
-
-
-def parse_mlp_training(
-    p: argparse.ArgumentParser, argv: Sequence[str] | None, nin: int, n_data: int
-) -> argparse.Namespace:
-    """Parse a :func:`mlp_training_parser`'s flags, refuse a run beyond the budget, make --out."""
     args = p.parse_args(argv)
     params = count_parameters([nin, *args.hidden, 10])
     examples = args.limit or n_data

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from autograd import checks
+
 T = TypeVar("T")
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -134,10 +136,8 @@ def make_moons(
     points are shuffled, then Gaussian noise with standard deviation ``noise`` is
     added to both coordinates.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2:
-        raise ValueError(f"make_moons: n must be an integer >= 2, got {n!r}")
-    if not noise >= 0.0 or math.isinf(noise):
-        raise ValueError(f"make_moons: noise must be a finite number >= 0, got {noise!r}")
+    n = checks.integer(n, "make_moons", "n", low=2)
+    noise = checks.number(noise, "make_moons", "noise", low=0.0)
     rng = random.Random(seed)
     n_out = n // 2
     n_in = n - n_out

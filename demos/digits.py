@@ -13,8 +13,9 @@ import argparse
 import random
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from autograd import vsum
 from demos import cli
@@ -39,14 +40,50 @@ FINAL_LR_FRACTION = 0.1  # the learning rate decays linearly to this fraction of
 N_DIGITS = 1797  # in demos/data/digits.csv.gz
 
 
+Data = tuple[list, list]  # (images as flat lists of 0..1 levels, labels)
+
+
+@dataclass(frozen=True)
+class DigitsDemo:
+    """What sets one digit-reading demo apart (``demos.digits``, ``demos.mnist``): its command
+    line's name, defaults and data; :func:`run` does the rest, the same for each."""
+
+    prog: str
+    description: str
+    data_name: str  # "digits", as in "data: 1797 digits, 1437 train / 360 test"
+    side: int  # the images are side x side
+    n_data: int
+    load: Callable[[int | None], Data]  # --limit (None: all) -> the examples
+    out: Path
+    hidden: str  # --hidden's default, as typed (--help shows it so)
+    epochs: int
+    min_limit: int
+    limit_help: str
+
+    def parse_args(self, argv: Sequence[str] | None = None) -> argparse.Namespace:
+        return cli.parse_mlp_training(
+            argv, self.prog, self.description, nin=self.side**2, out=self.out,
+            hidden=self.hidden, epochs=self.epochs, n_data=self.n_data,
+            min_limit=self.min_limit, limit_help=self.limit_help,
+        )
+
+
+def _first_digits(limit: int | None) -> Data:
+    X, y = load_digits()
+    return (X, y) if limit is None else (X[:limit], y[:limit])
+
+
+DIGITS = DigitsDemo(
+    prog="python -m demos.digits",
+    description="Train a 64-input, two-hidden-layer, 10-output network on the 8x8 digits.",
+    data_name="digits", side=8, n_data=N_DIGITS, load=_first_digits, out=Path("out/digits"),
+    hidden=DEFAULT_HIDDEN, epochs=8, min_limit=20,
+    limit_help="use only the first N digits of the data (quick runs)",
+)
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    p = cli.mlp_training_parser(
-        "python -m demos.digits",
-        "Train a 64-input, two-hidden-layer, 10-output network on the 8x8 digits.",
-        out=Path("out/digits"), hidden=DEFAULT_HIDDEN, epochs=8, n_data=N_DIGITS, min_limit=20,
-        limit_help="use only the first N digits of the data (quick runs)",
-    )
-    return cli.parse_mlp_training(p, argv, 64, N_DIGITS)
+    return DIGITS.parse_args(argv)
 
 
 def train(
@@ -204,28 +241,32 @@ def train_and_report(
     return seconds, pred, train_acc, test_acc
 
 
-@cli.command
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    X, y = load_digits()
-    if args.limit is not None:
-        X, y = X[: args.limit], y[: args.limit]
+def run(demo: DigitsDemo, args: argparse.Namespace) -> int:
+    """A digit-reading demo's run, once its flags are parsed: data, split, model, training,
+    report."""
+    X, y = demo.load(args.limit)
     X_train, X_test, y_train, y_test = train_test_split(X, y, TEST_FRACTION, seed=SPLIT_SEED)
-    model = MLP(64, [*args.hidden, 10], seed=args.seed)
-    print(f"data: {len(X)} digits, {len(X_train)} train / {len(X_test)} test "
+    nin, sizes = demo.side**2, [*args.hidden, 10]
+    model = MLP(nin, sizes, seed=args.seed)
+    print(f"data: {len(X)} {demo.data_name}, {len(X_train)} train / {len(X_test)} test "
           f"(stratified 80/20 split, seed {SPLIT_SEED})")
-    print(f"model: MLP(64, {[*args.hidden, 10]}), {model.num_parameters()} parameters; "
+    print(f"model: MLP({nin}, {sizes}), {model.num_parameters()} parameters; "
           f"Adam lr {args.lr:g} -> {args.lr * FINAL_LR_FRACTION:g}, batch {args.batch_size}, "
           f"{args.epochs} epochs, seed {args.seed}")
 
     seconds, pred, train_acc, test_acc = train_and_report(
-        model, (X_train, X_test, y_train, y_test), args
+        model, (X_train, X_test, y_train, y_test), args, side=demo.side
     )
 
     print(f"\ntrained in {seconds:.1f} s; train accuracy: {train_acc:.1%}")
     print(f"test accuracy: {test_acc:.1%} ({sum(p == t for p, t in zip(pred, y_test))} of "
           f"{len(y_test)} test digits)")
     return 0
+
+
+@cli.command
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(DIGITS, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -23,14 +23,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from demos.output import strip_svg_comments
+
 NOTEBOOK = Path(__file__).resolve().parent / "how_deep_learning_works.ipynb"
 TIMEOUT = 120  # seconds per cell: far above the ~2 s the slowest one takes
-
-# Graphviz's "<!-- x0 -->" before each node and edge repeats its <title>: dropped, to keep the
-# stored notebook small.
-_COMMENT = re.compile(r"<!--.*?-->\n?", re.S)
-
-
 
 MAX_WIDTH_PT = 720  # 960 px: what a notebook page shows (GitHub, JupyterLab) without scrolling
 _SIZE = re.compile(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"')
@@ -501,7 +497,8 @@ def execute(nb: Any, timeout: int = TIMEOUT) -> Any:
             data = out.get("data", {})
             if "image/svg+xml" in data:
                 data.pop("text/plain", None)  # "<...Picture object at 0x7f...>"
-                data["image/svg+xml"] = _fit_width(_COMMENT.sub("", data["image/svg+xml"]))
+                # comments dropped: they repeat each title, and the stored notebook stays small
+                data["image/svg+xml"] = _fit_width(strip_svg_comments(data["image/svg+xml"]))
     return nb
 
 

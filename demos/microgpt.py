@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from autograd import Value, draw_dot, no_grad
+from autograd import Value, checks, draw_dot, no_grad
 from autograd.files import write_text_atomic
 from demos import cli
 from demos import microgpt_model as M
@@ -141,8 +141,10 @@ def load_weights(path: Path) -> tuple[M.StateDict, M.Tokenizer, dict]:
             raise WeightsError(f"{name} must be a {rows}x{cols} array of numbers")
         for r, row in enumerate(mat):
             for c, x in enumerate(row):
-                if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
-                    raise WeightsError(f"{name}[{r},{c}] must be a finite number, got {x!r}")
+                try:
+                    checks.number(x, "state", f"{name}[{r},{c}]")
+                except (TypeError, ValueError) as e:
+                    raise WeightsError(str(e)) from None
     trained = doc.get("trained") if isinstance(doc.get("trained"), dict) else {}
     return M.state_from_floats(Value, state), tok, trained
 
@@ -169,14 +171,23 @@ def train(state: M.StateDict, tok: M.Tokenizer, docs: list[str], args: argparse.
     for step in range(args.steps):
         tokens = tok.encode(docs[step % len(docs)])
         losses.append(M.train_step(state, opt, tokens, step))
-        recent = sum(losses[-SMOOTHING:]) / len(losses[-SMOOTHING:])
+        recent = recent_loss(losses)
         bar.update(1, loss=f"{recent:.3f}")
         if not args.quiet and ((step + 1) % every == 0 or step + 1 == args.steps):
             names = ", ".join(samples(state, tok, sampler, 5, args.temperature))
             bar.write(f"step {step + 1:>{len(str(args.steps))}}/{args.steps}: loss {recent:.3f} "
-                      f"(mean of the last {len(losses[-SMOOTHING:])}); samples: {names}")
-    bar.close(loss=f"{sum(losses[-SMOOTHING:]) / len(losses[-SMOOTHING:]):.3f}")
+                      f"(mean of the last {min(SMOOTHING, len(losses))}); samples: {names}")
+    bar.close(loss=f"{recent_loss(losses):.3f}")
     return losses
+
+
+def recent_loss(losses: Sequence[float]) -> float:
+    """The loss a run reports: the mean of the last ``SMOOTHING`` steps' (or of all, if fewer).
+
+    The last point of the loss curve's :func:`moving_average`, without its pass over the run.
+    """
+    tail = losses[-SMOOTHING:]
+    return sum(tail) / len(tail)
 
 
 # --- pictures and tables -----------------------------------------------------------------------
@@ -365,7 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     losses = train(state, tok, docs, args)
     seconds = time.perf_counter() - start
-    final = sum(losses[-SMOOTHING:]) / len(losses[-SMOOTHING:])
+    final = recent_loss(losses)
     print(f"trained {args.steps} steps in {seconds:.1f} s ({1000 * seconds / args.steps:.0f} ms "
           f"per step); loss {final:.3f} (mean of the last {min(SMOOTHING, len(losses))} steps; "
           f"a uniform guess scores {math.log(tok.vocab_size):.3f})")

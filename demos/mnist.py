@@ -20,9 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from demos import cli
-from demos.datasets import MNIST_FEATURES, balanced_subset, load_mnist, train_test_split
-from demos.digits import FINAL_LR_FRACTION, SPLIT_SEED, TEST_FRACTION, train_and_report
-from nn import MLP
+from demos.datasets import balanced_subset, load_mnist
+from demos.digits import Data, DigitsDemo, run
 
 DEFAULT_HIDDEN = "16,16"  # 3Blue1Brown's; a string, so --help shows it as typed
 SIDE = 28  # the images are 28x28
@@ -30,41 +29,29 @@ MNIST_DIGITS = 5000
 MIN_LIMIT = 30  # 3 digits per class, so the 80/20 split puts one of each in the test set
 
 
+def _balanced(limit: int | None) -> Data:
+    X, y = load_mnist()
+    # The file is sorted by class: the first N would be all zeros.
+    return (X, y) if limit is None else balanced_subset(X, y, limit)
+
+
+MNIST = DigitsDemo(
+    prog="python -m demos.mnist",
+    description="Train 3Blue1Brown's MLP(784, [16, 16, 10]) on 5,000 28x28 MNIST digits.",
+    data_name=f"MNIST digits ({SIDE}x{SIDE})", side=SIDE, n_data=MNIST_DIGITS, load=_balanced,
+    out=Path("out/mnist"), hidden=DEFAULT_HIDDEN, epochs=5, min_limit=MIN_LIMIT,
+    limit_help="use only N digits, taken evenly from every class (quick runs; at least 3 a "
+    "class)",
+)
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    p = cli.mlp_training_parser(
-        "python -m demos.mnist",
-        "Train 3Blue1Brown's MLP(784, [16, 16, 10]) on 5,000 28x28 MNIST digits.",
-        out=Path("out/mnist"), hidden=DEFAULT_HIDDEN, epochs=5, n_data=MNIST_DIGITS,
-        min_limit=MIN_LIMIT, limit_help="use only N digits, taken evenly from every class "
-        "(quick runs; at least 3 a class)",
-    )
-    return cli.parse_mlp_training(p, argv, SIDE * SIDE, MNIST_DIGITS)
+    return MNIST.parse_args(argv)
 
 
 @cli.command
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    X, y = load_mnist()
-    if args.limit is not None:
-        X, y = balanced_subset(X, y, args.limit)  # the file is sorted by class
-    X_train, X_test, y_train, y_test = train_test_split(X, y, TEST_FRACTION, seed=SPLIT_SEED)
-    sizes = [*args.hidden, 10]
-    model = MLP(MNIST_FEATURES, sizes, seed=args.seed)
-    print(f"data: {len(X)} MNIST digits ({SIDE}x{SIDE}), {len(X_train)} train / {len(X_test)} "
-          f"test (stratified 80/20 split, seed {SPLIT_SEED})")
-    print(f"model: MLP({MNIST_FEATURES}, {sizes}), {model.num_parameters()} parameters; "
-          f"Adam lr {args.lr:g} -> {args.lr * FINAL_LR_FRACTION:g}, batch {args.batch_size}, "
-          f"{args.epochs} epochs, seed {args.seed}")
-
-    seconds, pred, train_acc, test_acc = train_and_report(
-        model, (X_train, X_test, y_train, y_test), args, side=SIDE
-    )
-
-    right = sum(p == t for p, t in zip(pred, y_test))
-    print(f"\ntrained in {seconds:.1f} s; train accuracy {train_acc:.1%}; {right} of "
-          f"{len(y_test)} test digits read right")
-    print(f"test accuracy: {test_acc:.1%}")
-    return 0
+    return run(MNIST, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ demo carry on and exit 0.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,16 @@ def write_svgs(paths: list, pictures: list, what: str) -> list[Path]:
         return e.written
     wrote(describe_paths(written), what)
     return written
+
+
+# Graphviz writes "<!-- x0 -->" before each node and edge, repeating its <title>.
+_SVG_COMMENT = re.compile(r"<!--.*?-->\n?", re.S)
+
+
+def strip_svg_comments(svg: str) -> str:
+    """``svg`` without its comments (and the line each stood on): a page or a notebook
+    that embeds a picture needs none of them."""
+    return _SVG_COMMENT.sub("", svg)
 
 
 def save_figure(fig: Any, path: str | Path, **kwargs: Any) -> Path:

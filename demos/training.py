@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Callable
 
 from autograd import Value, no_grad
+from autograd.table import format_table
 from nn import diagnose
 
 
@@ -54,13 +55,14 @@ def confusion_matrix(
 
 def format_confusion(m: Sequence[Sequence[int]]) -> str:
     """The confusion matrix as a table: rows are true classes, columns predictions."""
-    n = len(m)
-    width = max(3, *(len(str(c)) for row in m for c in row))
-    head = "true\\pred " + " ".join(f"{j:>{width}}" for j in range(n))
-    lines = [head]
-    for i, row in enumerate(m):
-        lines.append(f"{i:>9} " + " ".join(f"{c:>{width}}" for c in row))
-    return "\n".join(lines)
+    width = max(3, *(len(str(c)) for row in m for c in row))  # one width: a square grid
+
+    def cells(values: Sequence[int]) -> list[str]:
+        return [f"{v:>{width}}" for v in values]
+
+    return format_table(["true\\pred", *cells(range(len(m)))],
+                        [[i, *cells(row)] for i, row in enumerate(m)],
+                        align="r" * (len(m) + 1), rule=False, gap=1)
 
 
 def _terminal_width() -> int:

@@ -32,14 +32,13 @@ from __future__ import annotations
 
 import html
 import math
-import numbers
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Union
 
-from autograd import Value, enable_grad, topological_order, vsum
+from autograd import Value, checks, enable_grad, topological_order, vsum
 from autograd.files import write_atomic
 from autograd.table import format_table
 
@@ -366,16 +365,14 @@ def _check_model(model: Any) -> MLP:
 
 
 def _check_batch(inputs: Any, targets: Any) -> tuple[list, list]:
-    for name, xs in (("inputs", inputs), ("targets", targets)):
-        if isinstance(xs, (str, bytes)) or not isinstance(xs, Sequence):
-            raise TypeError(f"diagnose: {name} must be a list (one entry per sample), "
-                            f"got {type(xs).__name__}")
+    inputs = checks.sequence(inputs, "diagnose", "inputs", "samples")
+    targets = checks.sequence(targets, "diagnose", "targets", "samples' targets")
     if not inputs:
         raise ValueError("diagnose: inputs is empty; pass a batch of samples")
     if len(inputs) != len(targets):
         raise ValueError(f"diagnose: inputs has {len(inputs)} samples but targets has "
                          f"{len(targets)}")
-    return list(inputs), list(targets)
+    return inputs, targets
 
 
 def _check_loss(loss: Any) -> tuple[Loss, str]:
@@ -390,12 +387,7 @@ def _check_loss(loss: Any) -> tuple[Loss, str]:
 
 
 def _check_lr(lr: Any) -> float | None:
-    if lr is None:
-        return None
-    if (isinstance(lr, bool) or not isinstance(lr, numbers.Real)
-            or not math.isfinite(lr) or lr <= 0):
-        raise ValueError(f"diagnose: lr must be a positive number or None, got {lr!r}")
-    return float(lr)
+    return None if lr is None else checks.number(lr, "diagnose", "lr", low=0.0, low_open=True)
 
 
 def _pre_activation(v: Value, activation: str) -> Value:

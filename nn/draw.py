@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from autograd import Value
+from autograd import Value, checks
 from autograd import grad as gradients
 from autograd.render import new_picture
 from autograd.style import (
@@ -87,9 +87,7 @@ def _check_model(model: Any) -> list:
 def _check_step(step: Any, n_layers: int, has_target: bool) -> int | None:
     if step is None:
         return None
-    last = n_layers + 1
-    if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= last:
-        raise ValueError(f"draw_network: step must be None or an int in 1..{last}, got {step!r}")
+    step = checks.integer(step, "draw_network", "step", low=1, high=n_layers + 1)
     if not has_target:
         raise ValueError(f"draw_network: step={step} shows backprop, which needs x and a target")
     return step
@@ -112,12 +110,7 @@ def _desired(target: Any, nout: int) -> tuple[list[float], bool]:
         )
     if len(target) != nout:
         raise ValueError(f"draw_network: target has {len(target)} values for {nout} outputs")
-    out = []
-    for t in target:
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t):
-            raise ValueError(f"draw_network: desired outputs must be finite numbers, got {t!r}")
-        out.append(float(t))
-    return out, False
+    return [checks.number(t, "draw_network", f"target[{i}]") for i, t in enumerate(target)], False
 
 
 def _check_loss(loss: Any, target: Any, is_class: bool, nout: int, linear: bool) -> str | None:
@@ -263,8 +256,8 @@ def _network_state(
     if target is not None and x is None:
         raise ValueError("draw_network: a target needs the input x it is the target for")
     step = _check_step(step, len(layers), target is not None)
-    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-        raise ValueError(f"draw_network: top_k must be a positive int or None, got {top_k!r}")
+    if top_k is not None:
+        checks.integer(top_k, "draw_network", "top_k", low=1)
     shape = _input_shape(input_shape, nin)
 
     acts = _forward(layers, lift_inputs(x, nin, "draw_network")) if x is not None else None

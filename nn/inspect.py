@@ -19,10 +19,8 @@ def top_gradients(model: Module, k: int | None = 10) -> list[Row]:
     """
     if not isinstance(model, Module):
         raise TypeError(f"top_gradients: model must be a Module, got {checks.describe(model)}")
-    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 0):
-        raise ValueError(
-            f"top_gradients: k must be a non-negative int or None, got {checks.describe(k)}"
-        )
+    if k is not None:
+        checks.integer(k, "top_gradients", "k", low=0)
     rows = [(name, p.data, p.grad) for name, p in model.named_parameters()]
     rows.sort(key=lambda r: -abs(r[2]))
     return rows if k is None else rows[:k]

@@ -68,17 +68,14 @@ def _resolve_activation(activation: str | None, nonlin: bool | None, who: str) -
 
 
 def _check_size(n: Any, what: str, who: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{who}: {what} must be a positive int, got {n!r} ({type(n).__name__})")
-    return n
+    return checks.integer(n, who, what, low=1)
 
 
 def _mlp_sizes(nin: Any, nouts: Any) -> list[int]:
     """``[nin, *nouts]``, checked: every width a positive int, at least one layer."""
     sizes = [_check_size(nin, "nin", "MLP")]
-    if isinstance(nouts, (str, bytes)) or not hasattr(nouts, "__iter__"):
-        raise ValueError(f"MLP: nouts must be a non-empty list of layer sizes, got {nouts!r}")
-    sizes += [_check_size(n, "each of nouts", "MLP") for n in nouts]
+    nouts = checks.sequence(nouts, "MLP", "nouts", "layer sizes")
+    sizes += [_check_size(n, f"nouts[{i}]", "MLP") for i, n in enumerate(nouts)]
     if len(sizes) == 1:
         raise ValueError("MLP: nouts must be a non-empty list of layer sizes, got []")
     return sizes

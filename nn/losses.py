@@ -140,8 +140,7 @@ def l2_penalty(params: Module | Iterable[Value], alpha: float = 1e-4) -> Value:
     else:
         ps = checks.sequence(params, "l2_penalty", "params", "Values (or a Module)")
     for i, p in enumerate(ps):
-        if not isinstance(p, Value):
-            raise TypeError(f"l2_penalty: params[{i}] must be a Value, got {p!r}")
+        checks.value(p, "l2_penalty", f"params[{i}]")
     if not ps:
         raise ValueError("l2_penalty: params is empty")
     alpha = checks.number(alpha, "l2_penalty", "alpha")

@@ -20,12 +20,12 @@ import json
 import math
 import numbers
 import os
-import reprlib
 import stat
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
 from autograd import checks
+from autograd.checks import describe, short
 from autograd.files import write_atomic
 
 if TYPE_CHECKING:
@@ -57,23 +57,6 @@ class ModelLoadError(ValueError):
         self.key = key
 
 
-_REPR = reprlib.Repr()
-_REPR.maxstring = _REPR.maxother = 80
-_REPR.maxlong = 40
-
-
-def _short(x: Any) -> str:
-    """``repr(x)``, cut short: a file can hold a megabyte string or a list nested 1,000 deep."""
-    try:
-        return _REPR.repr(x)
-    except ValueError:  # an int too long to print (over 4,300 digits)
-        return f"<an int of about {int(x.bit_length() * 0.30103):,} digits>"
-
-
-def _kind(x: Any) -> str:
-    return f"{_short(x)} ({type(x).__name__})"
-
-
 def _number(x: Any) -> float | None:
     """``x`` as a finite float, or None if it is not one (bools are not numbers here)."""
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
@@ -102,15 +85,15 @@ def check_state(
     for name, _ in named:
         if name not in state:
             raise ModelLoadError(
-                f"{where}: missing parameter {_short(name)} (model has {len(named)} parameters, "
+                f"{where}: missing parameter {short(name)} (model has {len(named)} parameters, "
                 f"the state has {len(state)})",
                 name,
             )
         f = _number(state[name])
         if f is None:
             raise ModelLoadError(
-                f"{where}: parameter {_short(name)} must be a finite number, "
-                f"got {_kind(state[name])}",
+                f"{where}: parameter {short(name)} must be a finite number, "
+                f"got {describe(state[name])}",
                 name,
             )
         values.append(f)
@@ -123,7 +106,7 @@ def check_state(
                 f"model's {len(named)} parameters"
             )
         raise ModelLoadError(
-            f"{where}: unexpected parameter {_short(extra[0])}, which this model does not have "
+            f"{where}: unexpected parameter {short(extra[0])}, which this model does not have "
             f"(model has {len(named)} parameters, the state has {len(state)})",
             str(extra[0]),
         )
@@ -178,7 +161,7 @@ def _no_duplicates(pairs: list) -> dict:
     out = {}
     for k, v in pairs:
         if k in out:
-            raise ModelLoadError(f"duplicate key {_short(k)} in the file", k)
+            raise ModelLoadError(f"duplicate key {short(k)} in the file", k)
         out[k] = v
     return out
 
@@ -259,15 +242,16 @@ def read_document(path: PathLike) -> dict:
             raise ModelLoadError(f"{where}: missing key {key!r}", key)
         if not isinstance(doc[key], want) or isinstance(doc[key], bool):
             raise ModelLoadError(
-                f"{where}: {key!r} must be a JSON {_JSON_NAMES[want]}, got {_kind(doc[key])}", key
+                f"{where}: {key!r} must be a JSON {_JSON_NAMES[want]}, got {describe(doc[key])}",
+                key,
             )
     if doc["format"] != FORMAT:
         raise ModelLoadError(
-            f"{where}: 'format' is {_short(doc['format'])}, expected {FORMAT!r}", "format"
+            f"{where}: 'format' is {short(doc['format'])}, expected {FORMAT!r}", "format"
         )
     if doc["version"] != VERSION:
         raise ModelLoadError(
-            f"{where}: 'version' is {_short(doc['version'])}, this valuegrad reads version "
+            f"{where}: 'version' is {short(doc['version'])}, this valuegrad reads version "
             f"{VERSION}",
             "version",
         )
@@ -299,13 +283,13 @@ def check_architecture(arch: Mapping[str, Any], expected: Mapping[str, Any], whe
         if _json(got) != _json(want):  # exact: 2.0 is not 2, true is not 1
             raise ModelLoadError(
                 f"{where}: architecture.{key} does not match this model: the file has "
-                f"{_short(got)}, the model has {_short(want)}",
+                f"{short(got)}, the model has {short(want)}",
                 f"architecture.{key}",
             )
     for key in arch:
         if key not in expected:
             raise ModelLoadError(
-                f"{where}: architecture has unexpected key {_short(key)}", f"architecture.{key}"
+                f"{where}: architecture has unexpected key {short(key)}", f"architecture.{key}"
             )
 
 
@@ -333,7 +317,7 @@ def load_model(path: PathLike) -> Module:
     builder = BUILDERS.get(name) if isinstance(name, str) else None
     if builder is None:
         raise ModelLoadError(
-            f"{path}: architecture.class is {_short(name)}; can build {sorted(BUILDERS)} from a "
+            f"{path}: architecture.class is {short(name)}; can build {sorted(BUILDERS)} from a "
             "file (for your own Module subclass, build it and call model.load(path))",
             "architecture.class",
         )
@@ -353,7 +337,7 @@ def load_model(path: PathLike) -> Module:
         raise  # a ValueError too, but it already says what is wrong
     except KeyError as e:
         raise ModelLoadError(
-            f"{path}: architecture is missing {_short(e.args[0])}", f"architecture.{e.args[0]}"
+            f"{path}: architecture is missing {short(e.args[0])}", f"architecture.{e.args[0]}"
         ) from None
     except (TypeError, ValueError, OverflowError) as e:
         text = str(e) if len(str(e)) <= 300 else f"{str(e)[:300]}..."

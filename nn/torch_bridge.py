@@ -106,12 +106,20 @@ def _check_mlp(model: Any, who: str) -> list[str]:
     return acts
 
 
+def _parameter_name(i: int, j: int, k: int | None = None) -> str:
+    """valuegrad's name of layer ``i``, neuron ``j``'s weight ``k`` (its bias if ``k`` is None).
+
+    The one place the bridge spells a name: ``MLP.named_parameters`` gives the same.
+    """
+    return f"layers.{i}.neurons.{j}." + ("b" if k is None else f"w.{k}")
+
+
 def _mlp_parameters(model: MLP) -> Iterator[tuple[str, Any]]:
     for i, layer in enumerate(model.layers):
         for j, neuron in enumerate(layer.neurons):
             for k, w in enumerate(neuron.w):
-                yield f"layers.{i}.neurons.{j}.w.{k}", w
-            yield f"layers.{i}.neurons.{j}.b", neuron.b
+                yield _parameter_name(i, j, k), w
+            yield _parameter_name(i, j), neuron.b
 
 
 def to_torch(model: MLP, dtype: torch.dtype | None = None) -> torch.nn.Sequential:
@@ -153,8 +161,8 @@ def _check_fits(linear: Any, i: int, dtype: Any, torch: Any) -> None:
     for field in ("weight", "bias"):
         bad = (~torch.isfinite(getattr(linear, field))).nonzero()
         if len(bad):
-            j, *k = (int(v) for v in bad[0])
-            name = f"layers.{i}.neurons.{j}." + (f"w.{k[0]}" if k else "b")
+            index = [int(v) for v in bad[0]]  # [j, k] in a weight, [j] in a bias
+            name = _parameter_name(i, *index)
             raise ValueError(f"to_torch: {name} is too large for {dtype} (it would become inf)")
 
 
@@ -287,10 +295,10 @@ def _element_names(
     """valuegrad's name and the torch index of each element of a Linear's weight or bias."""
     for j in range(linear.out_features):
         if field == "bias":
-            yield f"layers.{i}.neurons.{j}.b", (j,)
+            yield _parameter_name(i, j), (j,)
         else:
             for k in range(linear.in_features):
-                yield f"layers.{i}.neurons.{j}.w.{k}", (j, k)
+                yield _parameter_name(i, j, k), (j, k)
 
 
 # --- names -------------------------------------------------------------------------------
@@ -320,8 +328,8 @@ def torch_names(m: ModelOrModule) -> dict[str, str]:
     for i, (key, nin, nout) in enumerate(_layer_shapes(m, "torch_names")):
         for j in range(nout):
             for k in range(nin):
-                out[f"layers.{i}.neurons.{j}.w.{k}"] = f"{key}.weight[{j}, {k}]"
-            out[f"layers.{i}.neurons.{j}.b"] = f"{key}.bias[{j}]"
+                out[_parameter_name(i, j, k)] = f"{key}.weight[{j}, {k}]"
+            out[_parameter_name(i, j)] = f"{key}.bias[{j}]"
     return out
 
 

@@ -8,9 +8,9 @@ from collections import Counter
 
 import pytest
 
-from demos import backprop_three, digits, graph, moons
+from demos import backprop_three, digits, graph, moons, output
 from demos.datasets import load_digits, make_moons, train_test_split
-from demos.training import accuracy, confusion_matrix, minibatches
+from demos.training import accuracy, confusion_matrix, format_confusion, minibatches
 from nn import MLP
 
 # --- data ---------------------------------------------------------------------------------
@@ -55,8 +55,13 @@ def test_make_moons_recipe():
         assert abs((a - cx) ** 2 + (b - cy) ** 2 - 1.0) < 1e-12
     assert make_moons(30, 0.1, seed=7) == make_moons(30, 0.1, seed=7)
     assert make_moons(30, 0.1, seed=7) != make_moons(30, 0.1, seed=8)
-    with pytest.raises(ValueError, match="noise"):
+    wrong_noise = r"^make_moons: noise must be a finite number >= 0, got "
+    with pytest.raises(ValueError, match=wrong_noise + "-1"):
         make_moons(10, noise=-1.0)
+    with pytest.raises(TypeError, match=wrong_noise + "'a'"):
+        make_moons(10, noise="a")  # was: '>=' not supported between 'str' and 'float'
+    with pytest.raises(ValueError, match=r"^make_moons: n must be an int >= 2, got 1 \(int\)$"):
+        make_moons(1)
 
 
 def test_training_helpers():
@@ -75,19 +80,24 @@ def test_training_helpers():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--epochs", "0"], "--epochs: must be >= 1"),
-        (["--hidden", "32,x"], "--hidden: expected comma-separated whole numbers"),
-        (["--hidden", "32"], "two hidden layers"),
-        (["--lr", "-0.1"], "--lr: must be a finite number > 0"),
-        (["--lr", "nan"], "--lr: must be a finite number > 0"),
-        (["--batch-size", "two"], "--batch-size: expected a whole number"),
+        # autograd.checks' words (demos.cli.checked), after argparse's "argument --flag: "
+        (["--epochs", "0"], "argument --epochs: must be an int in [1, 500], got 0 (int)"),
+        (["--hidden", "32,x"],
+         "argument --hidden: layer 2's width must be an int in [1, 1,024], got 'x' (str)"),
+        (["--hidden", "32"],
+         "argument --hidden: the network has two hidden layers, got 1 width: '32'"),
+        (["--lr", "-0.1"],
+         "argument --lr: must be a finite number in (0, 10], got -0.1 (float)"),
+        (["--lr", "nan"], "argument --lr: must be a finite number in (0, 10], got nan (float)"),
+        (["--batch-size", "two"],
+         "argument --batch-size: must be an int in [1, 1,797], got 'two' (str)"),
     ],
 )
 def test_digits_rejects_bad_flags(argv, message, capsys):
     with pytest.raises(SystemExit) as e:
         digits.main(argv)
     assert e.value.code == 2
-    assert message in capsys.readouterr().err
+    assert capsys.readouterr().err.endswith(f"error: {message}\n")
 
 
 TINY = {
@@ -257,3 +267,30 @@ def test_moons_defaults_reach_full_training_accuracy(tmp_path, capsys):
     moons.main(["--no-plots", "--out", str(tmp_path)])
     assert capsys.readouterr().out.strip().splitlines()[-1] == "training accuracy: 100.0%"
 
+
+
+def test_strip_svg_comments_drops_each_comment_and_the_line_it_stood_on():
+    svg = ('<svg width="8pt">\n<!-- x0 -->\n<g id="node1"><title>x0</title></g>\n'
+           "<!-- a\nmultiline -->\n<text>a &lt;!-- b</text>\n</svg>\n")
+    assert output.strip_svg_comments(svg) == (
+        '<svg width="8pt">\n<g id="node1"><title>x0</title></g>\n<text>a &lt;!-- b</text>\n'
+        "</svg>\n")
+
+
+def test_the_explorer_and_the_notebook_strip_comments_with_the_one_function():
+    from demos import make_notebook
+    from demos.explorer import engine
+
+    assert engine.strip_svg_comments is output.strip_svg_comments
+    assert make_notebook.strip_svg_comments is output.strip_svg_comments
+    for module in (engine, make_notebook):
+        assert "<!--" not in "".join(map(str, vars(module).values()))  # no pattern of their own
+
+
+def test_format_confusion_is_a_square_grid_from_the_one_table_formatter():
+    assert format_confusion([[1234, 0, 7], [5, 6, 0], [0, 0, 12]]) == (
+        "true\\pred    0    1    2\n"
+        "        0 1234    0    7\n"
+        "        1    5    6    0\n"
+        "        2    0    0   12")
+    assert format_confusion([[1, 0], [0, 1]]).splitlines()[1] == "        0   1   0"  # width >= 3

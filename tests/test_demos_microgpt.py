@@ -102,6 +102,33 @@ def test_microgpt_smoke_then_sample_only(tmp_path, capsys):
     assert re.findall(r"sample +\d+: (\S+)", again) == trained
 
 
+@pytest.mark.parametrize("n", [1, 7, microgpt.SMOOTHING, 3 * microgpt.SMOOTHING + 1])
+def test_the_reported_loss_is_the_last_point_of_the_plotted_curve(n):
+    losses = [math.sin(i) + 2.0 for i in range(n)]
+    tail = losses[-microgpt.SMOOTHING:]
+    assert microgpt.recent_loss(losses) == sum(tail) / len(tail)
+    curve = microgpt.moving_average(losses, microgpt.SMOOTHING)
+    assert microgpt.recent_loss(losses) == pytest.approx(curve[-1], rel=1e-12)
+
+
+def test_every_loss_the_run_prints_is_recent_loss(tmp_path, capsys, monkeypatch):
+    seen = []
+    real = microgpt.recent_loss
+
+    def spy(losses):
+        seen.append(list(losses))
+        return real(losses)
+
+    monkeypatch.setattr(microgpt, "recent_loss", spy)
+    assert microgpt.main(["--steps", "3", "--samples", "1", "--no-plots", "--out",
+                          str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    # one per step (the bar), one at its close, one in the summary
+    assert [len(x) for x in seen] == [1, 2, 3, 3, 3]
+    assert f"step 3/3: loss {real(seen[-1]):.3f} (mean of the last 3)" in text
+    assert f"loss {real(seen[-1]):.3f} (mean of the last 3 steps" in text
+
+
 def test_weights_round_trip_exactly(tmp_path):
     tok = M.Tokenizer.from_names(NAMES)
     state = M.init_params(Value, tok.vocab_size, random.Random(3))
@@ -130,7 +157,7 @@ def _corrupt(doc: dict, how: str) -> str:
     ("truncated", "not valid JSON (truncated or corrupt?)"),
     ("format", 'not a microgpt weights file (expected "format": "valuegrad-microgpt")'),
     ("shape", "wte must be a 27x16 array of numbers"),
-    ("nan", "layer0.attn_wq[3,7] must be a finite number, got 'NaN'"),
+    ("nan", "state: layer0.attn_wq[3,7] must be a finite number, got 'NaN' (str)"),
     ("chars", "\"chars\" must be a string of distinct characters, got 'aab'"),
 ])
 def test_bad_weights_file_is_one_line(tmp_path, how, message):
@@ -145,13 +172,15 @@ def test_bad_weights_file_is_one_line(tmp_path, how, message):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--steps", "0"], "argument --steps: must be >= 1, got 0"),
-    (["--steps", "20001"], "argument --steps: must be <= 20,000, got 20001"),
-    (["--steps", "ten"], "argument --steps: expected a whole number from 1 to 20,000, got 'ten'"),
-    (["--seed", "-1"], "argument --seed: must be >= 0, got -1"),
-    (["--samples", "1001"], "argument --samples: must be <= 1,000"),
-    (["--temperature", "0"], "argument --temperature: must be a finite number > 0"),
-    (["--temperature", "3"], "argument --temperature: must be a finite number > 0 and <= 2"),
+    (["--steps", "0"], "argument --steps: must be an int in [1, 20,000], got 0 (int)"),
+    (["--steps", "20001"], "argument --steps: must be an int in [1, 20,000], got 20001 (int)"),
+    (["--steps", "ten"], "argument --steps: must be an int in [1, 20,000], got 'ten' (str)"),
+    (["--seed", "-1"], "argument --seed: must be an int in [0, 4,294,967,295], got -1 (int)"),
+    (["--samples", "1001"], "argument --samples: must be an int in [1, 1,000], got 1001 (int)"),
+    (["--temperature", "0"],
+     "argument --temperature: must be a finite number in (0, 2], got 0 (int)"),
+    (["--temperature", "3"],
+     "argument --temperature: must be a finite number in (0, 2], got 3 (int)"),
     (["--sample-only", "--weights", "/nonexistent/w.json"],
      "argument --weights: no weights file at '/nonexistent/w.json'"),
 ])

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from demos import mnist
+from demos import digits, mnist
 from demos.datasets import balanced_subset, load_mnist
 from nn import MLP
 
@@ -48,11 +48,12 @@ def test_balanced_subset():
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["--limit", "29"], "argument --limit: must be >= 30, got 29"),
-        (["--limit", "5001"], "argument --limit: must be <= 5,000, got 5001"),
-        (["--hidden", "16"], "network has two hidden layers, got 1 sizes"),
-        (["--epochs", "0"], "--epochs: must be >= 1"),
-        (["--lr", "inf"], "--lr: must be a finite number > 0"),
+        (["--limit", "29"], "argument --limit: must be an int in [30, 5,000], got 29 (int)"),
+        (["--limit", "5001"], "argument --limit: must be an int in [30, 5,000], got 5001 (int)"),
+        (["--hidden", "16"],
+         "argument --hidden: the network has two hidden layers, got 1 width: '16'"),
+        (["--epochs", "0"], "argument --epochs: must be an int in [1, 500], got 0 (int)"),
+        (["--lr", "inf"], "argument --lr: must be a finite number in (0, 10], got inf (float)"),
     ],
 )
 def test_mnist_rejects_bad_flags(argv, message, tmp_path, capsys):
@@ -84,7 +85,10 @@ def test_mnist_smoke(tmp_path, capsys):
         assert str(out / name) in text  # every file written is reported
     assert "epoch 1/1: loss" in text and "confusion matrix" in text
     assert "network health before training" in text and "network health after training" in text
-    assert re.fullmatch(r"test accuracy: \d+\.\d%", text.strip().splitlines()[-1])
+    # the digits demo's report, word for word: one run() serves both
+    trained, tested = text.strip().splitlines()[-2:]
+    assert re.fullmatch(r"trained in \d+\.\d s; train accuracy: \d+\.\d%", trained)
+    assert re.fullmatch(r"test accuracy: \d+\.\d% \(\d+ of 60 test digits\)", tested)
     assert MLP.from_file(out / "model.json").nin == 784
     svg = (out / "network_3.svg").read_text()
     assert "MLP(784, [6, 6, 10]): backpropagation for target 3" in svg
@@ -97,4 +101,24 @@ def test_mnist_learns(tmp_path, capsys):
     argv = ["--epochs", "2", "--limit", "500", "--no-plots", "--quiet", "--out", str(tmp_path)]
     assert mnist.main(argv) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert float(re.fullmatch(r"test accuracy: (\d+\.\d)%", last).group(1)) >= 50.0  # chance: 10%
+    assert float(re.match(r"test accuracy: (\d+\.\d)%", last).group(1)) >= 50.0  # chance: 10%
+
+
+@pytest.mark.parametrize("module, demo", [(digits, digits.DIGITS), (mnist, mnist.MNIST)],
+                         ids=["digits", "mnist"])
+def test_both_digit_demos_are_one_run_with_their_own_settings(module, demo, monkeypatch):
+    seen = []
+    monkeypatch.setattr(module, "run", lambda d, args: seen.append((d, args)) or 0)
+    assert module.main(["--quiet"]) == 0
+    [(run_demo, args)] = seen
+    assert run_demo is demo and args == demo.parse_args(["--quiet"])
+    assert (args.epochs, ",".join(map(str, args.hidden)), args.out) == (
+        demo.epochs, demo.hidden, demo.out)
+
+
+def test_the_mnist_demo_takes_a_balanced_limit_and_the_digits_demo_the_first_digits():
+    X, y = mnist.MNIST.load(30)
+    assert len(X) == 30 and sorted(set(y)) == list(range(10)) and len(X[0]) == 28 * 28
+    X8, y8 = digits.DIGITS.load(20)
+    X_all, y_all = digits.DIGITS.load(None)
+    assert (X8, y8) == (X_all[:20], y_all[:20]) and len(X8[0]) == 8 * 8

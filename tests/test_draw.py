@@ -167,6 +167,11 @@ def test_collapse_or_refuse_big_graph_without_running_dot():
         draw_dot(loss, collapse="neuron", max_nodes=100)
     with pytest.raises(ValueError, match="max_nodes=20"):
         draw_dot(loss, max_nodes=20)
+    wrong = r"^draw_dot: max_nodes must be an int >= 1, got "
+    with pytest.raises(ValueError, match=wrong + r"0 \(int\)$"):
+        draw_dot(loss, max_nodes=0)
+    with pytest.raises(TypeError, match=wrong + r"'1e3' \(str\)$"):
+        draw_dot(loss, max_nodes="1e3")
 
 
 def big_loss() -> Value:

@@ -8,6 +8,7 @@ server must go on answering.
 from __future__ import annotations
 
 import json
+import math
 import re
 import socket
 import subprocess
@@ -19,12 +20,13 @@ from pathlib import Path
 import pytest
 from explorer_http import error_of, raw, request, start, status_of, untrained
 
-from autograd import Value
+from autograd import Value, checks
 from demos.datasets import load_digits, train_test_split
 from demos.digits import SPLIT_SEED, TEST_FRACTION
-from demos.explorer import engine
+from demos.explorer import api, engine
 from demos.explorer.api import Explorer
 from demos.explorer.server import MAX_BODY
+from demos.training import accuracy, predict
 from nn import MLP, cross_entropy, softmax
 
 REPO = Path(__file__).resolve().parents[1]
@@ -138,19 +140,19 @@ def test_testdigit_by_index_and_by_label(server, three):
     "query, fragment",
     [
         ("", "either ?index=N or ?label=D"),
-        ("?index=abc", "index: expected a whole number 0..358, got 'abc'"),
+        ("?index=abc", "testdigit: index must be an int in [0, 358], got 'abc'"),
         ("?index=-1", "got '-1'"),
         ("?index=359", "got 359"),
         ("?index=1e3", "got '1e3'"),
         ("?index=", "got ''"),
         ("?index=1&index=2", "given 2 times"),
         ("?index=1&label=3", "either"),
-        ("?label=10", "label: expected a whole number 0..9, got 10"),
+        ("?label=10", "testdigit: label must be an int in [0, 9], got 10"),
         ("?after=3", "either"),
         ("?index=3&after=3", "'after' goes with 'label'"),
         ("?file=/etc/passwd", "unknown parameter 'file'"),
-        ("?index=%00", "index: expected"),
-        ("?index=" + "9" * 5000, "index: expected"),
+        ("?index=%00", "testdigit: index must be"),
+        ("?index=" + "9" * 5000, "testdigit: index must be"),
     ],
 )
 def test_testdigit_refuses_bad_queries(server, query, fragment):
@@ -309,35 +311,39 @@ def bad_bodies():
     good = {"pixels": PIX, "target": 3, "step": 2}
     cases = [
         ({**good, "pixels": [1] * 63},
-         "pixels: expected a list of 64 numbers in 0..16, got a list of 63"),
+         "step: pixels must be a list of 64 numbers, got a list of 63"),
         ({**good, "pixels": [1] * 65}, "got a list of 65"),
         ({**good, "pixels": []}, "got a list of 0"),
-        ({**good, "pixels": ["1"] * 64}, "pixels[0]: expected a number in 0..16, got '1'"),
-        ({**good, "pixels": [[1]] * 64}, "pixels[0]: expected a number in 0..16, got a list of 1"),
-        ({**good, "pixels": [True] * 64}, "pixels[0]: expected a number in 0..16, got true"),
+        ({**good, "pixels": ["1"] * 64},
+         "step: pixels[0] must be a finite number in [0, 16], got '1'"),
+        ({**good, "pixels": [[1]] * 64},
+         "step: pixels[0] must be a finite number in [0, 16], got a list of 1"),
+        ({**good, "pixels": [True] * 64},
+         "step: pixels[0] must be a finite number in [0, 16], got true"),
         ({**good, "pixels": [None] * 64}, "got null"),
-        ({**good, "pixels": [0] * 63 + [17]}, "pixels[63]: expected a number in 0..16, got 17"),
+        ({**good, "pixels": [0] * 63 + [17]},
+         "step: pixels[63] must be a finite number in [0, 16], got 17"),
         ({**good, "pixels": [-1] + [0] * 63}, "got -1"),
         ({**good, "pixels": [{"a": 1}] * 64}, "got an object"),
-        ({**good, "pixels": "0" * 64}, "pixels: expected a list of 64"),
-        ({**good, "pixels": {"0": 1}}, "pixels: expected a list of 64"),
+        ({**good, "pixels": "0" * 64}, "step: pixels must be a list of 64"),
+        ({**good, "pixels": {"0": 1}}, "step: pixels must be a list of 64 numbers, got an object"),
         ({**good, "ink": [0] * 4096}, "either 'pixels'"),
         ({"target": 3, "step": 1}, "got neither"),
         ({"ink": [0] * 4095, "target": 3, "step": 1},
-         "ink: expected a list of 4096 numbers in 0..255"),
+         "step: ink must be a list of 4096 numbers"),
         ({"ink": [256] * 4096, "target": 3, "step": 1},
-         "ink[0]: expected a number in 0..255, got 256"),
+         "step: ink[0] must be a finite number in [0, 255], got 256"),
         ({"ink": [0] * 4096, "fit": "yes", "target": 3, "step": 1},
          "fit: expected true or false, got 'yes'"),
         ({**good, "fit": True}, "'fit' goes with 'ink'"),
-        ({**good, "target": 3.0}, "target: expected a whole number 0..9, got 3.0"),
+        ({**good, "target": 3.0}, "step: target must be an int in [0, 9], got 3.0"),
         ({**good, "target": "3"}, "got '3'"),
         ({**good, "target": True}, "got true"),
         ({**good, "target": 10}, "got 10"),
         ({**good, "target": -1}, "got -1"),
         ({**good, "target": None}, "got null"),
         ({"pixels": PIX, "step": 2}, "step: missing field 'target'"),
-        ({**good, "step": 0}, "step: expected a whole number 1..4, got 0"),
+        ({**good, "step": 0}, "step: step must be an int in [1, 4], got 0"),
         ({**good, "step": 5}, "got 5"),
         ({**good, "step": 2.5}, "got 2.5"),
         ({**good, "session": "../../etc/passwd"}, "session: expected a session id string"),
@@ -365,8 +371,9 @@ def test_step_refuses_bad_fields(server, body, fragment):
 
 @pytest.mark.parametrize(
     "lr, fragment",
-    [(0, "lr: expected a number in (0, 10], got 0"), (-0.1, "got -0.1"), (10.5, "got 10.5"),
-     ("0.1", "got '0.1'"), (True, "got true"), (None, "got null"), ([0.1], "got a list of 1"),
+    [(0, "sgd: lr must be a finite number in (0, 10], got 0"), (-0.1, "got -0.1"),
+     (10.5, "got 10.5"), ("0.1", "got '0.1'"), (True, "got true"), (None, "got null"),
+     ([0.1], "got a list of 1"),
      (1e308 * 10, "body: not valid JSON")],
 )
 def test_sgd_refuses_lr_out_of_bounds(server, lr, fragment):
@@ -375,8 +382,29 @@ def test_sgd_refuses_lr_out_of_bounds(server, lr, fragment):
         "Infinity", "1e999")
     status, _, answer = request(server, "POST", "/api/sgd", body)
     if "1e999" in body:  # 1e999 parses to inf, which is no number in bounds
-        fragment = "lr: expected a number in (0, 10], got inf"
+        fragment = "sgd: lr must be a finite number in (0, 10], got inf"
     check_refusal(status, answer, fragment)
+
+
+@pytest.mark.parametrize(
+    "x, shown",
+    [(None, "null"), (True, "true"), ("1", "'1'"), ([1], "a list of 1"), ({"a": 1}, "an object"),
+     (17, "17"), (-0.5, "-0.5"), (math.inf, "inf"), (3.0, "3.0"), (3, "3")],
+)
+@pytest.mark.parametrize("field", ["real", "whole"])
+def test_a_field_is_checked_by_autograd_checks_and_named_as_json(x, shown, field):
+    """api.real and api.whole are autograd.checks' number and integer, answered as a 400."""
+    check = {"real": checks.number, "whole": checks.integer}[field]
+    try:
+        expected = check(x, "step", "target", low=0, high=16)
+    except (TypeError, ValueError) as e:
+        with pytest.raises(api.ClientError) as refused:
+            getattr(api, field)(x, "step", "target", 0, 16)
+        assert refused.value.status == 400
+        assert refused.value.message == str(e).replace(f"got {checks.describe(x)}", f"got {shown}")
+    else:
+        got = getattr(api, field)(x, "step", "target", 0, 16)
+        assert got == expected and type(got) is type(x)  # a JSON int stays an int
 
 
 def test_sgd_needs_a_known_session(server):
@@ -410,10 +438,10 @@ def test_bad_json_is_refused(server, text, fragment):
 
 def test_json_with_1e999_is_a_number_out_of_range(server):
     status, _, answer = request(server, "POST", "/api/predict", '{"pixels": [1e999]}')
-    check_refusal(status, answer, "pixels: expected a list of 64")
+    check_refusal(status, answer, "predict: pixels must be a list of 64")
     body = '{"pixels": [1e999' + ", 0" * 63 + "]}"
     status, _, answer = request(server, "POST", "/api/predict", body)
-    check_refusal(status, answer, "pixels[0]: expected a number in 0..16, got inf")
+    check_refusal(status, answer, "predict: pixels[0] must be a finite number in [0, 16], got inf")
 
 
 def test_oversized_bodies_are_refused_before_reading(server):
@@ -587,8 +615,8 @@ def test_command_line_loads_a_model(tmp_path):
     "args, message",
     [
         (["--model", "no/such/model.json"], "argument --model: no such file: no/such/model.json"),
-        (["--port", "70000"], "argument --port: must be <= 65,535, got 70000"),
-        (["--port", "x"], "argument --port: expected a whole number from 0 to 65,535, got 'x'"),
+        (["--port", "70000"], "argument --port: must be an int in [0, 65,535], got 70000 (int)"),
+        (["--port", "x"], "argument --port: must be an int in [0, 65,535], got 'x' (str)"),
     ],
 )
 def test_command_line_refuses_bad_arguments(args, message):
@@ -649,3 +677,26 @@ def test_a_client_that_stops_sending_is_dropped_and_the_server_goes_on(monkeypat
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_the_quick_model_reports_the_test_accuracy_training_measured(monkeypatch, capsys):
+    from demos import digits
+    from demos.explorer import app
+
+    histories, predictions = [], []
+    real_train, real_predict = digits.train, digits.predict
+    monkeypatch.setattr(app, "train", lambda *a: histories.append(real_train(*a)) or histories[-1])
+    for module in (digits, app):  # wherever a test-set pass could be made
+        monkeypatch.setattr(module, "predict",
+                            lambda *a: predictions.append(1) or real_predict(*a), raising=False)
+    monkeypatch.setattr(app, "QUICK_EPOCHS", 2)
+    monkeypatch.setattr(app, "QUICK_HIDDEN", [4, 4])
+    model, about = app.quick_model(seed=0)
+    [history] = histories
+    acc = history["test"][-1]
+    assert len(predictions) == 2  # one pass over the test set an epoch, none more
+    X, y = load_digits()
+    _, X_test, _, y_test = train_test_split(X, y, TEST_FRACTION, seed=SPLIT_SEED)
+    assert acc == accuracy(predict(model, X_test), y_test)  # the model as it stays
+    assert about.endswith(f"test accuracy {acc:.1%}")
+    assert f"test accuracy {acc:.1%}" in capsys.readouterr().out

@@ -246,10 +246,15 @@ def test_bad_construction_arguments():
         MLP(3, [2], output_activation="softmax")
     with pytest.raises(ValueError, match="nonlin=False means activation 'linear'"):
         Neuron(3, "relu", nonlin=False)
-    with pytest.raises(ValueError, match="nin must be a positive int, got 0"):
+    # autograd.checks.integer's words; a wrong type is a TypeError, as everywhere
+    with pytest.raises(ValueError, match=r"^Layer: nin must be an int >= 1, got 0 \(int\)$"):
         Layer(0, 3)
-    with pytest.raises(ValueError, match=r"each of nouts must be a positive int, got 2\.5"):
-        MLP(3, [2.5])
+    with pytest.raises(TypeError,
+                       match=r"^MLP: nouts\[1\] must be an int >= 1, got 2\.5 \(float\)$"):
+        MLP(3, [2, 2.5])
+    with pytest.raises(TypeError,
+                       match=r"^MLP: nouts must be an iterable of layer sizes, got 3 \(int\)$"):
+        MLP(3, 3)
     with pytest.raises(ValueError, match="non-empty list"):
         MLP(3, [])
     with pytest.raises(ValueError, match="seed or rng, not both"):

@@ -150,8 +150,12 @@ def test_l2_penalty_is_one_dot_node_with_the_right_gradient():
     assert grad(pen, ps) == pytest.approx([2e-2 * p.data for p in ps], rel=1e-14)
     assert_gradients_ok(lambda *vs: l2_penalty(vs, alpha=0.5), [0.3, -1.2, 2.0])
     assert l2_penalty(ps).data == pytest.approx(1e-4 * sum(p.data**2 for p in ps), rel=1e-14)
-    with pytest.raises(TypeError, match=r"params\[1\] must be a Value"):
+    with pytest.raises(TypeError, match=r"^l2_penalty: params\[1\] must be a Value, "
+                                        r"got 2\.0 \(float\)$"):
         l2_penalty([Value(1.0), 2.0])
+    with pytest.raises(TypeError, match=r"^l2_penalty: params\[0\] must be a Value, "
+                                        r"got 'xxxxx.*\.\.\..*xxx' \(str\)$"):
+        l2_penalty(["x" * 10**6])  # checks.describe's short form, not a megabyte repr
 
 
 def test_losses_train_a_model_end_to_end():

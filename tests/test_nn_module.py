@@ -209,8 +209,11 @@ def test_top_gradients_ranks_by_absolute_gradient():
     table = format_gradients(rows)
     assert table.splitlines()[1].split()[:2] == ["1", "layers.0.neurons.2.w.1"]
     assert "-5" in table.splitlines()[1]
-    with pytest.raises(ValueError, match="k must be"):
+    wrong_k = r"^top_gradients: k must be an int >= 0, got "
+    with pytest.raises(ValueError, match=wrong_k + r"-1 \(int\)$"):
         top_gradients(m, k=-1)
+    with pytest.raises(TypeError, match=wrong_k + r"2\.0 \(float\)$"):
+        top_gradients(m, k=2.0)
 
 
 def test_importing_nn_does_not_import_the_drawing_module():

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from autograd import Value, dot, vsum
+from autograd import Value, checks, dot, vsum
 from demos import backprop_three, cli, digits, graph, microgpt, mnist, moons
 from demos.datasets import load_digits, load_mnist, train_test_split
 from demos.explorer import app as explorer
@@ -69,18 +69,24 @@ def _beyond(action: argparse.Action) -> list[tuple[str, str]]:
     assert m, f"{action.option_strings[0]}: no [range] in its --help text {action.help!r}"
     if m.group(1):
         lo, hi = (int(g.replace(",", "")) for g in m.group(1, 2))
-        hi_text = f"{hi:,}"
+        ints = f"must be an int in [{lo:,}, {hi:,}], got "
         if m.group(3):  # per layer: --hidden
-            return [(f"{hi + 1},4", hi_text), (f"0,{lo}", "at least 1"), ("4,nan", "whole")]
-        return [(str(hi + 1), f"<= {hi_text}"), (str(lo - 1), f">= {lo:,}"),
-                ("9" * 5000, f"<= {hi_text}"), ("-" + "9" * 5000, f">= {lo:,}"),
-                ("2.5", "whole number"), ("nan", "whole number")]
+            return [(f"{hi + 1},4", f"layer 1's width {ints}{hi + 1} (int)"),
+                    (f"0,{lo}", f"layer 1's width {ints}0 (int)"),
+                    ("4,nan", f"layer 2's width {ints}nan (float)")]
+        return [(str(hi + 1), f"{ints}{hi + 1} (int)"), (str(lo - 1), f"{ints}{lo - 1} (int)"),
+                ("9" * 5000, f"{ints}an int of 5,000 digits"),
+                ("-" + "9" * 5000, f"{ints}a negative int of 5,000 digits"),
+                ("2.5", f"{ints}2.5 (float)"), ("nan", f"{ints}nan (float)")]
     op, lo, hi = m.group(4, 5, 6)
-    bad = [(repr(float(hi) * 1.5), f"<= {hi}"), ("nan", "finite"), ("inf", "finite"),
-           ("-inf", "finite"), ("1e308", f"<= {hi}"), ("1e999", "finite")]
+    reals = f"must be a finite number in {'(' if op == '>' else '['}{lo}, {hi}], got "
+    bad = [(repr(float(hi) * 1.5), f"{reals}{float(hi) * 1.5!r} (float)"),
+           ("nan", f"{reals}nan (float)"), ("inf", f"{reals}inf (float)"),
+           ("-inf", f"{reals}-inf (float)"), ("1e308", f"{reals}1e+308 (float)"),
+           ("1e999", f"{reals}inf (float)")]
     if op == ">":
-        bad.append((lo, f"> {lo}"))
-    bad.append((repr(float(lo) - 1.0), f"{op} {lo}"))
+        bad.append((lo, f"{reals}{lo} ({type(cli.spelled_number(lo)).__name__})"))
+    bad.append((repr(float(lo) - 1.0), f"{reals}{float(lo) - 1.0!r} (float)"))
     return bad
 
 
@@ -98,11 +104,43 @@ def test_every_numeric_flag_documents_a_range_and_refuses_values_outside_it(
                 err = capsys.readouterr().err
                 assert e.value.code == 2, (demo.__name__, flag, value)
                 last = err.strip().splitlines()[-1]
-                assert f"error: argument {flag}: " in last and bound in last, (flag, value, last)
+                # the whole line: the flag, then autograd.checks' words for the value
+                assert last.endswith(f"error: argument {flag}: {bound}"), (flag, value, last)
                 assert len(last) < 200  # 5,000 digits are not echoed back
                 assert time.perf_counter() - start < 2.0
                 checked += 1
     assert checked > 60  # digits, moons and backprop_three each have several
+
+
+@pytest.mark.parametrize(
+    "parse, check, bounds, texts",
+    [
+        (cli.int_range(1, 500), checks.integer, dict(low=1, high=500),
+         ["0", "501", "abc", "2.5", "nan", "1e3", "9" * 5000]),
+        (cli.float_range(0.0, 10.0, lo_open=True), checks.number,
+         dict(low=0.0, high=10.0, low_open=True), ["0", "10.5", "abc", "nan", "-inf", "9" * 5000]),
+    ],
+    ids=["int_range", "float_range"],
+)
+def test_a_flag_type_refuses_in_autograd_checks_own_words(parse, check, bounds, texts):
+    """The flag types wrap the shared validators: the same decision, the same message."""
+    for text in texts:
+        with pytest.raises(argparse.ArgumentTypeError) as flag:
+            parse(text)
+        with pytest.raises((TypeError, ValueError)) as direct:
+            check(cli.spelled_number(text), "op", "", **bounds)
+        assert f"op:  {flag.value}" == str(direct.value)
+
+
+@pytest.mark.parametrize(
+    "text, number",
+    [("12", 12), (" +7 ", 7), ("1_000", 1000), ("2.5", 2.5), ("1e3", 1000.0), ("abc", "abc"),
+     ("1__0", "1__0"), ("9" * 5000, 10**4999), ("-" + "9" * 5000, -(10**4999))],
+    ids=lambda v: v[:12] if isinstance(v, str) else type(v).__name__,
+)
+def test_spelled_number_reads_what_int_and_float_read(text, number):
+    got = cli.spelled_number(text)
+    assert got == number and type(got) is type(number)
 
 
 @pytest.mark.parametrize("demo", [digits, moons, backprop_three], ids=lambda d: d.__name__)

@@ -820,8 +820,8 @@ _CLEAR_ERRORS: list[tuple[str, Callable[[], Any], type, str]] = [
      r"format_gradients: rows must be an iterable of \(name, value, grad\) rows, got None"),
     ("format_gradients([1])", lambda: format_gradients([1]), TypeError,  # type: ignore
      r"format_gradients: rows\[0\] must be a \(name, value, grad\) tuple, got 1"),
-    ("init_bound(fan_in=None)", lambda: init_bound("relu", None), ValueError,  # type: ignore
-     r"init_bound: fan_in must be a positive int, got None"),
+    ("init_bound(fan_in=None)", lambda: init_bound("relu", None), TypeError,  # type: ignore
+     r"init_bound: fan_in must be an int >= 1, got None \(NoneType\)"),
     ("init_bound('gelu')", lambda: init_bound("gelu", 3), ValueError,
      r"init_bound: unknown activation 'gelu'"),
     ("MLP(10**400, [1])", lambda: MLP(10**400, [1]), ValueError,

@@ -34,6 +34,7 @@ from nn import (
     mse,
     softmax,
     to_torch,
+    torch_bridge,
     torch_names,
     valuegrad_names,
 )
@@ -579,6 +580,17 @@ def test_names_map_both_ways() -> None:
         key, index = theirs[:-1].split("[")
         value = net.get_parameter(key)[tuple(int(i) for i in index.split(", "))].item()
         assert value == model.get_parameter(ours).data
+
+
+def test_the_bridge_spells_every_name_in_one_place_as_named_parameters_does() -> None:
+    model = MLP(3, [2, 2], seed=0)
+    spelled = [torch_bridge._parameter_name(i, j, k)
+               for i, layer in enumerate(model.layers) for j, neuron in enumerate(layer.neurons)
+               for k in [*range(len(neuron.w)), None]]
+    assert spelled == [name for name, _ in model.named_parameters()]
+    assert list(torch_names(model)) == spelled
+    assert list(torch_names(to_torch(model))) == spelled
+    assert [name for name, _ in torch_bridge._mlp_parameters(model)] == spelled
 
 
 def test_names_of_a_model_need_no_torch(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,13 +14,13 @@ outside the model locks, at most ``render_slots`` at a time.
 
 from __future__ import annotations
 
-import math
 import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Callable
 
+from autograd import checks
 from demos.datasets import DIGITS_MAX_LEVEL, load_digits, train_test_split
 from demos.digits import SPLIT_SEED, TEST_FRACTION
 from nn import MLP
@@ -73,27 +73,36 @@ def check_fields(body: Any, allowed: Sequence[str], where: str) -> dict:
     return body
 
 
-def real(x: Any, name: str, lo: float, hi: float, *, lo_open: bool = False) -> float:
-    ok = isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-    ok = ok and (lo < x if lo_open else lo <= x) and x <= hi
-    if not ok:
-        span = f"({lo:g}, {hi:g}]" if lo_open else f"{lo:g}..{hi:g}"
-        raise ClientError(400, f"{name}: expected a number in {span}, got {show(x)}")
-    return float(x) if isinstance(x, float) else x
+def _checked(check: Callable[..., Any], x: Any, where: str, name: str, **bounds: Any) -> Any:
+    """``check(x, where, name, ...)``, an ``autograd.checks`` validator, as a 400.
+
+    The checker decides and says what is wrong; the value is named as the client
+    wrote it in JSON (``null``, ``true``, ``a list of 3``) rather than as Python sees it.
+    """
+    try:
+        return check(x, where, name, **bounds)
+    except (TypeError, ValueError) as e:
+        message, python = str(e), f", got {checks.describe(x)}"
+        if message.endswith(python):
+            message = f"{message[: -len(python)]}, got {show(x)}"
+        raise ClientError(400, message) from None
 
 
-def whole(x: Any, name: str, lo: int, hi: int) -> int:
-    if isinstance(x, bool) or not isinstance(x, int) or not lo <= x <= hi:
-        raise ClientError(400, f"{name}: expected a whole number {lo}..{hi}, got {show(x)}")
+def real(x: Any, where: str, name: str, lo: float, hi: float, *, lo_open: bool = False) -> float:
+    """A JSON number in ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``); an int stays an int."""
+    _checked(checks.number, x, where, name, low=lo, high=hi, low_open=lo_open)
     return x
 
 
-def numbers(x: Any, name: str, n: int, lo: float, hi: float) -> list:
+def whole(x: Any, where: str, name: str, lo: int, hi: int) -> int:
+    """A JSON whole number in ``[lo, hi]`` (``3.0`` is not one)."""
+    return _checked(checks.integer, x, where, name, low=lo, high=hi)
+
+
+def numbers(x: Any, where: str, name: str, n: int, lo: float, hi: float) -> list:
     if not isinstance(x, list) or len(x) != n:
-        raise ClientError(
-            400, f"{name}: expected a list of {n} numbers in {lo:g}..{hi:g}, got {show(x)}"
-        )
-    return [real(v, f"{name}[{i}]", lo, hi) for i, v in enumerate(x)]
+        raise ClientError(400, f"{where}: {name} must be a list of {n} numbers, got {show(x)}")
+    return [real(v, where, f"{name}[{i}]", lo, hi) for i, v in enumerate(x)]
 
 
 def required(body: dict, key: str, where: str) -> Any:
@@ -184,15 +193,15 @@ class Explorer:
         if has_pixels:
             if "fit" in body:
                 raise ClientError(400, f"{where}: 'fit' goes with 'ink', not with 'pixels'")
-            return numbers(body["pixels"], "pixels", 64, 0, DIGITS_MAX_LEVEL)
-        ink = numbers(body["ink"], "ink", engine.INK_SIDE**2, 0, engine.INK_MAX)
+            return numbers(body["pixels"], where, "pixels", 64, 0, DIGITS_MAX_LEVEL)
+        ink = numbers(body["ink"], where, "ink", engine.INK_SIDE**2, 0, engine.INK_MAX)
         fit = body.get("fit", True)
         if not isinstance(fit, bool):
             raise ClientError(400, f"fit: expected true or false, got {show(fit)}")
         return engine.digitize(ink, fit)
 
     def _target(self, body: dict, where: str) -> int:
-        return whole(required(body, "target", where), "target", 0, 9)
+        return whole(required(body, "target", where), where, "target", 0, 9)
 
     def _svg(self, picture: Any) -> str:
         with self._render:
@@ -255,7 +264,7 @@ class Explorer:
         check_fields(body, ("pixels", "ink", "fit", "session", "target", "step"), "step")
         pixels = self._pixels(body, "step")
         target = self._target(body, "step")
-        step = whole(required(body, "step", "step"), "step", 1, self.n_steps)
+        step = whole(required(body, "step", "step"), "step", "step", 1, self.n_steps)
         s = self._session(body, "step")
         with s.lock:
             data, picture = engine.step_view(s.model, pixels, target, step)
@@ -268,7 +277,7 @@ class Explorer:
         check_fields(body, ("pixels", "ink", "fit", "session", "target", "lr"), "sgd")
         pixels = self._pixels(body, "sgd")
         target = self._target(body, "sgd")
-        lr = real(required(body, "lr", "sgd"), "lr", 0.0, LR_MAX, lo_open=True)
+        lr = real(required(body, "lr", "sgd"), "sgd", "lr", 0.0, LR_MAX, lo_open=True)
         s = self._session(body, "sgd", need=True)
         with s.lock:
             data = engine.sgd_step(s.model, pixels, target, lr)
@@ -293,11 +302,9 @@ class Explorer:
             if key not in query:
                 return None
             text = query[key][0]
-            if not (text.isascii() and text.isdigit()) or len(text) > 6:
-                raise ClientError(
-                    400, f"{key}: expected a whole number 0..{hi}, got {show(text)}"
-                )
-            return whole(int(text), key, 0, hi)
+            # Digits alone make a number; anything else is refused as the text it is.
+            number = int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else text
+            return whole(number, "testdigit", key, 0, hi)
 
         index, label, after = param("index", n - 1), param("label", 9), param("after", n - 1)
         if (index is None) == (label is None):

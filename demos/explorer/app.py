@@ -20,7 +20,6 @@ from autograd.draw import GraphvizNotFoundError, require_graphviz
 from demos import cli
 from demos.datasets import load_digits, train_test_split
 from demos.digits import SPLIT_SEED, TEST_FRACTION, train
-from demos.training import accuracy, predict
 from nn import MLP
 
 from .api import Explorer
@@ -71,9 +70,9 @@ def quick_model(seed: int) -> tuple[MLP, str]:
     start = time.perf_counter()
     settings = argparse.Namespace(epochs=QUICK_EPOCHS, lr=1e-2, batch_size=32, seed=seed,
                                   quiet=True)
-    train(model, X_train, y_train, X_test, y_test, settings)
-    acc = accuracy(predict(model, X_test), y_test)
+    history = train(model, X_train, y_train, X_test, y_test, settings)
     seconds = time.perf_counter() - start
+    acc = history["test"][-1]  # measured after the last epoch, on the model as it stays
     print(f"trained in {seconds:.1f} s: test accuracy {acc:.1%}", flush=True)
     return model, (f"trained at start-up for {QUICK_EPOCHS} epochs (seed {seed}); "
                    f"test accuracy {acc:.1%}")

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from autograd import Value, trace_backward
+from demos.output import strip_svg_comments
 from nn import MLP, SGD, cross_entropy, draw_network, softmax
 
 INK_SIDE = 64  # the page sends its drawing as 64x64 ink coverage
@@ -39,7 +40,6 @@ TOP_MOVED = 10
 
 _EDGE_ID = re.compile(r'<g id="(layers\.\d+\.neurons\.\d+\.w\.\d+)" class="edge">')
 _XML_HEAD = re.compile(r"^.*?(?=<svg)", re.S)
-_COMMENT = re.compile(r"<!--.*?-->\n?", re.S)
 
 
 # --- the input ------------------------------------------------------------------------------
@@ -113,7 +113,7 @@ def pre_activation(v: Value) -> Value:
 def svg_of(picture: Any) -> str:
     """The picture as an SVG element to put in a page (no XML prolog, no comments)."""
     svg = picture.pipe(format="svg", encoding="utf-8")
-    return _COMMENT.sub("", _XML_HEAD.sub("", svg, count=1))
+    return strip_svg_comments(_XML_HEAD.sub("", svg, count=1))
 
 
 def drawn_edges(svg: str) -> list[str]:
