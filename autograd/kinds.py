@@ -7,7 +7,8 @@ A :class:`~autograd.value.Value` made by an op has two parent slots, ``_a`` and
 kind           ``_a``                  ``_b``
 =============  ======================  ==========================================
 ``Unary``      the input               unused
-``Binary``     the left input          the right input
+``Binary``     the left input          the right input (``Linear``: ``+`` and ``-``,
+                                       ``Product``: ``*``, declare their derivative as data)
 ``Nary``       a tuple of the inputs   unused
 ``Bilinear``   a tuple, the 1st half   a tuple, the 2nd half (``dot``: weights, inputs)
 ``Closure``    a tuple of children     unused (micrograd's hand-built node)
@@ -39,7 +40,7 @@ import abc
 from collections.abc import Sequence
 from typing import Any, Callable
 
-from .checks import describe
+from .checks import describe, real
 from .grad_mode import grad_enabled_flag
 from .node import collectable
 
@@ -312,7 +313,12 @@ class Linear(Binary):
         self, symbol: str, forward: Callable[[float, float], float],
         coefficients: tuple[float, float], law: str = "",
     ) -> None:
-        ca, cb = (float(c) for c in coefficients)
+        cs = tuple(coefficients) if isinstance(coefficients, (tuple, list)) else ()
+        if len(cs) != 2:
+            raise ValueError(
+                f"Linear {symbol!r}: coefficients must be two numbers, got {describe(coefficients)}"
+            )
+        ca, cb = (real(c, f"Linear {symbol!r}", "a coefficient") for c in cs)
         super().__init__(symbol, 2, forward, _linear_vjp(ca, cb), law=law, finite=True)
         self.ca = ca
         self.cb = cb

@@ -308,3 +308,16 @@ def test_microgpt_local_grads_are_checked() -> None:
         Value(2.0, (a,), ("x",))
     with pytest.raises(TypeError, match="create_graph"):
         grad(microgpt_exp(a), [a], create_graph=True)
+
+
+def test_linear_refuses_coefficients_that_are_not_two_finite_numbers() -> None:
+    import operator
+
+    from autograd.kinds import Linear
+
+    with pytest.raises(ValueError, match=r"Linear '\+': coefficients must be two numbers, got"):
+        Linear("+", operator.add, (1.0,))
+    with pytest.raises(ValueError, match=r"Linear '\+': value must be finite, got nan"):
+        Linear("+", operator.add, (1.0, float("nan")))
+    with pytest.raises(TypeError, match=r"Linear '\+': a coefficient must be a real number"):
+        Linear("+", operator.add, (1.0, "1"))
