@@ -4,6 +4,7 @@
 # call their kind's ``record`` in C.
 
 cimport cython
+from autograd.checks cimport real
 from autograd.kinds cimport Binary, Unary
 from autograd.node cimport Node
 
@@ -11,6 +12,8 @@ cdef class Value(Node):
     pass
 
 cdef Value _lift(object x, str op)
+
+cdef Value _reflected(object x, str op)
 
 @cython.locals(xd=cython.double, data=cython.double, out=Value)
 cdef Value _unary(Unary rule, Value x)
