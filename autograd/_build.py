@@ -2,11 +2,12 @@
 
 Cython compiles the engine's own modules, ``node.py``, ``checks.py``,
 ``kinds.py``, ``rules.py``, ``backward.py`` and ``value.py``, unchanged, in its pure-Python
-mode; the augmenting ``.pxd`` files next to them make ``Node`` and ``Value``
-extension types and type a few hot locals.  The ``.py`` files stay the one
-source of every derivative rule and of every kind's ``send``, and the
-always-present fallback: without Cython or a C compiler nothing is built and
-nothing changes.
+mode; the augmenting ``.pxd`` files next to them make ``Node``, ``Value`` and
+the rule kinds extension types (``data`` and ``grad`` C doubles; each kind's
+``parents``, ``send`` and ``record`` C-level methods) and type a few hot
+locals.  The ``.py`` files stay the one source of every derivative rule and
+of every kind's ``send``, and the always-present fallback: without Cython or a
+C compiler nothing is built and nothing changes.
 
 The extension modules land next to the ``.py`` files, where Python's import
 prefers them.  ``VALUEGRAD_PURE=1`` in the environment makes ``autograd``
