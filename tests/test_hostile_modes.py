@@ -98,6 +98,26 @@ def test_a_kinds_send_on_a_node_without_parents_raises_and_writes_nothing_throug
     assert _run(_SEND_ON_A_LEAF).split() == ["raised", "None", "intact"]
 
 
+@pytest.mark.xfail(COMPILED, strict=True, reason=(
+    "compiled: the kinds' cpdef methods type their node arguments as Node, which "
+    "admits None, then read its fields: rules.ADD.parents(None), "
+    "rules.ADD.send(None, 1.0) and rules.TANH.record(None, x) are segmentation faults"))
+@pytest.mark.parametrize("call", [
+    "R.ADD.parents(None)", "R.TANH.parents(None)", "R.ADD.send(None, 1.0)",
+    "R.MUL.send(None, 1.0)", "R.TANH.record(None, Value(1.0))",
+])
+def test_a_kinds_method_given_none_for_a_node_raises_instead_of_crashing(call: str) -> None:
+    code = (f"from autograd import Value, rules as R\ntry:\n    {call}\n"
+            "except (TypeError, AttributeError) as e:\n    print('refused', type(e).__name__)\n")
+    env = {k: v for k, v in os.environ.items() if k != "VALUEGRAD_PURE"}
+    if PURE:
+        env["VALUEGRAD_PURE"] = "1"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, f"exit {done.returncode}: {done.stderr[-300:]}"
+    assert done.stdout.startswith("refused"), done.stdout
+
+
 _NONE_PARENT = r"""
 from autograd import Value
 x, y = Value(1.0, label="x"), Value(2.0, label="y")
