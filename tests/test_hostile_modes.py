@@ -572,6 +572,31 @@ def test_rule_is_a_factory_kinds_register_with_it_and_cannot_be_subclassed() -> 
     assert x.grad == 3.0 and isinstance(s, Rule)
 
 
+class _ListParents(K.Unary):
+    """A kind whose ``parents`` override returns a list (the base is annotated ``tuple``)."""
+
+    __slots__ = ()
+
+    def parents(self, node: Any) -> Any:
+        return [node._a]
+
+
+@pytest.mark.xfail(COMPILED, strict=True, reason=(
+    "compiled: parents is `cpdef tuple`, so a subclass's Python override that returns "
+    "a list fails every pass with Cython's 'Expected tuple, got list', naming no "
+    "rule; pure Python takes the list"))
+def test_a_kind_whose_parents_override_returns_a_list_works_or_is_named() -> None:
+    rule = _ListParents("listy", 1, lambda x: 2.0 * x, lambda g, out, x: (2.0 * g,))
+    x = Value(1.5)
+    y = apply(rule, x) * 3.0
+    try:
+        y.backward()
+    except TypeError as e:
+        assert "listy" in str(e), str(e)
+    else:
+        assert x.grad == 6.0 == grad(y, x)
+
+
 def test_a_user_linear_or_product_kind_is_checked_and_differentiated_like_the_builtins() -> (
     None
 ):  # held
