@@ -18,7 +18,9 @@ and a C compiler.
 The options are fixed, each found necessary: ``binding=True`` (functions and
 methods keep Python's introspection); ``annotation_typing=False`` (a ``float``
 hint made a C double changes Python's semantics: ``(-0.5) ** 2.0`` went
-complex); ``-ffp-contract=off`` (no fused multiply-add, so every float rounds
+complex); ``nonecheck=True`` (a node argument or slot that is None raises
+``AttributeError``, as in Python, where it would read ``None``'s memory as a
+node: a crash); ``-ffp-contract=off`` (no fused multiply-add, so every float rounds
 as in Python: both engines give the same bits); and a forced rebuild, since
 Cython does not rebuild when only the options change.
 """
@@ -87,6 +89,9 @@ def build() -> None:
             "cdivision": False,
             "infer_types": False,
             "annotation_typing": False,
+            # A typed node that is None (a leaf's empty slot, a slot edited by hand)
+            # raises AttributeError instead of reading None's memory as a node.
+            "nonecheck": True,
         },
         include_path=[str(HERE.parent)],
         quiet=True,

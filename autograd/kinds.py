@@ -415,9 +415,18 @@ class Nary(RuleKind):
 
 class Bilinear(Nary):
     """``_a`` and ``_b`` are the two halves (``dot``: the weights and the inputs), as
-    tuples a layer's neurons share; ``partners`` declares the derivative."""
+    tuples a layer's neurons share; ``partners`` declares the derivative.
+
+    The vjp is made from ``partners`` here (a rule gives ``vjp=None``): backward runs
+    the partners, and grad, the trace and gradcheck the vjp, so a vjp given beside
+    them could disagree with what backward does and gradcheck would never see it.
+    """
 
     __slots__ = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.vjp = _bilinear_vjp(self.partners)
 
     def parents(self, node: Any) -> tuple:
         return node._a + node._b
@@ -450,6 +459,19 @@ class Bilinear(Nary):
             p.grad += g * q.data
         for p, q in zip(second, rs):
             p.grad += g * q.data
+
+
+def _bilinear_vjp(partners: Callable[[Sequence, Sequence], tuple[Sequence, Sequence]]) -> Callable:
+    """The vjp of a bilinear op, made from its ``partners``."""
+
+    def vjp(g: Any, out: Any, args: Sequence) -> list:
+        n = len(args) // 2
+        first, second = partners(args[:n], args[n:])
+        # float * float on the fast path, Value * Value when the gradient graph is
+        # recorded; a comprehension beats map(g.__mul__, ...) here.
+        return [g * a for a in (*first, *second)]
+
+    return vjp
 
 
 _KIND_OF_ARITY = {1: Unary, 2: Binary, 0: Nary}
@@ -637,11 +659,18 @@ def _check_rule(symbol: Any, arity: Any, forward: Any, vjp: Any, partners: Any) 
         raise TypeError(f"Rule: symbol must be a non-empty str, got {symbol!r}")
     if arity.__class__ is not int or arity not in (0, 1, 2):
         raise ValueError(f"Rule {symbol!r}: arity must be 1, 2 or 0 (n-ary), got {arity!r}")
-    for name, f in (("forward", forward), ("vjp", vjp)):
-        if not callable(f):
-            raise TypeError(f"Rule {symbol!r}: {name} must be callable, got {f!r}")
     if partners is not None and (arity != 0 or not callable(partners)):
         raise ValueError(
             f"Rule {symbol!r}: partners must be a callable of an n-ary (arity 0) rule, "
             f"got {partners!r} with arity {arity!r}"
         )
+    if partners is not None and vjp is not None:
+        raise ValueError(
+            f"Rule {symbol!r}: a bilinear rule's vjp is made from its partners (give "
+            f"vjp=None), got vjp {vjp!r}"
+        )
+    checked = (("forward", forward),) if partners is not None else (("forward", forward),
+                                                                   ("vjp", vjp))
+    for name, f in checked:
+        if not callable(f):
+            raise TypeError(f"Rule {symbol!r}: {name} must be callable, got {f!r}")

@@ -9,8 +9,10 @@ In the optional compiled build (:mod:`autograd._build`, ``node.pxd``) ``Node``
 is an extension type whose nodes are kept off the cyclic garbage collector's
 list: a graph built by valuegrad's ops has no reference cycles, so reference
 counting frees it, and the collector need not walk millions of nodes to find
-nothing.  A node that may be part of a cycle (micrograd's hand-built node, whose
-``_backward`` closure refers to it) is put back on the list with :func:`collectable`.
+nothing.  Instances of a user's subclass of Value stay on it: their own
+attributes may close a cycle.  A node that may be part of a cycle (micrograd's
+hand-built node, whose ``_backward`` closure refers to it) is put back on the list
+with :func:`collectable`.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ except ImportError:
 
 if cython.compiled:
     from cython.cimports.autograd._capi import (
+        Py_TPFLAGS_HEAPTYPE,
         PyObject_GC_IsTracked,
         PyObject_GC_Track,
         PyObject_GC_UnTrack,
+        PyType_HasFeature,
     )
 
 __all__ = ["Node", "collectable"]
@@ -38,8 +42,10 @@ class Node:
     def __cinit__(self) -> None:
         # Called by the compiled build only, as each node is allocated.  The node
         # keeps its GC header, so freeing a million-node chain still goes through
-        # CPython's trashcan instead of recursing in C.
-        if cython.compiled:
+        # CPython's trashcan instead of recursing in C.  Only the engine's own
+        # classes (static types): an instance of a user's subclass (a heap type)
+        # may hold anything in its own attributes, cycles included.
+        if cython.compiled and not PyType_HasFeature(type(self), Py_TPFLAGS_HEAPTYPE):
             PyObject_GC_UnTrack(self)
 
 

@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 from .kinds import Linear, Product, Rule
 
-__all__ = ["Rule", "bilinear", "exponential", "power"]
+__all__ = ["Rule", "exponential", "power"]
 
 
 def _data(x: Any) -> float:
@@ -210,25 +210,12 @@ def _dot_partners(ws: Sequence, xs: Sequence) -> tuple[Sequence, Sequence]:
     return xs, ws
 
 
-def bilinear(partners: Callable[[Sequence, Sequence], tuple[Sequence, Sequence]]) -> Callable:
-    """The vjp of a bilinear op from its ``partners`` (see the module docstring)."""
-
-    def vjp(g: Any, out: Any, args: Sequence) -> list:
-        n = len(args) // 2
-        first, second = partners(args[:n], args[n:])
-        # float * float on the fast path, Value * Value when the gradient graph is
-        # recorded; a comprehension beats map(g.__mul__, ...) here.
-        return [g * a for a in (*first, *second)]
-
-    return vjp
-
-
 SUM = Rule("sum", 0, lambda xs: sum(xs, 0.0), _sum_vjp, law="sum distributes", finite=True)
 DOT = Rule(
     "dot",
     0,
     _dot_forward,
-    bilinear(_dot_partners),
+    None,  # made from the partners, by the Bilinear kind
     law="dot: each weight gets its input, and back",
     partners=_dot_partners,
     finite=True,

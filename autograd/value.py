@@ -120,7 +120,8 @@ class Value(Node):
     def is_constant(self) -> bool:
         """A number an op lifted to a leaf, such as the 2 in ``x * 2``."""
         # A leaf's parent slots are otherwise unset: the mark costs no memory.
-        return self._rule is None and getattr(self, "_b", None) is _CONSTANT
+        # ==, not is: an unpickled constant's mark is an equal string, not the same one
+        return self._rule is None and getattr(self, "_b", None) == _CONSTANT
 
     def __repr__(self) -> str:
         lab = f", label={self.label!r}" if self.label else ""
