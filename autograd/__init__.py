@@ -19,13 +19,22 @@ picks the ``.py`` files).
 
 import os as _os
 import sys as _sys
+import warnings as _warnings
+
+from . import _pure
 
 if _os.environ.get("VALUEGRAD_PURE", "") not in ("", "0"):
     # The optional compiled engine (python -m autograd._build) puts extension
     # modules next to the .py files, where import prefers them; this picks the .py files.
-    from ._pure import prefer_sources
-
-    prefer_sources(__name__, __path__)
+    _pure.prefer_sources(__name__, __path__)
+elif _stale := _pure.stale_sources(__path__[0]):
+    _warnings.warn(
+        f"autograd: {', '.join(f'{m}.py' for m in _stale)} changed since the compiled build; "
+        "running the .py files (python -m autograd._build rebuilds it, --clean removes it)",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    _pure.prefer_sources(__name__, __path__)
 
 from .backward import GradientError, backward, backward_order, grad, topological_order, zero_grad
 from .draw import draw_dot, render_svg
@@ -45,8 +54,7 @@ from .value import (
 )
 
 COMPILED: bool = all(
-    not _sys.modules[f"{__name__}.{m}"].__file__.endswith(".py")
-    for m in ("node", "checks", "kinds", "rules", "backward", "value")
+    not _sys.modules[f"{__name__}.{m}"].__file__.endswith(".py") for m in _pure.COMPILED_MODULES
 )
 """Whether the compiled build of the engine is running (``python -m autograd._build``)."""
 

@@ -10,9 +10,11 @@ of every kind's ``send``, and the always-present fallback: without Cython or a
 C compiler nothing is built and nothing changes.
 
 The extension modules land next to the ``.py`` files, where Python's import
-prefers them.  ``VALUEGRAD_PURE=1`` in the environment makes ``autograd``
-import the ``.py`` files anyway (:mod:`autograd._pure`); ``autograd.COMPILED``
-says which engine is running.  Needs Cython (``pip install -e '.[compiled]'``)
+prefers them, with ``compiled-sources.json``, the digest of each source compiled:
+if a source changes afterwards, ``import autograd`` warns and runs the ``.py``
+files until the next build (:mod:`autograd._pure`).  ``VALUEGRAD_PURE=1`` in
+the environment makes ``autograd`` import the ``.py`` files anyway;
+``autograd.COMPILED`` says which engine is running.  Needs Cython (``pip install -e '.[compiled]'``)
 and a C compiler.
 
 The options are fixed, each found necessary: ``binding=True`` (functions and
@@ -29,13 +31,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shutil
 import sys
 from pathlib import Path
 
+from autograd._pure import COMPILED_MODULES, MANIFEST, source_digests
+
 HERE = Path(__file__).resolve().parent
-COMPILED_MODULES = ("node", "checks", "kinds", "rules", "backward", "value")
 
 
 def built_files() -> list[Path]:
@@ -52,7 +56,7 @@ TEMP = HERE.parent / "build" / "compiled-tmp"  # the compiler's object files
 
 def clean() -> None:
     """Remove the compiled modules: the pure-Python engine runs again."""
-    for path in built_files():
+    for path in [*built_files(), *HERE.glob(MANIFEST)]:
         path.unlink()
         print(f"removed {path.relative_to(HERE.parent)}")
     shutil.rmtree(TEMP, ignore_errors=True)
@@ -97,6 +101,7 @@ def build() -> None:
         quiet=True,
         force=True,
     )
+    digests = source_digests(HERE)  # of the sources as compiled (see autograd._pure)
     dist = Distribution({"name": "valuegrad-compiled", "ext_modules": modules})
     cmd = dist.get_command_obj("build_ext")
     cmd.inplace = True
@@ -112,6 +117,7 @@ def build() -> None:
         sys.exit(f"autograd._build: compiling failed ({e}); the pure-Python engine runs as it is")
     finally:
         os.chdir(old)
+    (HERE / MANIFEST).write_text(json.dumps(digests, indent=1) + "\n")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,7 +11,9 @@ compiled build there is nothing to compare: those tests skip, unless
 from __future__ import annotations
 
 import gc
+import json
 import os
+import shutil
 import subprocess
 import sys
 import weakref
@@ -156,3 +158,19 @@ def test_a_closure_set_on_a_node_made_by_an_op_is_collectable_too() -> None:
     gone = build()
     gc.collect()
     assert gone() is None
+
+
+def test_a_build_is_stale_once_a_compiled_source_changes(tmp_path: Path) -> None:
+    # Runs without a build: a folder with the sources and a stand-in extension module.
+    from autograd import _pure
+
+    for name in _pure.COMPILED_MODULES:
+        shutil.copy(ROOT / "autograd" / f"{name}.py", tmp_path)
+    assert _pure.stale_sources(tmp_path) == []  # no build, nothing stale
+    (tmp_path / "node.cpython-311-x86_64-linux-gnu.so").write_bytes(b"")
+    assert _pure.stale_sources(tmp_path) == list(_pure.COMPILED_MODULES)  # nothing recorded
+    (tmp_path / _pure.MANIFEST).write_text(json.dumps(_pure.source_digests(tmp_path)))
+    assert _pure.stale_sources(tmp_path) == []
+    rules = tmp_path / "rules.py"
+    rules.write_text(rules.read_text().replace("(1.0 - out * out)", "(1.0 - out)"))
+    assert _pure.stale_sources(tmp_path) == ["rules"]
