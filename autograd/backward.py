@@ -13,6 +13,7 @@ therefore accumulates across calls until it is zeroed.
 from __future__ import annotations
 
 import gc
+import numbers
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from operator import attrgetter
@@ -186,11 +187,12 @@ def _run_backward(root: Value, seed: float) -> None:
             if n._rule is None:
                 n.grad += old
         # No op reads a leaf's total: sum them all in C, and look for the
-        # culprit only if that sum is not finite.
+        # culprit only if that sum is not a finite float (a user's vjp may have
+        # sent a complex, which passes the finite test).
         total = sum(map(_GRAD, leaves))
-        if not is_finite(total):
+        if total.__class__ is not float or not is_finite(total):
             for n in leaves:
-                if not is_finite(n.grad):
+                if not _good_gradient(n.grad):
                     raise _overflow(n, order, _GRAD, stash.get)
     except BaseException as e:
         late = _restore(seen, stash)
@@ -204,20 +206,35 @@ def _run_backward(root: Value, seed: float) -> None:
 
 def _explain(node: Value, g: float, e: BaseException) -> BaseException:
     """What a failure in ``node``'s vjp means: a rule whose vjp does not return one
-    gradient per input (named as such), no finite derivative at this point
+    number per input (named as such), no finite derivative at this point
     (GradientError), or, for any other error, the error itself."""
     if isinstance(e, (ArithmeticError, ValueError, TypeError)) and not isinstance(
         e, (GradientError, VjpShapeError)
     ):
         try:
-            node._rule.vjp_of(node, g)  # checks the shape of what the rule returns
+            sent = node._rule.vjp_of(node, g)  # checks the shape of what the rule returns
         except VjpShapeError as shape:
             return shape
         except BaseException:
-            pass
+            sent = ()
+        for gp in sent:
+            if not isinstance(gp, numbers.Real):
+                return _not_a_number(node, gp)
         if not isinstance(e, TypeError):
             return _gradient_error(node, g, f"no finite derivative here ({e})")
     return e
+
+
+def _good_gradient(g: Any) -> bool:
+    """A finite real number (a float, or an int a user's vjp returned)."""
+    return isinstance(g, numbers.Real) and is_finite(g)
+
+
+def _not_a_number(node: Value, sent: Any) -> TypeError:
+    return TypeError(
+        f"backward: the vjp of rule {node.op!r} must return a number per input, "
+        f"got {checks.describe(sent)}"
+    )
 
 
 def _overflow(
@@ -232,7 +249,9 @@ def _overflow(
             break
         r = node._rule
         ps, gs = r.parents(node), r.vjp_of(node, grad_of(node))
-        bad = [gp for p, gp in zip(ps, gs) if p is target and not is_finite(gp)]
+        bad = [gp for p, gp in zip(ps, gs) if p is target and not _good_gradient(gp)]
+        if bad and not isinstance(bad[0], numbers.Real):
+            return _not_a_number(node, bad[0])
         if bad:
             sent = ", ".join(map(repr, gs)) if len(gs) <= 4 else f"{bad[0]!r} among {len(gs)}"
             return _gradient_error(node, grad_of(node), f"gradient overflowed ({sent})")
@@ -318,7 +337,7 @@ def replay(
     try:
         for node in reversed(order):
             g = get(node, 0.0)
-            if not is_finite(g):
+            if not _good_gradient(g):
                 raise _overflow(node, order, grad_of, old_of)
             r = node._rule
             ps = r.parents(node)
@@ -342,7 +361,7 @@ def replay(
 
     for leaf in leaves:
         total = with_old(leaf)
-        if not is_finite(total):
+        if not _good_gradient(total):
             raise _overflow(leaf, order, with_old, old_of)
     return grads
 
@@ -389,6 +408,11 @@ def grad(
                 g = grads[node]
                 r = node._rule
                 for p, gp in zip(r.parents(node), r.vjp_graph(node, g)):
+                    d = gp.data if isinstance(gp, Node) else gp
+                    if not _good_gradient(d):  # as backward checks what each op sends
+                        if not isinstance(d, numbers.Real):
+                            raise _not_a_number(node, gp)
+                        raise _gradient_error(node, g.data, f"gradient overflowed ({d!r})")
                     prev = get(p)
                     grads[p] = gp if prev is None else prev + gp
         except (ArithmeticError, ValueError, TypeError) as e:

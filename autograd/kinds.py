@@ -90,11 +90,18 @@ def _bad_vjp(node: Any, gs: Any) -> VjpShapeError:
 
 
 def _checked(node: Any, ps: Sequence, gs: Any) -> Any:
-    """``gs`` if it holds one gradient per parent; zip would drop the rest without a word."""
+    """``gs`` if it holds one gradient per parent; zip would drop the rest without a word.
+
+    Any iterable is taken, as backward's unpacking takes it (a generator included).
+    """
     try:
         n = len(gs)
     except TypeError:
-        n = -1
+        try:
+            gs = tuple(gs)
+            n = len(gs)
+        except TypeError:
+            n = -1
     if n != len(ps):
         raise _bad_vjp(node, gs)
     return gs
