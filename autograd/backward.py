@@ -227,7 +227,7 @@ def _explain(node: Value, g: float, e: BaseException) -> BaseException:
 
 def _good_gradient(g: Any) -> bool:
     """A finite real number (a float, or an int a user's vjp returned)."""
-    return isinstance(g, numbers.Real) and is_finite(g)
+    return (g.__class__ is float or isinstance(g, numbers.Real)) and is_finite(g)
 
 
 def _not_a_number(node: Value, sent: Any) -> TypeError:
