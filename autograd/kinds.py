@@ -132,8 +132,7 @@ class RuleKind:
         partners: Callable[[Sequence, Sequence], tuple[Sequence, Sequence]] | None = None,
         finite: bool = False,
     ) -> None:
-        _check_rule(symbol, arity, forward, vjp, partners)
-        kind = Bilinear if partners is not None else _KIND_OF_ARITY[arity]
+        kind = _kind_for(symbol, arity, forward, vjp, partners)
         if type(self) in _KINDS and type(self) is not kind:
             raise ValueError(
                 f"Rule {symbol!r}: a {type(self).__name__} rule cannot have arity {arity}"
@@ -647,8 +646,7 @@ class Rule(abc.ABC):  # noqa: B024 (an ABC only for register(): isinstance(kind,
         partners: Callable[[Sequence, Sequence], tuple[Sequence, Sequence]] | None = None,
         finite: bool = False,
     ) -> RuleKind:
-        _check_rule(symbol, arity, forward, vjp, partners)
-        kind = Bilinear if partners is not None else _KIND_OF_ARITY[arity]
+        kind = _kind_for(symbol, arity, forward, vjp, partners)
         return kind(symbol, arity, forward, vjp, domain, law, kink, partners, finite)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -659,6 +657,12 @@ class Rule(abc.ABC):  # noqa: B024 (an ABC only for register(): isinstance(kind,
 
 
 Rule.register(RuleKind)
+
+
+def _kind_for(symbol: Any, arity: Any, forward: Any, vjp: Any, partners: Any) -> type:
+    """The kind a rule with these fields is (they are checked first)."""
+    _check_rule(symbol, arity, forward, vjp, partners)
+    return Bilinear if partners is not None else _KIND_OF_ARITY[arity]
 
 
 def _check_rule(symbol: Any, arity: Any, forward: Any, vjp: Any, partners: Any) -> None:
