@@ -582,15 +582,24 @@ def test_names_map_both_ways() -> None:
         assert value == model.get_parameter(ours).data
 
 
+def _spelled(model: MLP) -> list[str]:
+    return [torch_bridge._parameter_name(i, j, k)
+            for i, layer in enumerate(model.layers) for j, neuron in enumerate(layer.neurons)
+            for k in [*range(len(neuron.w)), None]]
+
+
 def test_the_bridge_spells_every_name_in_one_place_as_named_parameters_does() -> None:
     model = MLP(3, [2, 2], seed=0)
-    spelled = [torch_bridge._parameter_name(i, j, k)
-               for i, layer in enumerate(model.layers) for j, neuron in enumerate(layer.neurons)
-               for k in [*range(len(neuron.w)), None]]
+    spelled = _spelled(model)
     assert spelled == [name for name, _ in model.named_parameters()]
     assert list(torch_names(model)) == spelled
-    assert list(torch_names(to_torch(model))) == spelled
     assert [name for name, _ in torch_bridge._mlp_parameters(model)] == spelled
+
+
+@needs_torch
+def test_a_converted_model_keeps_the_names_the_bridge_spells() -> None:
+    model = MLP(3, [2, 2], seed=0)
+    assert list(torch_names(to_torch(model))) == _spelled(model)
 
 
 def test_names_of_a_model_need_no_torch(monkeypatch: pytest.MonkeyPatch) -> None:
