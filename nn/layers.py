@@ -272,8 +272,14 @@ class Layer(Module):
 
     @property
     def activation(self) -> str:
+        """The layer's activation (``"mixed"`` if its neurons' differ); setting it sets
+        every neuron's."""
         acts = self._activations()
         return acts if isinstance(acts, str) else "mixed"
+
+    @activation.setter
+    def activation(self, name: str) -> None:
+        self._set_activations(_check_activation(name, "Layer.activation"), "Layer.activation")
 
     def __call__(self, x: Input) -> Output:
         out = self._forward(lift_inputs(x, self.nin, "Layer"))

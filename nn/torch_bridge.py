@@ -178,13 +178,8 @@ def _flatten(module: Any, torch: Any, prefix: str = "") -> Iterator[tuple[str, A
             yield f"{prefix}{key}", child
 
 
-def _read_sequential(
-    module: Any, who: str, one_hidden: bool = True
-) -> list[tuple[str, Any, str]]:
-    """``[(key of the Linear, the Linear, activation name), ...]`` for each MLP layer.
-
-    ``one_hidden``: refuse hidden layers whose activations differ (as ``MLP`` has one).
-    """
+def _read_sequential(module: Any, who: str) -> list[tuple[str, Any, str]]:
+    """``[(key of the Linear, the Linear, activation name), ...]`` for each MLP layer."""
     torch = _import_torch(who)
     if not isinstance(module, torch.nn.Sequential):
         raise TypeError(
@@ -209,19 +204,6 @@ def _read_sequential(
             raise ValueError(f"{who}: cannot map layer {key} ({child}): {_SUPPORTED}")
     if not layers:
         raise ValueError(f"{who}: the Sequential has no Linear layer, so there is no MLP in it")
-    first = layers[0]
-    for key, linear, act, after in layers[1:-1] if one_hidden else ():
-        if act != first[2]:
-            # MLP(nin, nouts, activation, output_activation) has one hidden activation.
-            if after:
-                said = f"layer {after[0]} ({after[1]})"
-            else:
-                said = f"layer {key} ({linear}) with no activation after it"
-            theirs = str(first[3][1]) if first[3] else "no activation"
-            raise ValueError(
-                f"{who}: cannot map {said}: the first hidden layer has {theirs}, and an MLP's "
-                "hidden layers share one activation"
-            )
     return [(key, linear, act) for key, linear, act, _ in layers]
 
 
@@ -267,6 +249,8 @@ def from_torch(module: torch.nn.Sequential, *, grads: bool = False) -> MLP:
     nin = layers[0][1].in_features
     model = MLP(nin, [linear.out_features for _, linear, _ in layers], hidden, layers[-1][2],
                 seed=0)
+    for layer, (_, _, act) in zip(model.layers, layers):  # hidden layers may differ
+        layer.activation = act
     state, grad_of = {}, {}
     for i, (key, linear, _) in enumerate(layers):
         for param, field in ((linear.weight, "weight"), (linear.bias, "bias")):
@@ -312,7 +296,7 @@ def _layer_shapes(m: Any, who: str) -> list[tuple[str, int, int]]:
         return [(str(2 * i), widths[i], widths[i + 1]) for i in range(len(m.layers))]
     return [
         (key, linear.in_features, linear.out_features)
-        for key, linear, _ in _read_sequential(m, who, one_hidden=False)
+        for key, linear, _ in _read_sequential(m, who)
     ]
 
 

@@ -263,3 +263,15 @@ def test_bad_construction_arguments():
     with pytest.raises(ValueError, match="unknown activation 'elu'"):
         n.activation = "elu"
     assert n.activation == "relu"
+
+
+def test_setting_a_layers_activation_sets_every_neurons():
+    layer = Layer(3, 4, "relu", seed=0)
+    layer.neurons[1].activation = "tanh"
+    assert layer.activation == "mixed"
+    layer.activation = "sigmoid"
+    assert layer.activation == "sigmoid"
+    assert [n.activation for n in layer.neurons] == ["sigmoid"] * 4
+    with pytest.raises(ValueError, match=r"Layer.activation: unknown activation 'gelu'"):
+        layer.activation = "gelu"
+    assert layer.activation == "sigmoid"  # nothing changed by the refused name
