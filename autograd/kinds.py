@@ -40,7 +40,7 @@ import abc
 from collections.abc import Sequence
 from typing import Any, Callable
 
-from .checks import describe, real
+from .checks import describe, real, sequence
 from .grad_mode import grad_enabled_flag
 from .node import collectable
 
@@ -319,12 +319,13 @@ class Linear(Binary):
         self, symbol: str, forward: Callable[[float, float], float],
         coefficients: tuple[float, float], law: str = "",
     ) -> None:
-        cs = tuple(coefficients) if isinstance(coefficients, (tuple, list)) else ()
+        what = f"Linear {symbol!r}"
+        cs = sequence(coefficients, what, "coefficients", "numbers")
         if len(cs) != 2:
             raise ValueError(
                 f"Linear {symbol!r}: coefficients must be two numbers, got {describe(coefficients)}"
             )
-        ca, cb = (real(c, f"Linear {symbol!r}", "a coefficient") for c in cs)
+        ca, cb = (real(c, what, "a coefficient") for c in cs)
         super().__init__(symbol, 2, forward, _linear_vjp(ca, cb), law=law, finite=True)
         self.ca = ca
         self.cb = cb
@@ -484,6 +485,16 @@ _KIND_OF_ARITY = {1: Unary, 2: Binary, 0: Nary}
 _KINDS = (Unary, Binary, Nary, Bilinear)
 
 
+def _hand_built(kind: RuleKind, symbol: str, law: str, finite: bool) -> None:
+    """The fields of a kind whose nodes are built by hand: no forward, vjp or partners
+    to call, only a symbol, the trace's law and whether a zero gradient may be skipped."""
+    kind.symbol = symbol
+    kind.arity = 0
+    kind.forward = kind.vjp = kind.domain = kind.kink = kind.partners = None
+    kind.law = law
+    kind.finite = finite
+
+
 class Closure(RuleKind):
     """A node built by hand, micrograd's way: ``Value(data, (x,), 'exp')``.
 
@@ -499,11 +510,9 @@ class Closure(RuleKind):
     __slots__ = ("closure",)
 
     def __init__(self, symbol: str, closure: Callable[[], Any] | None = None) -> None:
-        self.symbol = symbol
-        self.arity = 0
-        self.forward = self.vjp = self.domain = self.kink = self.partners = None
-        self.law = "the node's own _backward closure (what it added for upstream 1)"
-        self.finite = False  # an unknown closure: never skipped
+        # An unknown closure: never skipped.
+        _hand_built(self, symbol, "the node's own _backward closure (what it added for "
+                    "upstream 1)", finite=False)
         self.closure = closure
 
     def __repr__(self) -> str:
@@ -581,11 +590,9 @@ class LocalGrads(RuleKind):
     __slots__ = ()
 
     def __init__(self) -> None:
-        self.symbol = "local"
-        self.arity = 0
-        self.forward = self.vjp = self.domain = self.kink = self.partners = None
-        self.law = "the local gradients stored with the node (microgpt's way)"
-        self.finite = True  # checked finite when the node was made: a zero sends zeros
+        # Checked finite when the node was made: a zero sends zeros.
+        _hand_built(self, "local", "the local gradients stored with the node (microgpt's way)",
+                    finite=True)
 
     def __repr__(self) -> str:
         return "LocalGrads()"
