@@ -19,7 +19,8 @@ import math
 import numbers
 import os
 import reprlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any, Callable
 
 from .node import Node
@@ -160,10 +161,36 @@ def path(x: Any, op: str, name: str = "path") -> Any:
 
 
 def sequence(x: Any, op: str, name: str, what: str = "values") -> list:
-    """An iterable (not a string or a mapping) as a new list."""
-    if x is None or isinstance(x, (str, bytes, dict)) or not isinstance(x, Iterable):
+    """An ordered iterable (a list, a tuple, a generator, a numpy array...) as a new list.
+
+    A string or bytes (one value, not many), a mapping (its keys are names, not values)
+    and a set (its order is arbitrary, so the result would change from run to run) are
+    refused.
+    """
+    if isinstance(x, (Mapping, AbstractSet)):
+        why = ("a set's order is arbitrary" if isinstance(x, AbstractSet)
+               else "a mapping's keys are not its values")
+        raise TypeError(
+            f"{op}: {name} must be an ordered iterable of {what} ({why}), got {describe(x)}"
+        )
+    if x is None or isinstance(x, (str, bytes, bytearray)) or not isinstance(x, Iterable):
         raise TypeError(f"{op}: {name} must be an iterable of {what}, got {describe(x)}")
     return list(x)
+
+
+def rng_seed(x: Any, op: str, name: str = "seed") -> int | None:
+    """A random seed: an int >= 0 (not a bool), or None for "draw one".
+
+    ``random.Random`` would take a float, a str or bytes (hashed) and a negative int
+    (as its absolute value, so -1 and 1 would give the same weights): all refused.
+    """
+    if x is None:
+        return None
+    if not isinstance(x, numbers.Integral) or isinstance(x, bool):
+        raise TypeError(f"{op}: {name} must be an int >= 0 or None, got {describe(x)}")
+    if x < 0:
+        raise ValueError(f"{op}: {name} must be an int >= 0 or None, got {describe(x)}")
+    return int(x)
 
 
 def value(x: Any, op: str, name: str) -> Any:

@@ -13,17 +13,23 @@ from collections.abc import Iterable
 from typing import Any, Union
 
 from autograd import Value, checks
+from autograd.checks import describe
 
 from .module import Module
 
 Params = Union[Module, Iterable[Value]]
 
 
-def _real(x: Any, name: str, who: str, low: float = 0.0, high: float | None = None) -> float:
-    """A finite setting in ``[low, high)``: a ValueError naming it otherwise (even for a
-    str or an int too large for a float, so one ``except ValueError`` catches them all)."""
+def _real(
+    x: Any, name: str, who: str, low: float = 0.0, high: float | None = None,
+    low_open: bool = False,
+) -> float:
+    """A finite setting in ``[low, high)`` (``(low, high)`` with ``low_open``): a ValueError
+    naming it otherwise (even for a str or an int too large for a float, so one
+    ``except ValueError`` catches them all)."""
     try:
-        return checks.number(x, who, name, low=low, high=high, high_open=True)
+        return checks.number(x, who, name, low=low, high=high, low_open=low_open,
+                             high_open=True)
     except TypeError as e:
         raise ValueError(str(e)) from None
 
@@ -49,7 +55,14 @@ class Optimizer:
                 raise ValueError(f"{who}: params[{i}] ({p!r}) appears twice")
             seen.add(id(p))
         self.params: list[Value] = ps
-        self.lr = _real(lr, "lr", who)
+        self.lr = lr
+        self._check_settings()
+
+    def _check_settings(self) -> None:
+        """Check every hyper-parameter, storing each as a float; raise naming the first bad
+        one.  Run at construction and again before every step: a setting changed by hand
+        (``opt.lr = ...`` for a schedule) is held to the same rules."""
+        self.lr = _real(self.lr, "lr", type(self).__name__)
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to 0.0."""
@@ -59,7 +72,7 @@ class Optimizer:
     def step(self) -> None:
         """Apply one update from the current ``.grad`` values: all of it, or, if anything
         stops it (a non-finite update, Ctrl-C), none of it."""
-        _real(self.lr, "lr", type(self).__name__)
+        self._check_settings()
         # Subclasses replace their state (buffers, step count) rather than mutate it,
         # so a shallow copy of it, and the old data, undo a step cut short anywhere.
         state = dict(self.__dict__)
@@ -101,10 +114,14 @@ class SGD(Optimizer):
     def __init__(
         self, params: Params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0
     ) -> None:
+        self.momentum, self.weight_decay = momentum, weight_decay
         super().__init__(params, lr)
-        self.momentum = _real(momentum, "momentum", "SGD")
-        self.weight_decay = _real(weight_decay, "weight_decay", "SGD")
         self._bufs: list[float] | None = None
+
+    def _check_settings(self) -> None:
+        super()._check_settings()
+        self.momentum = _real(self.momentum, "momentum", "SGD")
+        self.weight_decay = _real(self.weight_decay, "weight_decay", "SGD")
 
     def _updates(self) -> list[float]:
         lr, mu, wd = self.lr, self.momentum, self.weight_decay
@@ -135,21 +152,28 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
+        self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
         super().__init__(params, lr)
-        try:
-            b1, b2 = betas
-        except (TypeError, ValueError):
-            raise ValueError(f"Adam: betas must be a pair of numbers, got {betas!r}") from None
-        self.betas = (
-            _real(b1, "betas[0]", "Adam", 0.0, 1.0),
-            _real(b2, "betas[1]", "Adam", 0.0, 1.0),
-        )
-        self.eps = _real(eps, "eps", "Adam")
-        self.weight_decay = _real(weight_decay, "weight_decay", "Adam")
         self.t = 0
         n = len(self.params)
         self._m = [0.0] * n
         self._v = [0.0] * n
+
+    def _check_settings(self) -> None:
+        super()._check_settings()
+        try:
+            betas = checks.sequence(self.betas, "Adam", "betas", "two numbers")
+        except TypeError as e:  # a ValueError, as every other bad setting here
+            raise ValueError(str(e)) from None
+        if len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair of numbers, got {describe(self.betas)}")
+        self.betas = (
+            _real(betas[0], "betas[0]", "Adam", 0.0, 1.0),
+            _real(betas[1], "betas[1]", "Adam", 0.0, 1.0),
+        )
+        # eps > 0: with 0, a parameter whose gradient has always been 0 divides 0 by 0.
+        self.eps = _real(self.eps, "eps", "Adam", low_open=True)
+        self.weight_decay = _real(self.weight_decay, "weight_decay", "Adam")
 
     def _updates(self) -> list[float]:
         (b1, b2), eps, wd, lr = self.betas, self.eps, self.weight_decay, self.lr

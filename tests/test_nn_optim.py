@@ -124,6 +124,59 @@ def test_bad_optimiser_arguments():
         opt.step()
 
 
+_BAD_SETTINGS = [
+    (SGD, {"lr": math.nan}, "lr must be a finite number >= 0, got nan (float)"),
+    (SGD, {"lr": math.inf}, "lr must be a finite number >= 0, got inf (float)"),
+    (SGD, {"momentum": -0.5}, "momentum must be a finite number >= 0, got -0.5 (float)"),
+    (SGD, {"momentum": math.nan}, "momentum must be a finite number >= 0, got nan (float)"),
+    (SGD, {"weight_decay": -1e-4}, "weight_decay must be a finite number >= 0, got -0.0001"),
+    (SGD, {"weight_decay": "0"}, "weight_decay must be a finite number >= 0, got '0' (str)"),
+    (Adam, {"eps": 0.0}, "eps must be a finite number > 0, got 0.0 (float)"),
+    (Adam, {"eps": -0.0}, "eps must be a finite number > 0, got -0.0 (float)"),
+    (Adam, {"eps": -1e-8}, "eps must be a finite number > 0, got -1e-08 (float)"),
+    (Adam, {"eps": math.nan}, "eps must be a finite number > 0, got nan (float)"),
+    (Adam, {"lr": math.nan}, "lr must be a finite number >= 0, got nan (float)"),
+    (Adam, {"lr": -1e-3}, "lr must be a finite number >= 0, got -0.001 (float)"),
+    (Adam, {"betas": (1.0, 0.999)}, "betas[0] must be a finite number in [0, 1), got 1.0"),
+    (Adam, {"betas": (-0.1, 0.999)}, "betas[0] must be a finite number in [0, 1), got -0.1"),
+    (Adam, {"betas": (0.9, math.nan)}, "betas[1] must be a finite number in [0, 1), got nan"),
+    (Adam, {"betas": (0.9,)}, "betas must be a pair of numbers, got (0.9,) (tuple)"),
+    (Adam, {"betas": (0.9, 0.99, 0.1)}, "betas must be a pair of numbers, got (0.9, 0.99, 0.1)"),
+    (Adam, {"betas": 0.9}, "betas must be an iterable of two numbers, got 0.9 (float)"),
+    (Adam, {"betas": {0.9: 0, 0.99: 1}}, "betas must be an ordered iterable of two numbers"),
+    (Adam, {"weight_decay": -0.1}, "weight_decay must be a finite number >= 0, got -0.1"),
+    (Adam, {"weight_decay": math.inf}, "weight_decay must be a finite number >= 0, got inf"),
+]
+
+
+@pytest.mark.parametrize("cls, setting, message", _BAD_SETTINGS,
+                         ids=[f"{c.__name__}-{s}" for c, s, _ in _BAD_SETTINGS])
+def test_every_optimiser_setting_is_checked_at_construction_and_at_step(cls, setting, message):
+    kwargs = {"lr": 0.1, **setting}
+    p = _param(1.0)
+    with pytest.raises(ValueError) as info:
+        cls([p], **kwargs)
+    assert str(info.value).startswith(f"{cls.__name__}: {message}")
+    # The same setting edited in by hand after construction is refused by step(), before any
+    # change, never as a ZeroDivisionError from inside the update.
+    opt = cls([p], lr=0.1)
+    for name, bad in setting.items():
+        setattr(opt, name, bad)
+    p.grad = 0.0
+    with pytest.raises(ValueError) as info:
+        opt.step()
+    assert str(info.value).startswith(f"{cls.__name__}: {message}")
+    assert p.data == 1.0
+
+
+def test_adam_with_the_smallest_eps_steps_on_a_zero_gradient():
+    p, q = _param(1.0), _param(2.0)
+    opt = Adam([p, q], lr=0.1, eps=5e-324)
+    p.grad, q.grad = 0.0, 0.5
+    opt.step()
+    assert p.data == 1.0 and q.data < 2.0
+
+
 def test_optimiser_accepts_a_module():
     m = MLP(2, [2], seed=0)
     assert SGD(m, lr=0.1).params == m.parameters()

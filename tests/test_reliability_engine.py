@@ -807,7 +807,7 @@ _CLEAR_ERRORS: list[tuple[str, Callable[[], Any], type, str]] = [
     ("SGD(lr='fast')", lambda: SGD([x0], lr="fast"), ValueError,  # type: ignore[arg-type]
      r"SGD: lr must be a finite number >= 0, got 'fast' \(str\)"),
     ("Adam(eps=inf)", lambda: Adam([x0], eps=math.inf), ValueError,
-     r"Adam: eps must be a finite number >= 0, got inf"),
+     r"Adam: eps must be a finite number > 0, got inf"),
     ("hinge_loss(s, None)", lambda: hinge_loss([x0], None), TypeError,  # type: ignore[arg-type]
      r"hinge_loss: labels must be an iterable of -1 or \+1 labels, got None"),
     ("l2_penalty(None)", lambda: l2_penalty(None), TypeError,  # type: ignore[arg-type]
