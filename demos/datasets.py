@@ -84,7 +84,7 @@ def balanced_subset(X: Sequence[T], y: Sequence[int], n: int) -> tuple[list[T], 
 
 
 def train_test_split(
-    X: Sequence[T], y: Sequence[int], test_fraction: float = 0.2, seed: int = 0
+    X: Sequence[T], y: Sequence[int], test_fraction: float = 0.2, seed: int | None = 0
 ) -> tuple[list[T], list[T], list[int], list[int]]:
     """A seeded, stratified split: ``(X_train, X_test, y_train, y_test)``.
 
@@ -94,6 +94,7 @@ def train_test_split(
     """
     if len(X) != len(y):
         raise ValueError(f"train_test_split: {len(X)} examples but {len(y)} labels")
+    seed = checks.rng_seed(seed, "train_test_split")
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(
             f"train_test_split: test_fraction must be in (0, 1), got {test_fraction!r}"
@@ -128,7 +129,7 @@ def _linspace(start: float, stop: float, n: int) -> list[float]:
 
 
 def make_moons(
-    n: int = 100, noise: float = 0.1, seed: int = 0
+    n: int = 100, noise: float = 0.1, seed: int | None = 0
 ) -> tuple[list[list[float]], list[int]]:
     """Two interleaving half circles, scikit-learn's recipe: ``(X, y)`` with labels 0 and 1.
 
@@ -138,6 +139,7 @@ def make_moons(
     """
     n = checks.integer(n, "make_moons", "n", low=2)
     noise = checks.number(noise, "make_moons", "noise", low=0.0)
+    seed = checks.rng_seed(seed, "make_moons")
     rng = random.Random(seed)
     n_out = n // 2
     n_in = n - n_out

@@ -103,11 +103,12 @@ def _check_capacity(sizes: Sequence[int], who: str) -> None:
 
 def _make_rng(rng: random.Random | None, seed: int | None, who: str) -> random.Random:
     """The generator a module initialises from (see the module docstring)."""
+    seed = checks.rng_seed(seed, who)
     if rng is not None and seed is not None:
         raise ValueError(f"{who}: pass seed or rng, not both")
     if rng is not None:
         if not callable(getattr(rng, "uniform", None)):
-            raise TypeError(f"{who}: rng must be a random.Random, got {type(rng).__name__}")
+            raise TypeError(f"{who}: rng must be a random.Random, got {checks.describe(rng)}")
         return rng
     if seed is None:
         # One draw, so random.seed() reproduces unseeded models (micrograd's habit)
@@ -127,12 +128,15 @@ def init_bound(activation: str, fan_in: int, fan_out: int = 1) -> float:
 
 
 def lift_inputs(x: Any, nin: int, who: str) -> list[Value]:
-    """Check ``x`` has ``nin`` numbers or Values and return it as a list of Values."""
-    if isinstance(x, (str, bytes)) or not hasattr(x, "__iter__"):
-        raise TypeError(
-            f"{who}: expected a list of {nin} numbers or Values, got {x!r} ({type(x).__name__})"
-        )
-    xs = x if isinstance(x, (list, tuple)) else list(x)
+    """Check ``x`` has ``nin`` numbers or Values and return it as a list of Values.
+
+    Any ordered iterable will do (a list, a tuple, a numpy array, a generator); a dict
+    (its keys are not inputs) or a set (its order is arbitrary) is refused.
+    """
+    if x.__class__ is list or x.__class__ is tuple:
+        xs = x
+    else:
+        xs = checks.sequence(x, who, "x", f"{nin} numbers or Values")
     if len(xs) != nin:
         raise ValueError(f"{who}: expected {nin} inputs, got {len(xs)}")
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from autograd import Value, no_grad, topological_order, vsum
+from autograd import Value, checks, no_grad, topological_order, vsum
 from nn import MLP, Layer, Neuron, hinge_loss, init_bound
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -233,10 +233,77 @@ def test_non_numeric_input_names_its_position(bad, exc, what):
 
 
 def test_input_must_be_a_sequence():
-    with pytest.raises(TypeError, match="expected a list of 2 numbers"):
+    with pytest.raises(TypeError, match=r"^MLP: x must be an iterable of 2 numbers or Values, "
+                                        r"got 3\.0 \(float\)$"):
         MLP(2, [1], seed=0)(3.0)
-    with pytest.raises(TypeError, match="expected a list of 2 numbers"):
+    with pytest.raises(TypeError, match=r"^MLP: x must be an iterable of 2 numbers or Values, "
+                                        r"got 'ab' \(str\)$"):
         MLP(2, [1], seed=0)("ab")
+
+
+_UNORDERED = [
+    ({0.5: 1, -0.5: 2}, "a mapping's keys are not its values", "dict"),
+    ({0.5, -0.5}, "a set's order is arbitrary", "set"),
+    (frozenset({0.5, -0.5}), "a set's order is arbitrary", "frozenset"),
+    ({0.5: 1, -0.5: 2}.keys(), "a set's order is arbitrary", "dict_keys"),
+]
+
+
+@pytest.mark.parametrize("x, why, kind", _UNORDERED, ids=[k for _, _, k in _UNORDERED])
+def test_calling_a_model_on_a_dict_or_a_set_is_refused_naming_the_call_and_type(x, why, kind):
+    model = MLP(2, [3, 1], seed=0)
+    for call, who in ((model, "MLP"), (model.predict, "MLP"), (model.layers[0], "Layer"),
+                      (model.layers[0].neurons[0], "Neuron")):
+        with pytest.raises(TypeError) as info:
+            call(x)
+        message = str(info.value)
+        assert message.startswith(f"{who}: x must be an ordered iterable of 2 numbers or Values "
+                                  f"({why}), got ")
+        assert message.endswith(f"({kind})")
+
+
+def test_a_model_takes_any_ordered_sequence_of_inputs():
+    np = pytest.importorskip("numpy")
+    model = MLP(3, [2, 1], seed=0)
+    want = model.predict([0.5, -1.0, 2.0])
+    makers = [lambda: (0.5, -1.0, 2.0), lambda: np.array([0.5, -1.0, 2.0]),
+              lambda: iter([0.5, -1.0, 2.0]), lambda: (v for v in [0.5, -1.0, 2.0]),
+              lambda: {"a": 0.5, "b": -1.0, "c": 2.0}.values(),
+              lambda: [Value(0.5), np.float64(-1.0), 2]]
+    for make in makers:
+        assert model.predict(make()) == want
+        assert model(make()).data == want[0]
+
+
+@pytest.mark.parametrize(
+    "seed, error",
+    [(float("nan"), TypeError), (1.5, TypeError), (1.0, TypeError), ("abc", TypeError),
+     (b"abc", TypeError), ((1, 2), TypeError), ([1], TypeError), (True, TypeError),
+     (-1, ValueError)],
+    ids=["nan", "1.5", "1.0", "str", "bytes", "tuple", "list", "True", "-1"],
+)
+def test_a_seed_that_is_not_an_int_or_none_is_refused_by_everything_that_takes_one(seed, error):
+    from demos.datasets import make_moons, train_test_split
+
+    calls = {
+        "MLP": lambda: MLP(2, [1], seed=seed),
+        "Layer": lambda: Layer(2, 1, seed=seed),
+        "Neuron": lambda: Neuron(2, seed=seed),
+        "make_moons": lambda: make_moons(10, seed=seed),
+        "train_test_split": lambda: train_test_split([1, 2], [0, 1], 0.5, seed=seed),
+    }
+    for who, call in calls.items():
+        with pytest.raises(error) as info:
+            call()
+        assert str(info.value) == (f"{who}: seed must be an int >= 0 or None, "
+                                   f"got {checks.describe(seed)}")
+
+
+def test_a_seed_may_be_any_int_including_numpy_and_huge_ones():
+    np = pytest.importorskip("numpy")
+    assert MLP(2, [1], seed=np.int64(7)).state_dict() == MLP(2, [1], seed=7).state_dict()
+    assert MLP(2, [1], seed=10**40).state_dict() != MLP(2, [1], seed=0).state_dict()
+    MLP(2, [1], seed=None)  # unseeded: one draw from the global random
 
 
 def test_bad_construction_arguments():
