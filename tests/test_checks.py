@@ -102,3 +102,26 @@ def test_number_names_an_open_range(x, message):
     with pytest.raises(ValueError) as info:
         checks.number(x, "f", "lr", low=0.0, high=10.0, low_open=True)
     assert str(info.value) == message
+
+
+def test_every_call_taking_a_sequence_refuses_a_set_or_a_mapping_naming_why():
+    from autograd import dot, grad, vsum
+    from nn import SGD
+
+    x, y = Value(1.0), Value(2.0)
+    calls = {
+        "dot: weights": lambda bad: dot(bad, [x, y]),
+        "sum: values": vsum,
+        "grad: inputs": lambda bad: grad(x * y, bad),
+        "SGD: params": lambda bad: SGD(bad, lr=0.1),
+    }
+    for bad, why in (({x, y}, "a set's order is arbitrary"),
+                     (frozenset({x, y}), "a set's order is arbitrary"),
+                     ({x: 1, y: 2}, "a mapping's keys are not its values")):
+        for where, call in calls.items():
+            with pytest.raises(TypeError) as info:
+                call(bad)
+            assert str(info.value).startswith(f"{where} must be an ordered iterable of ")
+            assert f"({why}), got " in str(info.value)
+    assert checks.sequence((v for v in [1, 2]), "f", "xs") == [1, 2]
+    assert checks.sequence({1: "a"}.values(), "f", "xs") == ["a"]
