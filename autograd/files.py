@@ -1,4 +1,9 @@
-"""Atomic file writes: a crash or error mid-write leaves the previous file intact."""
+"""Atomic file writes: a crash or error mid-write leaves the previous file intact.
+
+Every file valuegrad writes (models, pictures, the demos' outputs) goes through
+:func:`write_atomic`, so what a save may replace is decided here, once: only a
+regular file (or a symlink to one) that the user may write.
+"""
 
 from __future__ import annotations
 
@@ -21,11 +26,13 @@ def _umask() -> int:
     return mask
 
 
-def _naming(path: Path, e: OSError) -> OSError:
+def _naming(path: Path, e: OSError, advice: str = "") -> OSError:
     """``e`` reworded to name ``path``: the user asked for it, not for our temp file."""
     message = f"cannot write '{path}': {e.strerror or e}"
     if isinstance(e.filename, str) and Path(e.filename) in path.parents:
         message += f": '{e.filename}'"  # a folder on the way, such as a file named like one
+    if advice:
+        message += f"; {advice}"
     try:
         err = type(e)(message)  # one argument, so str(err) is just the message
     except TypeError:  # a subclass with a constructor of its own
@@ -51,6 +58,92 @@ def _target(path: Path) -> Path:
         raise _naming(path, e) from e
 
 
+# Linux's memory devices (major 1), named so that a refusal says which one a node is.
+_MEMORY_DEVICES = {3: "/dev/null", 5: "/dev/zero", 7: "/dev/full", 8: "/dev/random",
+                   9: "/dev/urandom"}
+
+
+def _kind(info: os.stat_result) -> str:
+    """What a file that is not a regular one is, in words."""
+    mode = info.st_mode
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISBLK(mode):
+        return f"a block device ({os.major(info.st_rdev)},{os.minor(info.st_rdev)})"
+    if stat.S_ISCHR(mode):
+        major, minor = os.major(info.st_rdev), os.minor(info.st_rdev)
+        like = _MEMORY_DEVICES.get(minor) if major == 1 else None
+        return f"a character device ({major},{minor}{f', like {like}' if like else ''})"
+    return f"not a regular file (mode {stat.filemode(mode)})"
+
+
+def _check_replaceable(path: Path, target: Path) -> None:
+    """Refuse to replace anything but a regular file the user may write.
+
+    ``os.replace`` would swap a FIFO, a device node or a socket for a regular
+    file without a word (as root, ``save("/dev/null")`` would replace the
+    system's /dev/null), so those are refused naming their kind.  A read-only
+    file is refused too: ``open(path, "w")`` would refuse it, and a rename
+    needs only the folder's permission, so a save would silently overwrite a
+    file its owner protected.  "Read-only" is read from the mode (no write bit
+    for anyone: 0444, 0400, 0555), so root is refused too, and from the user's
+    own access (another user's 0644 file).
+    """
+    try:
+        info = os.stat(target)
+    except (FileNotFoundError, NotADirectoryError):
+        return  # a new file
+    except OSError as e:
+        raise _naming(path, e) from e
+    mode = info.st_mode
+    if stat.S_ISDIR(mode):  # os.replace would say "Is a directory" about a temp name
+        raise _naming(path, IsADirectoryError(errno.EISDIR, "Is a directory"))
+    if not stat.S_ISREG(mode):
+        kind = _kind(info)
+        if stat.S_ISCHR(mode) and (os.major(info.st_rdev), os.minor(info.st_rdev)) == (1, 7):
+            # Writing into it would fail as on a full disk: say so, as open(path, "w") would.
+            reason = f"No space left on device: it is {kind}, not a regular file"
+            err: OSError = OSError(errno.ENOSPC, reason)
+        else:
+            err = OSError(errno.EINVAL, f"it is {kind}, not a regular file")
+        raise _naming(path, err, "save replaces only regular files")
+    if not mode & 0o222:
+        raise _naming(path, PermissionError(
+            errno.EACCES, f"the file is read-only (mode {stat.S_IMODE(mode):04o})"),
+            "make it writable (chmod u+w) to replace it")
+    if not os.access(target, os.W_OK, effective_ids=os.access in os.supports_effective_ids):
+        raise _naming(path, PermissionError(
+            errno.EACCES, f"Permission denied: this user may not write the file (mode "
+            f"{stat.S_IMODE(mode):04o}, owner uid {info.st_uid})"))
+
+
+def _temp_affixes(target: Path) -> tuple[str, str]:
+    """``(prefix, suffix)`` of the temp file beside ``target``, short enough for the folder.
+
+    The temp name is ``.{name}.XXXXXXXX.tmp{suffix}``; for a name near the file
+    system's limit (255 bytes on most) the copy of the name is cut, so every
+    name that is legal can be saved.  The real suffix stays last: writers such
+    as matplotlib pick the format from it.
+    """
+    try:
+        limit = os.pathconf(target.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = -1
+    if limit <= 0:  # unknown, or "no limit"
+        limit = 255
+    suffix = f".tmp{target.suffix}"
+    if len(os.fsencode(suffix)) > 32:  # a "suffix" that is most of the name
+        suffix = ".tmp"
+    # "." + name + "." before the random part, 8 characters from mkstemp
+    room = limit - len(os.fsencode(suffix)) - 8 - 2
+    name = target.name
+    while len(os.fsencode(name)) > room:
+        name = name[:-1]
+    return f".{name}.", suffix
+
+
 def _keep_owner_and_mode(tmp: str, target: Path) -> None:
     """Give the temp file the mode (and, where allowed, the owner) of the file it replaces.
 
@@ -73,22 +166,21 @@ def write_atomic(path: PathLike, write: Callable[[str], None]) -> Path:
     The temp file sits in the same folder (so ``os.replace`` is atomic), is
     flushed to disk before the move and removed if anything fails, Ctrl-C
     included.  Missing folders on the way are created.  A symlink is written
-    through to its target; an existing file keeps its mode.  An ``OSError`` is
+    through to its target; an existing file keeps its mode.  Only a regular
+    file the user may write is ever replaced: a FIFO, a device, a socket or a
+    read-only file is refused before anything is written.  An ``OSError`` is
     raised again as the same class, naming ``path``.
     """
     path = Path(checks.path(path, "save"))
     target = _target(path)
-    if target.is_dir():  # os.replace would say "Is a directory" about a temp name
-        raise _naming(path, IsADirectoryError(errno.EISDIR, "Is a directory"))
+    _check_replaceable(path, target)
     try:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
         except FileExistsError as e:  # a file where a folder must be: say that, not "exists"
             raise NotADirectoryError(errno.ENOTDIR, "Not a directory", e.filename) from e
-        # The real suffix last: writers such as matplotlib pick the format from it.
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent
-        )
+        prefix, suffix = _temp_affixes(target)
+        fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=target.parent)
     except OSError as e:
         raise _naming(path, e) from e
     try:
@@ -97,6 +189,7 @@ def write_atomic(path: PathLike, write: Callable[[str], None]) -> Path:
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         _keep_owner_and_mode(tmp, target)
+        _check_replaceable(path, target)  # again: it may have changed while we wrote
         os.replace(tmp, target)
     except BaseException as e:
         with contextlib.suppress(OSError):  # the first error is the one worth reporting

@@ -8,6 +8,10 @@
 - Saving through a symlink writes the target (the link stays a link); re-saving
   keeps the file's mode; a folder, a path under a file or a loop of links is a
   clear error; nothing is left behind, whatever stops the write (Ctrl-C included).
+- A save replaces only a regular file the user may write (issue 18: 2, 15, 16): a
+  FIFO, a socket, a device node (a copy of /dev/full says the disk is full) or a
+  read-only file is refused naming its kind or mode, by every writer; a file name
+  of the longest legal length saves.
 - Two parameters can never share a dotted name: the collision is refused where
   names are made, naming both; ``load_state_dict(state_dict())`` always works.
 """
@@ -203,7 +207,7 @@ def test_saving_through_a_symlink_writes_the_target_and_keeps_the_link(tmp_path)
     assert dangling.is_symlink() and (real.parent / "new.json").is_file()
 
 
-@pytest.mark.parametrize("mode", [0o600, 0o640, 0o444])
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o604])
 def test_resaving_keeps_the_files_mode(tmp_path, mode):
     path = tmp_path / "model.json"
     MLP(2, [1], seed=0).save(path)
@@ -214,6 +218,191 @@ def test_resaving_keeps_the_files_mode(tmp_path, mode):
     link.symlink_to(path.name)
     write_text_atomic(link, "{}")
     assert stat.S_IMODE(path.stat().st_mode) == mode and link.is_symlink()
+
+
+# --- what a save may replace: only a regular file the user may write -----------------------
+
+
+def _writers():
+    """Every kind of writer valuegrad has, each given a path: all go through write_atomic."""
+    from autograd import Value, draw_dot
+    from autograd.render import save_dot
+    from demos import output
+
+    return {
+        "MLP.save": lambda p: MLP(2, [1], seed=0).save(p),
+        "write_text_atomic": lambda p: write_text_atomic(p, "x"),
+        "write_json_atomic": lambda p: nn.serialize.write_json_atomic(p, {"a": 1}),
+        "save_dot": lambda p: save_dot(draw_dot(Value(1.0) * 2), p),
+        "demos.output.write_text": lambda p: output.write_text(p, "x"),
+    }
+
+
+def _special_files(tmp_path):
+    """``{name: (path, kind)}`` of every special file this process can make in tmp_path."""
+    import socket
+
+    made = {}
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    made["a FIFO"] = (fifo, "a FIFO (named pipe)")
+    sock_path = tmp_path / "sock.json"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(sock_path))
+    sock.close()
+    made["a socket"] = (sock_path, "a socket")
+    for name, (major, minor, kind) in {
+        "a copy of /dev/null": (1, 3, "a character device (1,3, like /dev/null)"),
+        "a copy of /dev/zero": (1, 5, "a character device (1,5, like /dev/zero)"),
+        "a block device": (7, 0, "a block device (7,0)"),
+    }.items():
+        node = tmp_path / f"{name.split()[-1].strip('/').replace('/', '_')}.json"
+        mode = (stat.S_IFBLK if "block" in name else stat.S_IFCHR) | 0o666
+        try:
+            os.mknod(node, mode, os.makedev(major, minor))
+        except PermissionError:  # only root (CAP_MKNOD) makes device nodes
+            continue
+        made[name] = (node, kind)
+    return made
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_no_writer_replaces_a_fifo_a_socket_or_a_device_and_each_names_its_kind(tmp_path):
+    special = _special_files(tmp_path)
+    link = tmp_path / "link.json"
+    link.symlink_to("fifo.json")
+    special["a symlink to a FIFO"] = (link, "a FIFO (named pipe)")
+    if os.geteuid() == 0:
+        assert len(special) == 6  # root makes device nodes: every kind is tried
+    before = {name: os.lstat(path) for name, (path, _) in special.items()}
+    listing = sorted(os.listdir(tmp_path))
+    for writer, write in _writers().items():
+        for name, (path, kind) in special.items():
+            with pytest.raises(OSError) as info:
+                write(path)
+            assert str(info.value) == (f"cannot write '{path}': it is {kind}, not a regular "
+                                       "file; save replaces only regular files"), writer
+            after = os.lstat(path)
+            assert (after.st_mode, after.st_rdev, after.st_ino) == (
+                before[name].st_mode, before[name].st_rdev, before[name].st_ino), (writer, name)
+            assert sorted(os.listdir(tmp_path)) == listing  # no temp file left either
+
+
+def test_a_save_to_a_full_device_says_the_disk_is_full_and_replaces_nothing(tmp_path):
+    full = tmp_path / "full"
+    try:
+        os.mknod(full, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+    except PermissionError:
+        pytest.skip("making a device node needs root (CAP_MKNOD); the FIFO test covers the rule")
+    import errno
+
+    for write in _writers().values():
+        with pytest.raises(OSError) as info:
+            write(full)
+        assert info.value.errno == errno.ENOSPC
+        assert str(info.value) == (
+            f"cannot write '{full}': No space left on device: it is a character device "
+            "(1,7, like /dev/full), not a regular file; save replaces only regular files")
+        assert stat.S_ISCHR(full.lstat().st_mode) and os.listdir(tmp_path) == ["full"]
+
+
+def test_a_file_name_of_the_longest_legal_length_saves(tmp_path):
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    for name in ("m" * (limit - 5) + ".json", "m" * limit, "é" * ((limit - 5) // 2) + ".svg",
+                 "." + "x" * (limit - 1), "a." + "s" * (limit - 2)):
+        assert len(os.fsencode(name)) <= limit
+        path = tmp_path / name
+        MLP(2, [1], seed=0).save(path)
+        MLP(2, [1], seed=1).save(path)  # replacing it too
+        assert MLP.from_file(path).state_dict() == MLP(2, [1], seed=1).state_dict()
+        assert os.listdir(tmp_path) == [name]
+        path.unlink()
+    with pytest.raises(OSError, match="File name too long"):  # one byte more is the OS's no
+        MLP(2, [1], seed=0).save(tmp_path / ("m" * (limit + 1)))
+
+
+@pytest.mark.parametrize("mode", [0o444, 0o400, 0o555, 0o044], ids=["0444", "0400", "0555", "0044"])
+def test_a_read_only_file_is_refused_naming_its_mode_even_for_root(tmp_path, mode):
+    path = tmp_path / "model.json"
+    MLP(2, [1], seed=0).save(path)
+    old = path.read_bytes()
+    os.chmod(path, mode)
+    link = tmp_path / "link.json"
+    link.symlink_to(path.name)
+    for target in (path, link):
+        for write in _writers().values():
+            with pytest.raises(PermissionError) as info:
+                write(target)
+            assert str(info.value) == (f"cannot write '{target}': the file is read-only (mode "
+                                       f"{mode:04o}); make it writable (chmod u+w) to replace it")
+    assert path.read_bytes() == old and stat.S_IMODE(path.stat().st_mode) == mode
+    assert sorted(os.listdir(tmp_path)) == ["link.json", "model.json"]
+
+
+_AS_NOBODY = """
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from nn import MLP
+folder = sys.argv[2]
+for name in ("ro.json", "theirs.json"):
+    path = os.path.join(folder, name)
+    old = open(path, "rb").read()
+    try:
+        open(path, "w")
+        print(name, "open() allowed it")
+    except PermissionError:
+        pass
+    try:
+        MLP(2, [1], seed=1).save(path)
+        print(name, "saved")
+    except PermissionError as e:
+        print(name, "refused:", e)
+    assert open(path, "rb").read() == old
+MLP(2, [1], seed=1).save(os.path.join(folder, "mine.json"))
+print("mine.json saved")
+"""
+
+
+def test_as_a_normal_user_a_file_open_would_refuse_is_refused_too():
+    """As a user who is not root: a 0444 file of one's own, and another user's 0644 file,
+    in a folder anyone may write to (so only the file's mode protects it)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    nobody = 65534
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 and os.geteuid() != nobody:
+        pytest.skip("needs root to switch to another user, or to run as nobody")
+    folder = tempfile.mkdtemp()
+    try:
+        os.chmod(folder, 0o1777)  # sticky, as /tmp: writable by all
+        ro, theirs = os.path.join(folder, "ro.json"), os.path.join(folder, "theirs.json")
+        MLP(2, [1], seed=0).save(ro)
+        MLP(2, [1], seed=0).save(theirs)
+        os.chmod(ro, 0o444)
+        os.chmod(theirs, 0o644)
+        if os.geteuid() == 0:
+            if setpriv is None:
+                pytest.skip("setpriv is not installed: cannot drop root")
+            os.chown(ro, nobody, nobody)
+            cmd = [setpriv, f"--reuid={nobody}", f"--regid={nobody}", "--clear-groups"]
+        else:
+            cmd = []
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        run = subprocess.run([*cmd, sys.executable, "-c", _AS_NOBODY, root, folder],
+                             capture_output=True, text=True, timeout=60,
+                             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.splitlines() == [
+            f"ro.json refused: cannot write '{ro}': the file is read-only (mode 0444); make it "
+            "writable (chmod u+w) to replace it",
+            f"theirs.json refused: cannot write '{theirs}': Permission denied: this user may not "
+            f"write the file (mode 0644, owner uid {os.stat(theirs).st_uid})",
+            "mine.json saved",
+        ]
+    finally:
+        shutil.rmtree(folder)
 
 
 def test_a_new_file_gets_the_umask_mode(tmp_path):
