@@ -25,6 +25,13 @@ float32 module survives torch -> valuegrad -> torch bit for bit either way.
 ``from_torch(module, grads=True)`` also brings each parameter's ``.grad``, so
 a gradient computed in torch can be read by name here (by default gradients
 start at 0, as in a new model: what training leaves in ``.grad`` is stale).
+
+What cannot be carried across exactly is refused, naming it, never approximated:
+a Sequential is read in the order its ``forward`` runs (an activation module
+used twice counts twice), and the same Linear used twice (shared weights), a
+Sequential subclass with a ``forward`` of its own, forward hooks, a weight or
+bias whose shape is not the Linear's, meta-device weights and dtypes other than
+float64, float32, float16 and bfloat16 (float8) are each an error.
 """
 
 from __future__ import annotations
@@ -135,6 +142,8 @@ def to_torch(model: MLP, dtype: torch.dtype | None = None) -> torch.nn.Sequentia
     dtype = torch.float64 if dtype is None else dtype
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"to_torch: dtype must be a floating-point torch.dtype, got {dtype!r}")
+    if dtype not in _dtypes(torch):  # float8 and the like: Linear has no kernels for them
+        raise TypeError(f"to_torch: dtype must be one of {_dtype_names(torch)}, got {dtype!r}")
     modules = []
     width = model.nin
     for layer, act in zip(model.layers, acts):
@@ -156,6 +165,15 @@ def to_torch(model: MLP, dtype: torch.dtype | None = None) -> torch.nn.Sequentia
     return torch.nn.Sequential(*modules)
 
 
+def _dtypes(torch: Any) -> tuple:
+    """The float dtypes a Linear computes in on the CPU, each widening to float64 exactly."""
+    return (torch.float64, torch.float32, torch.float16, torch.bfloat16)
+
+
+def _dtype_names(torch: Any) -> str:
+    return ", ".join(map(str, _dtypes(torch)))
+
+
 def _check_fits(linear: Any, i: int, dtype: Any, torch: Any) -> None:
     """Refuse a weight that rounding to a narrow ``dtype`` turned into inf."""
     for field in ("weight", "bias"):
@@ -169,13 +187,32 @@ def _check_fits(linear: Any, i: int, dtype: Any, torch: Any) -> None:
 # --- torch -> valuegrad ------------------------------------------------------------------
 
 
-def _flatten(module: Any, torch: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """``(key, module)`` for each entry of a Sequential, nested Sequentials opened up."""
-    for key, child in module.named_children():
+def _flatten(module: Any, torch: Any, who: str, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(key, module)`` for each entry of a Sequential in the order it runs them, nested
+    Sequentials opened up.
+
+    Read from ``_modules``, which is what ``Sequential.forward`` runs: ``named_children``
+    lists a module used twice only once, and would drop the second use.
+    """
+    for key, child in module._modules.items():
+        if child is None:  # left by ``seq.register_module(key, None)``: forward fails on it
+            raise ValueError(f"{who}: cannot map layer {prefix}{key}: it is None, not a module")
+        _check_plain(child, f"layer {prefix}{key} ({child})", who)
         if type(child) is torch.nn.Sequential:
-            yield from _flatten(child, torch, f"{prefix}{key}.")
+            yield from _flatten(child, torch, who, f"{prefix}{key}.")
         else:
             yield f"{prefix}{key}", child
+
+
+def _check_plain(module: Any, what: str, who: str) -> None:
+    """Refuse a module whose forward hooks would change what it computes."""
+    hooks = [name for name in ("_forward_pre_hooks", "_forward_hooks")
+             if getattr(module, name, None)]
+    if hooks:
+        raise ValueError(
+            f"{who}: cannot map {what}: it has forward hooks ({', '.join(hooks)}), which "
+            "change what it computes and an MLP cannot carry"
+        )
 
 
 def _read_sequential(module: Any, who: str) -> list[tuple[str, Any, str]]:
@@ -186,8 +223,17 @@ def _read_sequential(module: Any, who: str) -> list[tuple[str, Any, str]]:
             f"{who}: expected a torch.nn.Sequential of Linear and activation modules, got "
             f"{type(module).__name__} (put its layers in an nn.Sequential, in the order they run)"
         )
+    cls = type(module)
+    if cls.forward is not torch.nn.Sequential.forward or cls.__call__ is not \
+            torch.nn.Module.__call__:
+        raise TypeError(
+            f"{who}: {cls.__name__} overrides Sequential's forward, which an MLP would not "
+            "reproduce (put its layers in a plain nn.Sequential, in the order they run)"
+        )
+    _check_plain(module, f"the {cls.__name__}", who)
     layers: list[list[Any]] = []  # [key, Linear, activation name, (key, module) of it or None]
-    for key, child in _flatten(module, torch):
+    seen: dict[int, str] = {}  # id of each Linear -> its key
+    for key, child in _flatten(module, torch, who):
         name = type(child).__name__
         if name in _ACTIVATION_OF and type(child) is getattr(torch.nn, name):
             if not layers or layers[-1][3] is not None:
@@ -198,6 +244,12 @@ def _read_sequential(module: Any, who: str) -> list[tuple[str, Any, str]]:
                 )
             layers[-1][2:] = [_ACTIVATION_OF[name], (key, child)]
         elif type(child) is torch.nn.Linear:
+            if id(child) in seen:
+                raise ValueError(
+                    f"{who}: cannot map layer {key} ({child}): it is the same Linear as layer "
+                    f"{seen[id(child)]} (shared weights), and an MLP's layers each have their own"
+                )
+            seen[id(child)] = key
             _check_linear(key, child, layers[-1] if layers else None, who)
             layers.append([key, child, "linear", None])
         else:
@@ -213,6 +265,15 @@ def _check_linear(key: str, linear: Any, before: list | None, who: str) -> None:
             f"{who}: cannot map layer {key} ({linear}): valuegrad neurons always have a "
             "bias; use Linear(..., bias=True)"
         )
+    for field, shape in (("weight", (linear.out_features, linear.in_features)),
+                         ("bias", (linear.out_features,))):
+        got = tuple(getattr(linear, field).shape)
+        if got != shape:
+            raise ValueError(
+                f"{who}: cannot map layer {key} ({linear}): its {field} has shape {got}, but a "
+                f"Linear of {linear.in_features} inputs and {linear.out_features} outputs "
+                f"needs {shape}"
+            )
     if before is not None and linear.in_features != before[1].out_features:
         raise ValueError(
             f"{who}: cannot map layer {key} ({linear}): it reads {linear.in_features} inputs "
@@ -223,8 +284,13 @@ def _check_linear(key: str, linear: Any, before: list | None, who: str) -> None:
 def _floats(tensor: Any, what: str, who: str, torch: Any) -> list:
     """A tensor's values as (nested lists of) Python floats, exactly; rejects nan and inf."""
     t = tensor.detach()
-    if not t.is_floating_point():
-        raise TypeError(f"{who}: {what} must be a floating-point tensor, got {t.dtype}")
+    if not t.is_floating_point() or t.dtype not in _dtypes(torch):
+        raise TypeError(f"{who}: {what} must be a tensor of {_dtype_names(torch)}, got {t.dtype}")
+    if t.is_meta:
+        raise ValueError(
+            f"{who}: {what} is on the meta device, so it has no values to copy (materialise "
+            "it first, e.g. module.to_empty(device='cpu'), then load its weights)"
+        )
     bad = (~torch.isfinite(t)).nonzero()
     if len(bad):
         index = ", ".join(str(int(i)) for i in bad[0])

@@ -670,6 +670,109 @@ def test_from_torch_gives_each_hidden_layer_its_own_activation() -> None:
     assert got == pytest.approx(want[0].tolist(), rel=1e-6)
 
 
+def _f64(nin: int, nout: int) -> Any:
+    return torch.nn.Linear(nin, nout, dtype=torch.float64)
+
+
+def _same_outputs(model: MLP, net: Any, x: list[float]) -> None:
+    want = net(torch.tensor([x], dtype=torch.float64))[0].tolist()
+    assert model.predict(x) == pytest.approx(want, rel=1e-12, abs=1e-15)
+
+
+@needs_torch
+def test_a_reused_activation_module_gives_every_layer_its_activation() -> None:
+    # torch's named_children lists a module used twice once: the second use was dropped.
+    torch.manual_seed(0)
+    act, tanh = torch.nn.ReLU(), torch.nn.Tanh()
+    net = torch.nn.Sequential(_f64(3, 4), act, _f64(4, 4), tanh, _f64(4, 4), act, _f64(4, 3),
+                              tanh, _f64(3, 2))
+    model = from_torch(net)
+    assert [layer.activation for layer in model.layers] == [
+        "relu", "tanh", "relu", "tanh", "linear"]
+    for x in ([0.5, -1.0, 2.0], [-2.0, 0.25, 1.5]):
+        _same_outputs(model, net, x)
+    assert list(torch_names(net).values())[-1] == "8.bias[1]"
+    # nested Sequentials reused whole keep their order too
+    inner = torch.nn.Sequential(torch.nn.Tanh())
+    nested = torch.nn.Sequential(_f64(3, 3), inner, _f64(3, 3), inner, _f64(3, 1))
+    assert [layer.activation for layer in from_torch(nested).layers] == [
+        "tanh", "tanh", "linear"]
+    _same_outputs(from_torch(nested), nested, [0.5, -1.0, 2.0])
+
+
+@needs_torch
+def test_the_same_linear_used_twice_is_refused_as_shared_weights() -> None:
+    lin = torch.nn.Linear(3, 3)
+    for net, first, again in (
+        (torch.nn.Sequential(lin, torch.nn.Tanh(), lin), "0", "2"),
+        (torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Sequential(lin), torch.nn.ReLU(),
+                             torch.nn.Sequential(lin)), "1.0", "3.0"),
+    ):
+        for f in (from_torch, torch_names):
+            assert _error(f, net).endswith(
+                f"cannot map layer {again} ({lin}): it is the same Linear as layer {first} "
+                "(shared weights), and an MLP's layers each have their own")
+
+
+@needs_torch
+def test_a_sequential_with_its_own_forward_or_hooks_is_refused() -> None:
+    class Doubled(torch.nn.Sequential):
+        def forward(self, x: Any) -> Any:
+            return super().forward(x) * 2
+
+    class Plain(torch.nn.Sequential):  # a subclass that runs Sequential's forward is fine
+        pass
+
+    assert _error(from_torch, Doubled(torch.nn.Linear(2, 1))) == (
+        "from_torch: Doubled overrides Sequential's forward, which an MLP would not reproduce "
+        "(put its layers in a plain nn.Sequential, in the order they run)")
+    assert from_torch(Plain(torch.nn.Linear(2, 1))).nouts == [1]
+    hooked = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1))
+    hooked[1].register_forward_hook(lambda module, args, out: out * 3)
+    assert _error(from_torch, hooked) == (
+        "from_torch: cannot map layer 1 (ReLU()): it has forward hooks (_forward_hooks), which "
+        "change what it computes and an MLP cannot carry")
+    top = torch.nn.Sequential(torch.nn.Linear(2, 1))
+    top.register_forward_pre_hook(lambda module, args: (args[0] * 2,))
+    assert "the Sequential: it has forward hooks (_forward_pre_hooks)" in _error(from_torch, top)
+
+
+@needs_torch
+def test_a_weight_or_bias_of_the_wrong_shape_is_refused_naming_it() -> None:
+    def with_param(field: str, shape: tuple) -> Any:
+        net = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1))
+        setattr(net[0], field, torch.nn.Parameter(torch.zeros(shape)))
+        return net
+
+    linear = "Linear(in_features=3, out_features=2, bias=True)"
+    for field, shape in (("weight", (2, 4)), ("weight", (2, 2)), ("weight", (3, 3)),
+                         ("weight", (6,)), ("bias", (3,)), ("bias", (1,)), ("bias", (2, 1))):
+        for f in (from_torch, torch_names):
+            assert _error(f, with_param(field, shape)).endswith(
+                f"cannot map layer 0 ({linear}): its {field} has shape {shape}, but a Linear of "
+                f"3 inputs and 2 outputs needs {(2, 3) if field == 'weight' else (2,)}")
+
+
+@needs_torch
+def test_meta_weights_and_dtypes_without_kernels_are_refused_clearly() -> None:
+    meta = torch.nn.Sequential(torch.nn.Linear(2, 2, device="meta"))
+    assert _error(from_torch, meta) == (
+        "from_torch: layer 0 (Linear(in_features=2, out_features=2, bias=True)) weight is on "
+        "the meta device, so it has no values to copy (materialise it first, e.g. "
+        "module.to_empty(device='cpu'), then load its weights)")
+    kinds = "torch.float64, torch.float32, torch.float16, torch.bfloat16"
+    for name in ("float8_e4m3fn", "float8_e5m2"):
+        dtype = getattr(torch, name, None)
+        if dtype is None:
+            continue
+        assert _error(to_torch, MLP(2, [1], seed=0), dtype) == (
+            f"to_torch: dtype must be one of {kinds}, got torch.{name}")
+        net = torch.nn.Sequential(torch.nn.Linear(2, 2).to(dtype))
+        assert _error(from_torch, net) == (
+            "from_torch: layer 0 (Linear(in_features=2, out_features=2, bias=True)) weight must "
+            f"be a tensor of {kinds}, got torch.{name}")
+
+
 @needs_torch
 def test_from_torch_refuses_non_finite_weights_by_index() -> None:
     net = torch.nn.Sequential(torch.nn.Linear(3, 2))
