@@ -20,8 +20,9 @@ import json
 import math
 import numbers
 import os
+import re
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
 from autograd import checks
@@ -151,19 +152,84 @@ def save(model: Module, path: PathLike) -> None:
 # --- reading -------------------------------------------------------------------------
 
 
-# ~50 bytes a parameter in the file, ~600 in memory as a Value: 64 MB is about 1.3 million
-# parameters and 0.8 GB; a bigger file would cost gigabytes before it could be checked.
+# What loading may cost is bounded before anything is parsed: the file's size (a model
+# file holds about one parameter per line), then its shape.  JSON's parser makes one
+# Python object per value, and a value can be 3 bytes of file ("{},") for 100 bytes of
+# memory, so a file under the size cap may still hold tens of millions of them.  A model
+# file has a handful of objects and arrays and one number per parameter: more containers
+# or values than that is no model file, and is refused by counting characters, at C
+# speed, before the parser builds anything.  docs/benchmarks.md has the measured peaks.
 MAX_FILE_BYTES = 64 * 2**20
 MAX_DEPTH = 32  # the format nests 3 deep; a user Module's architecture may add a few
+MAX_CONTAINERS = 10_000  # JSON objects and arrays: an MLP's file has one per layer at most
+MAX_VALUES = 2**22  # members and elements: a 64 MB MLP file holds at most ~2.5 million
+
+# A JSON string (escapes included): what the counts must not look inside.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
 def _no_duplicates(pairs: list) -> dict:
-    out = {}
-    for k, v in pairs:
-        if k in out:
-            raise ModelLoadError(f"duplicate key {short(k)} in the file", k)
-        out[k] = v
+    out = dict(pairs)
+    if len(out) != len(pairs):  # rare: only then look for the culprit
+        seen = set()
+        for k, _ in pairs:
+            if k in seen:
+                raise ModelLoadError(f"duplicate key {short(k)} in the file", k)
+            seen.add(k)
     return out
+
+
+def _check_shape(text: str, where: str) -> None:
+    """Refuse, before parsing, a document with more containers or values than a model file.
+
+    The counts of ``{``, ``[`` and ``,`` bound them from above; only when a bound
+    is over its limit are they counted again outside strings (where a name may
+    hold any character), a megabyte at a time, so a genuine file costs three
+    scans of its text and a refused one little more memory than its text.
+    """
+    containers = text.count("{") + text.count("[")
+    values = text.count(",") + containers  # each container holds commas + 1 values at most
+    if containers <= MAX_CONTAINERS and values <= MAX_VALUES:
+        return
+    containers = values = 0
+    for bare in _outside_strings(text):
+        containers += bare.count("{") + bare.count("[")
+        values += bare.count(",")
+    values += containers
+    if containers > MAX_CONTAINERS:
+        raise ModelLoadError(
+            f"{where}: not a model file: it holds {containers:,} JSON objects and arrays "
+            f"(a model file has a few; at most {MAX_CONTAINERS:,} are read)"
+        )
+    if values > MAX_VALUES:
+        raise ModelLoadError(
+            f"{where}: not a model file: it holds about {values:,} JSON values, more than a "
+            f"model file may ({MAX_VALUES:,}: one per parameter)"
+        )
+
+
+_CHUNK = 2**20
+
+
+def _outside_strings(text: str) -> Iterator[str]:
+    """``text`` without its JSON strings, in pieces of about a megabyte.
+
+    Each piece starts outside a string: without backslashes (no escaped quote) a
+    position is outside one exactly when an even number of quotes precede it.
+    With them, the text goes whole (one regex pass, which keeps every piece
+    between two strings: more memory, for files no valuegrad save writes).
+    """
+    if "\\" in text:
+        yield _STRING.sub("", text)
+        return
+    pos, n = 0, len(text)
+    while pos < n:
+        end = min(pos + _CHUNK, n)
+        if text.count('"', pos, end) % 2:  # end is inside a string: go past its closing quote
+            close = text.find('"', end)
+            end = n if close < 0 else close + 1
+        yield _STRING.sub("", text[pos:end])
+        pos = end
 
 
 def _read_text(path: PathLike, where: str) -> str:
@@ -181,8 +247,12 @@ def _read_text(path: PathLike, where: str) -> str:
             f"{where}: {info.st_size:,} bytes is larger than a model file may be "
             f"({MAX_FILE_BYTES:,} bytes)"
         )
+    limit = MAX_FILE_BYTES + 1
     with open(path, "rb") as f:
-        data = f.read(MAX_FILE_BYTES + 1)  # the file may have grown since the stat
+        # Sized to the file: read(n) sets aside n bytes before it reads one.
+        data = f.read(min(info.st_size + 1, limit))
+        if info.st_size < len(data) < limit:  # it has grown since the stat
+            data += f.read(limit - len(data))
     if len(data) > MAX_FILE_BYTES:
         raise ModelLoadError(f"{where}: larger than a model file may be ({MAX_FILE_BYTES:,} bytes)")
     try:
@@ -205,6 +275,7 @@ def _too_deep(doc: Any) -> bool:
 
 
 def _parse(text: str, where: str) -> Any:
+    _check_shape(text, where)
     try:
         doc = json.loads(text, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as e:

@@ -118,6 +118,60 @@ def test_a_folder_a_fifo_and_a_huge_file_are_model_load_errors(tmp_path, monkeyp
         MLP.from_file(big)
 
 
+_FLOODS = {
+    # 4 MB each: about 1.4 million empty objects (the 64 MB file held 22 million and
+    # peaked at 3.2 GB), arrays, 4.2 million zeros, a million short keys under "parameters".
+    "empty objects": lambda n: "[" + "{}," * (n // 3) + "{}]",
+    "empty arrays": lambda n: "[" + "[]," * (n // 3) + "[]]",
+    "nested pairs": lambda n: "[" + "[[]]," * (n // 5) + "[]]",
+    "zeros": lambda n: "[" + "0," * (2**22) + "0]",
+    # with MAX_VALUES lowered to 2**16 (so the test stays quick under tracemalloc): a
+    # million keys would take seconds, traced
+    "short keys": lambda n: '{"format": "valuegrad.model", "version": 1, "architecture": {}, '
+                            '"parameters": {' + ",".join(f'"{i:x}":0' for i in range(2**17))
+                            + "}}",
+}
+
+
+@pytest.mark.parametrize("make", list(_FLOODS.values()), ids=list(_FLOODS))
+def test_a_file_of_millions_of_tiny_values_is_refused_before_it_is_parsed(tmp_path, make,
+                                                                          monkeypatch):
+    import tracemalloc
+
+    if make is _FLOODS["short keys"]:
+        monkeypatch.setattr(nn.serialize, "MAX_VALUES", 2**16)
+    # Strings are counted out a chunk at a time (a megabyte; 64 kB here, in proportion to
+    # these small files): each chunk's work is bounded, whatever the file's size.
+    monkeypatch.setattr(nn.serialize, "_CHUNK", 2**16)
+    path = tmp_path / "flood.json"
+    path.write_text(make(4 * 2**20))
+    size = path.stat().st_size
+    assert size <= nn.serialize.MAX_FILE_BYTES
+    tracemalloc.start()
+    try:
+        with pytest.raises(ModelLoadError) as info:
+            load_model(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # The bytes read and their text, and one chunk's work: the parser never starts (it would
+    # have made one object per value, 20 to 100 bytes each).
+    assert peak < 2.5 * size, f"peak {peak:,} bytes for a file of {size:,}"
+    assert str(info.value).startswith(f"{path}: not a model file: it holds ")
+
+
+# guard: held before the fix; kept so the counting cannot refuse a genuine file
+def test_brackets_and_commas_inside_names_are_not_counted_as_structure(tmp_path):
+    model = MLP(2, [1], seed=0)
+    path = tmp_path / "model.json"
+    model.save(path)
+    doc = json.loads(path.read_text())
+    doc["architecture"]["note"] = "[{,}]" * 10**6  # one string of 5 MB, 3 million "values"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ModelLoadError, match="architecture has unexpected key 'note'"):
+        model.load(path)
+
+
 @pytest.mark.parametrize("what", ["missing", "folder"])
 def test_the_demo_refuses_a_model_path_that_is_not_a_file_before_any_work(tmp_path, capsys,
                                                                           what):
