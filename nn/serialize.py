@@ -162,7 +162,7 @@ def save(model: Module, path: PathLike) -> None:
 MAX_FILE_BYTES = 64 * 2**20
 MAX_DEPTH = 32  # the format nests 3 deep; a user Module's architecture may add a few
 MAX_CONTAINERS = 10_000  # JSON objects and arrays: an MLP's file has one per layer at most
-MAX_VALUES = 2**22  # members and elements: a 64 MB MLP file holds at most ~2.5 million
+MAX_VALUES = 2**21  # members and elements: a 64 MB file as save() writes it has ~1.2 million
 
 # A JSON string (escapes included): what the counts must not look inside.
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
@@ -191,6 +191,14 @@ def _check_shape(text: str, where: str) -> None:
     values = text.count(",") + containers  # each container holds commas + 1 values at most
     if containers <= MAX_CONTAINERS and values <= MAX_VALUES:
         return
+    if "\\" not in text:  # no escaped quote: every two quotes make a string
+        # Each string is a key or a value, and each key has a value: at least half are values.
+        least = text.count('"') // 4
+        if least > MAX_VALUES:
+            raise ModelLoadError(
+                f"{where}: not a model file: it holds at least {least:,} JSON values, more "
+                f"than a model file may ({MAX_VALUES:,}: one per parameter)"
+            )
     containers = values = 0
     for bare in _outside_strings(text):
         containers += bare.count("{") + bare.count("[")

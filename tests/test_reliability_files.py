@@ -125,8 +125,9 @@ _FLOODS = {
     "empty arrays": lambda n: "[" + "[]," * (n // 3) + "[]]",
     "nested pairs": lambda n: "[" + "[[]]," * (n // 5) + "[]]",
     "zeros": lambda n: "[" + "0," * (2**22) + "0]",
-    # with MAX_VALUES lowered to 2**16 (so the test stays quick under tracemalloc): a
-    # million keys would take seconds, traced
+    "short strings": lambda n: "[" + '"ab",' * (n // 5) + '"ab"]',
+    # with MAX_VALUES lowered to 2**16 (so the tests stay quick under tracemalloc: millions
+    # of keys would take seconds, traced)
     "short keys": lambda n: '{"format": "valuegrad.model", "version": 1, "architecture": {}, '
                             '"parameters": {' + ",".join(f'"{i:x}":0' for i in range(2**17))
                             + "}}",
@@ -138,7 +139,7 @@ def test_a_file_of_millions_of_tiny_values_is_refused_before_it_is_parsed(tmp_pa
                                                                           monkeypatch):
     import tracemalloc
 
-    if make is _FLOODS["short keys"]:
+    if make in (_FLOODS["short keys"], _FLOODS["short strings"]):
         monkeypatch.setattr(nn.serialize, "MAX_VALUES", 2**16)
     # Strings are counted out a chunk at a time (a megabyte; 64 kB here, in proportion to
     # these small files): each chunk's work is bounded, whatever the file's size.
