@@ -35,6 +35,7 @@ from .render import (
     new_picture,
     render_svgs,
     require_graphviz,
+    require_graphviz_package,
     save_dot,
 )
 from .style import (
@@ -71,6 +72,7 @@ __all__ = [
     "draw_dot",
     "render_svg",
     "require_graphviz",
+    "require_graphviz_package",
     "save_dot",
 ]
 # Kept importable from here, where they used to live.
