@@ -334,6 +334,33 @@ def test_every_demo_turns_ctrl_c_into_one_line_and_130(demo, monkeypatch, capsys
     assert capsys.readouterr().err == "interrupted\n"
 
 
+@pytest.mark.parametrize("name, argv", [("digits", []), ("microgpt", []),
+                                        ("explorer", ["--no-browser", "--port", "0"])])
+def test_ctrl_c_while_a_demo_is_still_importing_is_one_line_and_130(name, argv, tmp_path):
+    # -X importtime writes a line to stderr as each import ends: the "demos" package's line
+    # says the program has started, then SIGINT comes at moments through the heavy imports
+    # (the engine, nn, the data) and into main.
+    for delay in (0.0, 0.01, 0.03, 0.06, 0.1, 0.2):
+        proc = subprocess.Popen(
+            [sys.executable, "-X", "importtime", "-m", f"demos.{name}", *argv, "--out",
+             str(tmp_path)] if name != "explorer" else
+            [sys.executable, "-X", "importtime", "-m", "demos.explorer", *argv],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            for line in proc.stderr:
+                if line.rstrip().endswith("| demos"):
+                    break
+            time.sleep(delay)
+            proc.send_signal(signal.SIGINT)
+            rest = proc.stderr.read()
+            proc.wait(timeout=60)
+        finally:
+            proc.kill()
+            proc.wait()
+        said = [x for x in rest.splitlines() if x.strip() and not x.startswith("import time:")]
+        assert (proc.returncode, said) == (130, ["interrupted"]), (name, delay, rest[-2000:])
+
+
 @pytest.mark.parametrize(
     "error, code",
     [(MemoryError(), "error: out of memory; try smaller sizes"),
