@@ -50,7 +50,7 @@ from .api import ClientError, Explorer
 
 HOST = "127.0.0.1"
 MAX_BODY = 64 * 1024  # the largest request (64x64 ink) is about 17 KB
-DRAIN_LIMIT = 16 * 1024 * 1024  # read and drop up to this much of a refused body, so the
+DRAIN_LIMIT = 64 * 1024 * 1024  # read and drop up to this much of a refused body, so the
 # client sees the 4xx rather than a connection reset
 LINGER = 2.0  # seconds spent dropping a refused body at the close
 TIMEOUT = 10.0  # seconds for a whole request (and again for its answer), not for each read
