@@ -6,12 +6,14 @@ never a file name), ``GET /api/info``, ``GET /api/testdigit``, and ``POST
 /api/session | reset | predict | step | sgd`` (JSON bodies).
 
 Defences, each answered with a 4xx and a one-line JSON ``{"error": ...}``:
-a ``Host`` other than this server's (DNS rebinding), a foreign ``Origin`` on
+a ``Host`` other than this server's (DNS rebinding; every one is checked, and
+two are refused), a foreign ``Origin`` on
 a POST, a body without ``Content-Length`` or over ``MAX_BODY`` bytes (refused
 before reading it), a non-JSON content type, bad UTF-8 or JSON (NaN and
-Infinity included, nesting too deep), a query string that cannot be parsed or
-has more than ``MAX_QUERY_FIELDS`` fields (on every path: it is parsed once, in
-:meth:`Handler._handle`), unknown paths and methods.  Protocol errors the
+Infinity included, nesting too deep), a query string of more than
+``MAX_QUERY_FIELDS`` fields (on every path: it is parsed once, in
+:meth:`Handler._handle`; a path ignores what it does not use), unknown paths
+and methods.  Protocol errors the
 standard library answers with a 5xx (an unknown method: 501, an HTTP version it
 does not speak: 505) are answered with 405 and 400 instead: no client input
 gets a 5xx.  Every response says ``Cache-Control: no-store``; the page has a
