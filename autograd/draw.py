@@ -35,6 +35,7 @@ from .render import (
     new_picture,
     render_svgs,
     require_graphviz,
+    require_graphviz_package,
     save_dot,
 )
 from .style import (
@@ -71,6 +72,7 @@ __all__ = [
     "draw_dot",
     "render_svg",
     "require_graphviz",
+    "require_graphviz_package",
     "save_dot",
 ]
 # Kept importable from here, where they used to live.
@@ -85,6 +87,11 @@ MAX_NODES = 400  # drawn boxes + op nodes; ``dot`` lays this out in well under a
 # (22 s to over 60 s busy); 14,000 take 47 s; 22,000 over 60 s.  So at most 10 per node of
 # the budget: 4,000, about a second.
 LAYOUT_PER_NODE = 10
+# A graph of more than this many Values per node of the budget is refused before it is
+# ordered or measured (a bounded walk), so a refusal costs the same for a million Values
+# as for a few thousand.  Folding costs time per Value: MLP(784, [16, 16, 10]) on one
+# digit, about 14,000 Values, folds to layers within the default budget of 20,000.
+VALUES_PER_NODE = 50
 _RANKDIRS = ("LR", "TB", "RL", "BT")
 
 
@@ -174,24 +181,51 @@ def _layout_size(edges: list) -> int:
     return len(outs) + sum(max(0, rank[b] - rank[a] - 1) for a, b in edges)
 
 
+def _node_count(s: Scene) -> int:
+    """The picture's nodes: group boxes, Value boxes and their op nodes."""
+    shown = s.shown()
+    return len(s.groups) + len(shown) + sum(1 for v in shown if not v.is_leaf)
+
+
 def picture_size(s: Scene) -> tuple[int, int, int]:
     """The picture's nodes (boxes and ops), edges and ranked nodes (see ``_layout_size``)."""
-    shown = s.shown()
-    ops = sum(1 for v in shown if not v.is_leaf)
     edges = _edges(s)
-    return len(s.groups) + len(shown) + ops, len(edges), _layout_size(edges)
+    return _node_count(s), len(edges), _layout_size(edges)
 
 
 def over_budget(s: Scene, max_nodes: int, edges_per_node: int = 2) -> str:
-    """Why the picture is over the budget for ``max_nodes`` ("" if it is within)."""
-    nodes, edges, ranked = picture_size(s)
-    if (
-        nodes <= max_nodes
-        and edges <= edges_per_node * max_nodes
-        and ranked <= LAYOUT_PER_NODE * max_nodes
-    ):
-        return ""
-    return f"{nodes} nodes, {edges} edges and {ranked} ranked nodes"
+    """Why the picture is over the budget for ``max_nodes`` ("" if it is within).
+
+    Measures in order of cost and stops at the first measure over its bound: the
+    edges are listed only for a picture whose nodes fit, ranks only for edges that fit,
+    so a refusal costs no more than the nodes of the scene.
+    """
+    nodes = _node_count(s)
+    if nodes > max_nodes:
+        return f"{nodes} nodes"
+    edges = _edges(s)
+    if len(edges) > edges_per_node * max_nodes:
+        return f"{nodes} nodes and {len(edges)} edges"
+    ranked = _layout_size(edges)
+    if ranked > LAYOUT_PER_NODE * max_nodes:
+        return f"{nodes} nodes, {len(edges)} edges and {ranked} ranked nodes"
+    return ""
+
+
+def values_within(root: Value, limit: int) -> int | None:
+    """How many Values ``root`` depends on (itself included), or None as soon as more than
+    ``limit`` are found: a walk that visits at most ``limit + 1`` of them, whatever the
+    graph's size."""
+    seen = {root}
+    stack = [root]
+    while stack:
+        for p in stack.pop().parents:
+            if p not in seen:
+                if len(seen) >= limit:
+                    return None
+                seen.add(p)
+                stack.append(p)
+    return len(seen)
 
 
 # --- choosing what to fold ----------------------------------------------------------------
@@ -248,13 +282,14 @@ def _choose(
     fallback, sizes = None, []
     for level in levels:
         scene = _scene(order, cons, grouping, level, params)
-        if max_nodes is None or not over_budget(scene, max_nodes):
+        too_big = "" if max_nodes is None else over_budget(scene, max_nodes)
+        if not too_big:
             return scene
         # Too many edges to read (fully connected layers neuron by neuron) is still
         # quick to lay out; auto falls back to it only if no level is readable.
         if fallback is None and not over_budget(scene, max_nodes, edges_per_node=8):
             fallback = scene
-        sizes.append(f"{over_budget(scene, max_nodes)} with collapse={level!r}")
+        sizes.append(f"{too_big} with collapse={level!r}")
     if fallback is not None:
         return fallback
     raise ValueError(
@@ -265,6 +300,18 @@ def _choose(
         "instead: pass an intermediate Value as root (one neuron's output, one layer's "
         "activation), draw a smaller model or batch, or raise max_nodes."
     )
+
+
+def _refuse_a_huge_graph(root: Value, max_nodes: int) -> None:
+    limit = VALUES_PER_NODE * max_nodes
+    if values_within(root, limit) is None:
+        raise ValueError(
+            f"draw_dot: the graph is too big to draw: more than {limit:,} values (the limit "
+            f"for max_nodes={max_nodes} is {VALUES_PER_NODE} per node); it was not measured "
+            "further. Draw a sub-graph instead: pass an intermediate Value as root (one "
+            "neuron's output, one layer's activation), draw a smaller model or batch, or "
+            "raise max_nodes (None lifts the budget, and Graphviz may then take minutes)."
+        )
 
 
 def draw_dot(
@@ -290,7 +337,9 @@ def draw_dot(
     Graphs over the budget (``max_nodes`` boxes and ops, twice as many edges,
     ``LAYOUT_PER_NODE`` times as many ranked nodes) are drawn with
     ``collapse='auto'`` at the finest level of ``group`` that fits (nn's: one box
-    per neuron, else per layer), and refused with a ``ValueError`` if none does.
+    per neuron, else per layer), and refused with a ``ValueError`` if none does;
+    a graph of more than ``VALUES_PER_NODE`` Values per node of the budget is
+    refused before it is ordered (a bounded walk: quick whatever its size).
     ``group`` defaults to the registered grouping (``import nn`` registers
     ``nn.GROUPING``); ``collapse`` may force ``'none'`` or one of its levels;
     ``max_nodes=None`` lifts the budget.
@@ -298,6 +347,8 @@ def draw_dot(
     grouping = group if group is not None else default_grouping()
     _check_options(root, rankdir, collapse, grouping)
     _check_budget(max_nodes)
+    if max_nodes is not None:
+        _refuse_a_huge_graph(root, max_nodes)
     order = topological_order(root)
     ps = param_set(params)
     scene = _choose(order, consumers(order), grouping, collapse, max_nodes, ps)

@@ -83,6 +83,18 @@ def require_graphviz(engine: str = "dot") -> str:
     return exe
 
 
+def require_graphviz_package() -> None:
+    """Raise with install advice unless the ``graphviz`` Python package can be imported."""
+    try:
+        import graphviz  # noqa: F401
+    except ImportError:
+        raise GraphvizNotFoundError(
+            "pictures need the graphviz Python package, which cannot be imported; install "
+            "it with `pip install graphviz` (it is valuegrad's one dependency)",
+            reason="the graphviz Python package is not installed",
+        ) from None
+
+
 def run_graphviz(
     source: str, engine: str = "dot", format: str = "svg", timeout: float | None = DOT_TIMEOUT
 ) -> bytes:
@@ -116,6 +128,7 @@ def run_graphviz(
 
 @cache
 def _picture_class() -> type:
+    require_graphviz_package()
     import graphviz
 
     class Picture(graphviz.Digraph):

@@ -246,15 +246,22 @@ def step4(model: MLP, x: list[float], a1: list[float], d_h1: list[float],
           layer_pairs(model, 0, d_h1, x, [a > 0.0 for a in a1]))
 
 
+def layer_outputs(model: MLP, i: int, x: list) -> list:
+    """Layer ``i``'s outputs as a list, one neuron wide too (``--hidden 1,1``): a Layer, like
+    micrograd's, returns a lone Value for a single neuron, which the next one does not take."""
+    out = model.layers[i](x)
+    return out if isinstance(out, list) else [out]
+
+
 def forward_backward(model: MLP, x: list[float], label: int, loss_name: str) -> tuple:
     """``(h1, h2, logits, activations, loss, wishes)``, every weight's ``.grad`` filled in.
 
     ``wishes`` is the loss's gradient at each neuron's output (logits, then h2, h1).
     """
     # Forward layer by layer, keeping each layer's activations for the checks.
-    h1 = model.layers[0](x)
-    h2 = model.layers[1](h1)
-    logits = model.layers[2](h2)
+    h1 = layer_outputs(model, 0, x)
+    h2 = layer_outputs(model, 1, h1)
+    logits = layer_outputs(model, 2, h2)
     activations = softmax(logits)
     if loss_name == "cross_entropy":
         loss = cross_entropy(logits, label)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from autograd import checks
+from demos import take_back_ctrl_c
 from nn.layers import count_parameters
 
 Main = Callable[[Optional[Sequence[str]]], int]  # Optional: Python 3.9
@@ -263,6 +264,7 @@ def command(main: Main) -> Main:
 
     @functools.wraps(main)
     def run(argv: Sequence[str] | None = None) -> int:
+        take_back_ctrl_c()  # see demos/__init__.py
         try:
             return main(argv)
         except KeyboardInterrupt:

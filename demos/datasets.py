@@ -83,6 +83,16 @@ def balanced_subset(X: Sequence[T], y: Sequence[int], n: int) -> tuple[list[T], 
     return [X[i] for i in keep], [y[i] for i in keep]
 
 
+def smallest_split(n_classes: int, test_fraction: float) -> int:
+    """The fewest examples, taken evenly from ``n_classes`` classes (:func:`balanced_subset`),
+    that :func:`train_test_split` divides with every class in both the training and the
+    test set; any more keep it so."""
+    k = 1
+    while round(test_fraction * k) < 1 or k - round(test_fraction * k) < 1:
+        k += 1
+    return k * n_classes
+
+
 def train_test_split(
     X: Sequence[T], y: Sequence[int], test_fraction: float = 0.2, seed: int | None = 0
 ) -> tuple[list[T], list[T], list[int], list[int]]:

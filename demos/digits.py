@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from autograd import vsum
 from demos import cli
-from demos.datasets import load_digits, train_test_split
+from demos.datasets import balanced_subset, load_digits, smallest_split, train_test_split
 from demos.output import pyplot, save_figure, write_svg, wrote
 from demos.training import (
     Progress,
@@ -38,6 +38,7 @@ TEST_FRACTION = 0.2  # an 80/20 split
 SPLIT_SEED = 0
 FINAL_LR_FRACTION = 0.1  # the learning rate decays linearly to this fraction of --lr
 N_DIGITS = 1797  # in demos/data/digits.csv.gz
+N_CLASSES = 10
 
 
 Data = tuple[list, list]  # (images as flat lists of 0..1 levels, labels)
@@ -53,32 +54,38 @@ class DigitsDemo:
     data_name: str  # "digits", as in "data: 1797 digits, 1437 train / 360 test"
     side: int  # the images are side x side
     n_data: int
-    load: Callable[[int | None], Data]  # --limit (None: all) -> the examples
+    load: Callable[[], Data]  # every example
     out: Path
     hidden: str  # --hidden's default, as typed (--help shows it so)
     epochs: int
-    min_limit: int
-    limit_help: str
+
+    @property
+    def min_limit(self) -> int:
+        """``--limit``'s lowest value: the fewest digits the fixed split divides with every
+        class in both the training and the test set (3 a class: 2 to train on, 1 to test)."""
+        return smallest_split(N_CLASSES, TEST_FRACTION)
+
+    def examples(self, limit: int | None) -> Data:
+        """Every example, or ``limit`` of them taken evenly from every class."""
+        X, y = self.load()
+        return (X, y) if limit is None else balanced_subset(X, y, limit)
 
     def parse_args(self, argv: Sequence[str] | None = None) -> argparse.Namespace:
+        per_class = self.min_limit // N_CLASSES
         return cli.parse_mlp_training(
             argv, self.prog, self.description, nin=self.side**2, out=self.out,
             hidden=self.hidden, epochs=self.epochs, n_data=self.n_data,
-            min_limit=self.min_limit, limit_help=self.limit_help,
+            min_limit=self.min_limit,
+            limit_help=f"use only N of the {self.n_data:,} digits, taken evenly from every "
+            f"class (quick runs; at least {per_class} a class, so the test set has each)",
         )
-
-
-def _first_digits(limit: int | None) -> Data:
-    X, y = load_digits()
-    return (X, y) if limit is None else (X[:limit], y[:limit])
 
 
 DIGITS = DigitsDemo(
     prog="python -m demos.digits",
     description="Train a 64-input, two-hidden-layer, 10-output network on the 8x8 digits.",
-    data_name="digits", side=8, n_data=N_DIGITS, load=_first_digits, out=Path("out/digits"),
-    hidden=DEFAULT_HIDDEN, epochs=8, min_limit=20,
-    limit_help="use only the first N digits of the data (quick runs)",
+    data_name="digits", side=8, n_data=N_DIGITS, load=load_digits, out=Path("out/digits"),
+    hidden=DEFAULT_HIDDEN, epochs=8,
 )
 
 
@@ -99,6 +106,9 @@ def train(
     Numbers that blow up (an overflow after too large a step) end the run with one
     line saying at which epoch, via :func:`demos.cli.diverged`.
     """
+    if not X or not X_test:  # a caller's mistake, not training that diverged: said as such
+        raise ValueError(f"train: needs examples to train on and to test on, got {len(X)} "
+                         f"and {len(X_test)}")
     rng = random.Random(args.seed)
     opt = Adam(model.parameters(), lr=args.lr)
     history: dict[str, list[float]] = {"step_loss": [], "loss": [], "train": [], "test": []}
@@ -244,7 +254,7 @@ def train_and_report(
 def run(demo: DigitsDemo, args: argparse.Namespace) -> int:
     """A digit-reading demo's run, once its flags are parsed: data, split, model, training,
     report."""
-    X, y = demo.load(args.limit)
+    X, y = demo.examples(args.limit)
     X_train, X_test, y_train, y_test = train_test_split(X, y, TEST_FRACTION, seed=SPLIT_SEED)
     nin, sizes = demo.side**2, [*args.hidden, 10]
     model = MLP(nin, sizes, seed=args.seed)

@@ -550,6 +550,10 @@ def stale_cells(stored: Any, fresh: Any) -> list[int]:
 def main(argv: Sequence[str] | None = None) -> int:
     import nbformat
 
+    from demos import take_back_ctrl_c
+
+    take_back_ctrl_c()  # Ctrl-C from here stops the run through KeyboardInterrupt
+
     p = argparse.ArgumentParser(prog="python -m demos.make_notebook", description=__doc__)
     p.add_argument("--check", action="store_true",
                    help="run the cells and compare with the committed notebook; write nothing")

@@ -20,28 +20,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from demos import cli
-from demos.datasets import balanced_subset, load_mnist
-from demos.digits import Data, DigitsDemo, run
+from demos.datasets import load_mnist
+from demos.digits import DigitsDemo, run
 
 DEFAULT_HIDDEN = "16,16"  # 3Blue1Brown's; a string, so --help shows it as typed
 SIDE = 28  # the images are 28x28
 MNIST_DIGITS = 5000
-MIN_LIMIT = 30  # 3 digits per class, so the 80/20 split puts one of each in the test set
-
-
-def _balanced(limit: int | None) -> Data:
-    X, y = load_mnist()
-    # The file is sorted by class: the first N would be all zeros.
-    return (X, y) if limit is None else balanced_subset(X, y, limit)
 
 
 MNIST = DigitsDemo(
     prog="python -m demos.mnist",
     description="Train 3Blue1Brown's MLP(784, [16, 16, 10]) on 5,000 28x28 MNIST digits.",
-    data_name=f"MNIST digits ({SIDE}x{SIDE})", side=SIDE, n_data=MNIST_DIGITS, load=_balanced,
-    out=Path("out/mnist"), hidden=DEFAULT_HIDDEN, epochs=5, min_limit=MIN_LIMIT,
-    limit_help="use only N digits, taken evenly from every class (quick runs; at least 3 a "
-    "class)",
+    data_name=f"MNIST digits ({SIDE}x{SIDE})", side=SIDE, n_data=MNIST_DIGITS, load=load_mnist,
+    out=Path("out/mnist"), hidden=DEFAULT_HIDDEN, epochs=5,
 )
 
 

@@ -116,9 +116,11 @@ def test_both_digit_demos_are_one_run_with_their_own_settings(module, demo, monk
         demo.epochs, demo.hidden, demo.out)
 
 
-def test_the_mnist_demo_takes_a_balanced_limit_and_the_digits_demo_the_first_digits():
-    X, y = mnist.MNIST.load(30)
-    assert len(X) == 30 and sorted(set(y)) == list(range(10)) and len(X[0]) == 28 * 28
-    X8, y8 = digits.DIGITS.load(20)
-    X_all, y_all = digits.DIGITS.load(None)
-    assert (X8, y8) == (X_all[:20], y_all[:20]) and len(X8[0]) == 8 * 8
+def test_both_digit_demos_take_a_limit_evenly_from_every_class():
+    X, y = mnist.MNIST.examples(30)
+    assert len(X) == 30 and sorted(y) == sorted(list(range(10)) * 3) and len(X[0]) == 28 * 28
+    X8, y8 = digits.DIGITS.examples(45)
+    X_all, y_all = digits.DIGITS.examples(None)
+    assert len(X_all) == digits.N_DIGITS and len(X8[0]) == 8 * 8
+    assert sorted(y8) == sorted([*range(10)] * 4 + [*range(5)])  # 4 a class, then 0..4 one more
+    assert (X8, y8) == balanced_subset(X_all, y_all, 45)

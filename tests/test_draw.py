@@ -163,7 +163,7 @@ def test_collapse_or_refuse_big_graph_without_running_dot():
     assert "layers.1.neurons.7" in neurons and "relu neuron, 32 weights" in neurons
     with pytest.raises(ValueError, match="sub-graph"):
         draw_dot(loss, collapse="none")
-    with pytest.raises(ValueError, match=r"edges and \d+ ranked nodes with collapse='neuron'"):
+    with pytest.raises(ValueError, match=r"values, \d+ nodes with collapse='neuron'"):
         draw_dot(loss, collapse="neuron", max_nodes=100)
     with pytest.raises(ValueError, match="max_nodes=20"):
         draw_dot(loss, max_nodes=20)

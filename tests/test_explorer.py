@@ -160,6 +160,38 @@ def test_testdigit_refuses_bad_queries(server, query, fragment):
     assert status == 400 and fragment in body["error"]
 
 
+NINE_FIELDS = "?a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9"
+SEVENTEEN_FIELDS = "?" + "&".join(f"x{i}=1" for i in range(17))
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize(
+    "path, code, fragment",
+    [
+        ("/api/testdigit" + NINE_FIELDS, 400, "testdigit: unknown parameter 'a'"),
+        ("/api/testdigit?" + "&" * 20, 400, "either ?index=N or ?label=D"),
+        ("/api/testdigit?" + "&" * 20 + "index=3" + "&" * 20, 200, None),
+        ("/api/testdigit" + SEVENTEEN_FIELDS, 400, "query: expected at most 16 fields, got 17"),
+        ("/api/testdigit?" + "a&" * 5000, 400, "query: expected at most 16 fields, got 5000"),
+        ("/api/info" + NINE_FIELDS, 200, None),  # a query a path does not use is ignored...
+        ("/api/info" + SEVENTEEN_FIELDS, 400, "query: expected at most 16"),  # ...if it is sane
+        ("/" + NINE_FIELDS + "&" * 20, 200, None),
+        ("/nope" + SEVENTEEN_FIELDS, 400, "query: expected at most 16"),
+    ],
+)
+def test_a_query_with_many_fields_is_a_4xx_or_ignored_on_every_path(server, method, path, code,
+                                                                       fragment):
+    if method == "HEAD":  # no body to read: the status line says it
+        answer = raw(server, f"HEAD {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+                             "Connection: close\r\n\r\n".encode())
+        assert status_of(answer) == code and answer.endswith(b"\r\n\r\n")
+        return
+    status, _, answer = request(server, method, path)
+    assert status == code, answer
+    if fragment:
+        check_refusal(status, answer, fragment)
+
+
 # --- POST: predict, step, sgd ------------------------------------------------------------------
 
 
@@ -462,6 +494,25 @@ def test_oversized_bodies_are_refused_before_reading(server):
 
 
 @pytest.mark.parametrize(
+    "method, path, code, fragment",
+    [
+        ("POST", "/nope", 404, "not found: '/nope'"),
+        ("POST", "/", 405, "POST /: method not allowed"),
+        ("POST", "/api/info", 405, "method not allowed"),
+        ("PUT", "/api/predict", 405, "method not allowed"),
+        ("GET", "/nope", 404, "not found"),
+        ("DELETE", "/", 405, "method not allowed"),
+    ],
+)
+def test_a_6mb_body_to_any_path_and_method_gets_its_4xx_not_a_reset(server, method, path, code,
+                                                                      fragment):
+    body = b'{"pixels": [' + b"0, " * (2 * 1024 * 1024) + b"0]}"  # 6 MB
+    status, headers, answer = request(server, method, path, body)
+    check_refusal(status, answer, fragment, code)
+    assert headers["Connection"] == "close"
+
+
+@pytest.mark.parametrize(
     "headers, fragment, code",
     [
         ("", "Content-Length: missing", 411),
@@ -491,6 +542,21 @@ def test_a_foreign_host_is_refused(server):
     check_refusal(status, answer, "Host: expected 127.0.0.1:")
     status, _, _ = request(server, "GET", "/api/info", headers={"Host": f"localhost:{server.port}"})
     assert status == 200
+
+
+@pytest.mark.parametrize(
+    "hosts, fragment",
+    [
+        (["{ok}", "evil.example"], "Host: expected one header, got 2"),
+        (["evil.example", "{ok}"], "Host: expected one header, got 2"),
+        (["{ok}", "{ok}"], "Host: expected one header, got 2"),
+    ],
+)
+def test_every_host_header_is_checked_and_two_are_refused(server, hosts, fragment):
+    ok = f"127.0.0.1:{server.port}"
+    lines = "".join(f"Host: {h.format(ok=ok)}\r\n" for h in hosts)
+    answer = raw(server, f"GET /api/info HTTP/1.1\r\n{lines}\r\n".encode())
+    assert status_of(answer) == 400 and fragment in error_of(answer)
 
 
 @pytest.mark.parametrize(
@@ -677,6 +743,116 @@ def test_a_client_that_stops_sending_is_dropped_and_the_server_goes_on(monkeypat
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_a_client_sending_a_byte_at_a_time_is_dropped_at_the_requests_deadline(monkeypatch):
+    from demos.explorer.server import Handler
+
+    monkeypatch.setattr(Handler, "timeout", 1.0)  # for the whole request, not for each read
+    srv = start()
+    try:
+        head = f"GET /api/info HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\nX-Slow: " + "a" * 100
+        t0 = time.perf_counter()
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+            dropped_after = None
+            for ch in head:  # a byte every 0.1 s: each read well within any per-read timeout
+                try:
+                    s.sendall(ch.encode())
+                except OSError:
+                    dropped_after = time.perf_counter() - t0
+                    break
+                s.settimeout(0.1)
+                try:
+                    if s.recv(100) == b"":  # the server closed the connection
+                        dropped_after = time.perf_counter() - t0
+                        break
+                except socket.timeout:
+                    pass
+            assert dropped_after is not None and dropped_after < 3.0
+        assert request(srv, "GET", "/api/info")[0] == 200
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_connections_beyond_the_cap_are_answered_503_and_the_server_goes_on(monkeypatch):
+    from demos.explorer import server as server_module
+
+    monkeypatch.setattr(server_module, "MAX_CONNECTIONS", 4, raising=False)
+    srv = start()
+    held = []
+    try:
+        for _ in range(4):  # four clients that never finish their request
+            s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+            s.sendall(b"GET /api/info HT")
+            held.append(s)
+        time.sleep(0.2)  # let the server accept them
+        answer = raw(srv, f"GET /api/info HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\n\r\n"
+                     .encode())
+        assert status_of(answer) == 503
+        assert error_of(answer) == "busy: 4 connections are open; try again shortly"
+        for s in held:
+            s.close()
+        held.clear()
+        deadline = time.monotonic() + 10  # the held connections' threads see the close
+        while request(srv, "GET", "/api/info")[0] != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        for s in held:
+            s.close()
+        srv.shutdown()
+        srv.server_close()
+
+
+OUT_OF_FDS = """
+import os, resource, socket, sys
+sys.path.insert(0, "tests")
+from explorer_http import request, start, untrained
+from demos.explorer.api import Explorer
+
+srv = start(Explorer(untrained(), "test"))
+body = {"pixels": [0] * 64}
+assert request(srv, "POST", "/api/predict", body)[0] == 200  # everything imported, warmed up
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 16, hard))
+held = []
+while True:
+    try:
+        held.append(os.open(os.devnull, os.O_RDONLY))
+    except OSError:
+        break
+os.close(held.pop())
+os.close(held.pop())  # room for the client's socket and the server's: none for Graphviz
+status, headers, answer = request(srv, "POST", "/api/predict", body)
+print(status, answer["error"], headers.get("Retry-After"))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="counts open files in /proc")
+def test_out_of_file_descriptors_a_request_gets_503_not_500():
+    r = subprocess.run([sys.executable, "-c", OUT_OF_FDS], cwd=REPO, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == ("503 busy: the server is out of file descriptors; try again "
+                                "shortly 1")
+
+
+NO_GRAPHVIZ_PACKAGE = """
+import sys
+sys.modules["graphviz"] = None  # as if the graphviz package were not installed
+from demos.explorer.app import main
+main(["--no-browser", "--port", "0"])
+"""
+
+
+def test_the_command_line_refuses_to_start_without_the_graphviz_package():
+    r = subprocess.run([sys.executable, "-c", NO_GRAPHVIZ_PACKAGE], cwd=REPO, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 1 and r.stdout == ""
+    [line] = r.stderr.splitlines()
+    assert line.startswith("error: ") and "the graphviz Python package" in line
+    assert "pip install graphviz" in line
 
 
 def test_the_quick_model_reports_the_test_accuracy_training_measured(monkeypatch, capsys):

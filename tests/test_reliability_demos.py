@@ -112,6 +112,60 @@ def test_every_numeric_flag_documents_a_range_and_refuses_values_outside_it(
     assert checked > 60  # digits, moons and backprop_three each have several
 
 
+SIZED = [digits, mnist, moons, microgpt, backprop_three]  # the demos that run and end
+
+
+def lowest_values(demo, monkeypatch) -> list[str]:
+    """Every numeric flag of ``demo`` at the lowest value its ``--help`` documents, the
+    hidden widths at 1 each; the real numbers (learning rates...) stay at their defaults."""
+    argv = []
+    for action in numeric_flags(demo, monkeypatch):
+        m = RANGE.search(action.help)
+        if m.group(1) is None:  # a real number's range: not a size
+            continue
+        low = m.group(1).replace(",", "")
+        width = ",".join([low] * len(action.default.split(","))) if m.group(3) else low
+        argv += [action.option_strings[0], width if m.group(3) else low]
+    return argv
+
+
+@pytest.mark.parametrize("demo", SIZED, ids=lambda d: d.__name__.split(".")[1])
+def test_every_demo_runs_at_the_lowest_documented_value_of_every_size_flag(
+    demo, monkeypatch, capsys, tmp_path
+):
+    argv = lowest_values(demo, monkeypatch)
+    assert "--epochs" in argv or "--steps" in argv or "--top" in argv
+    options = {o for a in parser_of(demo, monkeypatch)._actions for o in a.option_strings}
+    argv += [o for o in ("--no-plots", "--no-svg", "--quiet") if o in options]
+    assert demo.main([*argv, "--out", str(tmp_path)]) == 0, argv
+    out = capsys.readouterr().out
+    split = re.search(r"(\d+) train / (\d+) test", out)
+    if demo in (digits, mnist):  # the smallest split still trains and tests on every class
+        assert split and int(split.group(1)) >= 20 and int(split.group(2)) == 10, out
+        assert re.search(r"test accuracy: [\d.]+% \(\d+ of 10 test digits\)", out), out
+
+
+def test_the_lowest_limit_is_the_fewest_digits_the_split_gives_every_class_both_sides():
+    from demos.datasets import balanced_subset, smallest_split
+
+    assert smallest_split(10, 0.2) == 30 == digits.DIGITS.min_limit == mnist.MNIST.min_limit
+    assert smallest_split(2, 0.5) == 4 and smallest_split(3, 0.1) == 3 * 6  # round(0.5) is 0
+    X, y = load_digits()
+    for n in (29, 30, 31, 45):
+        X_n, y_n = balanced_subset(X, y, n)
+        _, _, y_train, y_test = train_test_split(X_n, y_n, digits.TEST_FRACTION)
+        every_class = set(y_train) == set(y_test) == set(range(10))
+        assert every_class == (n >= 30), n
+
+
+def test_training_on_an_empty_set_is_a_mistake_named_as_such_not_divergence():
+    args = argparse.Namespace(epochs=1, lr=1e-2, batch_size=4, seed=0, quiet=True)
+    X, y = load_digits()
+    with pytest.raises(ValueError, match="train: needs examples to train on and to test on, "
+                       "got 20 and 0"):
+        digits.train(MLP(64, [4, 4, 10], seed=0), X[:20], y[:20], [], [], args)
+
+
 @pytest.mark.parametrize(
     "parse, check, bounds, texts",
     [
@@ -278,6 +332,33 @@ def test_every_demo_turns_ctrl_c_into_one_line_and_130(demo, monkeypatch, capsys
         pytest.fail("KeyboardInterrupt escaped the demo's main")
     assert e.value.code == 130
     assert capsys.readouterr().err == "interrupted\n"
+
+
+@pytest.mark.parametrize("name, argv", [("digits", []), ("microgpt", []),
+                                        ("explorer", ["--no-browser", "--port", "0"])])
+def test_ctrl_c_while_a_demo_is_still_importing_is_one_line_and_130(name, argv, tmp_path):
+    # -X importtime writes a line to stderr as each import ends: the "demos" package's line
+    # says the program has started, then SIGINT comes at moments through the heavy imports
+    # (the engine, nn, the data) and into main.
+    for delay in (0.0, 0.01, 0.03, 0.06, 0.1, 0.2):
+        proc = subprocess.Popen(
+            [sys.executable, "-X", "importtime", "-m", f"demos.{name}", *argv, "--out",
+             str(tmp_path)] if name != "explorer" else
+            [sys.executable, "-X", "importtime", "-m", "demos.explorer", *argv],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            for line in proc.stderr:
+                if line.rstrip().endswith("| demos"):
+                    break
+            time.sleep(delay)
+            proc.send_signal(signal.SIGINT)
+            rest = proc.stderr.read()
+            proc.wait(timeout=60)
+        finally:
+            proc.kill()
+            proc.wait()
+        said = [x for x in rest.splitlines() if x.strip() and not x.startswith("import time:")]
+        assert (proc.returncode, said) == (130, ["interrupted"]), (name, delay, rest[-2000:])
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,9 @@ from graphviz_check import require_dot
 
 import nn
 from autograd import Rule, Value, apply, draw_dot, render_svg, trace_backward
-from autograd.draw import LAYOUT_PER_NODE, MAX_NODES
+from autograd import draw as draw_module
+from autograd.backward import topological_order
+from autograd.draw import LAYOUT_PER_NODE, MAX_NODES, VALUES_PER_NODE, values_within
 from autograd.render import GraphvizNotFoundError, RenderError, RenderTimeoutError
 from autograd.style import MAX_TEXT
 
@@ -73,6 +75,49 @@ def test_a_dense_graph_within_the_old_budget_is_refused_with_advice_not_drawn_fo
     assert "ranked nodes" in message and "intermediate Value as root" in message
     assert f"{LAYOUT_PER_NODE * MAX_NODES} ranked nodes" in message
     draw_dot(root, max_nodes=None)  # the user may lift the budget knowingly
+
+
+def chain(n: int) -> Value:
+    """``n`` Values, each the tanh of the one before: a graph as long as it is big."""
+    v = Value(0.5, label="x")
+    for _ in range(n - 1):
+        v = v.tanh()
+    return v
+
+
+def forbid(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
+    """Make each of ``autograd.draw``'s ``names`` fail the test if it is called."""
+    for name in names:
+        def called(*args, _name=name, **kwargs):
+            raise AssertionError(f"draw_dot called {_name} on a graph it should refuse")
+
+        monkeypatch.setattr(draw_module, name, called)
+
+
+def test_refusing_a_huge_graph_walks_a_bounded_part_of_it_and_orders_nothing(monkeypatch):
+    # The cost of a refusal is in the Values visited, not wall time: the walk stops at
+    # the limit, and nothing that costs per Value of the whole graph (ordering, consumers,
+    # scenes, edges, ranks) runs.
+    limit = VALUES_PER_NODE * MAX_NODES
+    root = chain(limit + 5_000)
+    assert values_within(root, limit) is None
+    assert values_within(root, limit + 5_000) == limit + 5_000 == len(topological_order(root))
+    forbid(monkeypatch, "topological_order", "consumers", "_scene", "_edges", "_layout_size")
+    with pytest.raises(ValueError, match=f"too big to draw: more than {limit:,} values") as info:
+        draw_dot(root)
+    assert "intermediate Value as root" in str(info.value)
+    with pytest.raises(ValueError, match="more than 500 values"):
+        draw_dot(root, max_nodes=10, collapse="none")
+
+
+def test_a_graph_over_the_node_budget_is_refused_without_listing_its_edges(monkeypatch):
+    root = chain(5_000)  # within the walk's limit: ordered, but 9,999 nodes drawn
+    forbid(monkeypatch, "_edges", "_layout_size")
+    with pytest.raises(ValueError, match=r"9999 nodes with collapse='none'"):
+        draw_dot(root)
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="ranked nodes"):  # nodes and edges fit: ranks measured
+        draw_dot(polynomial())
 
 
 def test_what_the_budget_lets_through_renders_in_seconds(tmp_path):

@@ -16,7 +16,7 @@ import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
-from autograd.draw import GraphvizNotFoundError, require_graphviz
+from autograd.draw import GraphvizNotFoundError, require_graphviz, require_graphviz_package
 from demos import cli
 from demos.datasets import load_digits, train_test_split
 from demos.digits import SPLIT_SEED, TEST_FRACTION, train
@@ -89,8 +89,9 @@ def graphical() -> bool:
 @cli.command
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        require_graphviz("neato")  # the network view; fail now, not on the first request
+    try:  # every picture needs both; fail now, not on each request
+        require_graphviz_package()
+        require_graphviz("neato")  # the network view's layout
     except GraphvizNotFoundError as e:
         raise SystemExit(f"error: {e}") from None
     model, about = load_model(args.model) if args.model else quick_model(args.seed)

@@ -6,23 +6,39 @@ never a file name), ``GET /api/info``, ``GET /api/testdigit``, and ``POST
 /api/session | reset | predict | step | sgd`` (JSON bodies).
 
 Defences, each answered with a 4xx and a one-line JSON ``{"error": ...}``:
-a ``Host`` other than this server's (DNS rebinding), a foreign ``Origin`` on
+a ``Host`` other than this server's (DNS rebinding; every one is checked, and
+two are refused), a foreign ``Origin`` on
 a POST, a body without ``Content-Length`` or over ``MAX_BODY`` bytes (refused
 before reading it), a non-JSON content type, bad UTF-8 or JSON (NaN and
-Infinity included, nesting too deep), unknown paths and methods.  Protocol
-errors the standard library answers with a 5xx (an unknown method: 501, an
-HTTP version it does not speak: 505) are answered with 405 and 400 instead:
-no client input gets a 5xx.  A slow client times out after ``TIMEOUT``
-seconds.  Every response says ``Cache-Control: no-store``; the page has a
+Infinity included, nesting too deep), a query string of more than
+``MAX_QUERY_FIELDS`` fields (on every path: it is parsed once, in
+:meth:`Handler._handle`; a path ignores what it does not use), unknown paths
+and methods.  Protocol errors the
+standard library answers with a 5xx (an unknown method: 501, an HTTP version it
+does not speak: 505) are answered with 405 and 400 instead: no client input
+gets a 5xx.  Every response says ``Cache-Control: no-store``; the page has a
 content security policy allowing only its own files.
+
+Connections: each request (waiting for it, its line, headers and body) has
+``TIMEOUT`` seconds in all, and so has its answer: the deadline bounds the
+sum of the reads, not each read, so a client sending a byte at a time is
+dropped like a silent one.  At most ``MAX_CONNECTIONS`` connections are served
+at once; one more is answered ``503`` and closed, and so is a request that
+finds the process out of file descriptors.  A refused request's unread body
+is read and dropped when the connection closes (up to ``DRAIN_LIMIT`` bytes
+and ``LINGER`` seconds, whatever the path or method), so the client gets
+the answer rather than a connection reset.
 """
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import socket
 import sys
 import threading
+import time
 import traceback
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,13 +46,19 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
+from autograd.draw import RenderError
+
 from .api import ClientError, Explorer
 
 HOST = "127.0.0.1"
 MAX_BODY = 64 * 1024  # the largest request (64x64 ink) is about 17 KB
-DRAIN_LIMIT = 16 * 1024 * 1024  # read and drop up to this much of a refused body, so the
-# client sees the 413 rather than a connection reset
-TIMEOUT = 10.0
+DRAIN_LIMIT = 64 * 1024 * 1024  # read and drop up to this much of a refused body, so the
+# client sees the 4xx rather than a connection reset
+LINGER = 2.0  # seconds spent dropping a refused body at the close
+TIMEOUT = 10.0  # seconds for a whole request (and again for its answer), not for each read
+MAX_CONNECTIONS = 64  # served at once; one page uses two or three
+MAX_QUERY_FIELDS = 16  # the API's queries have at most three
+BUSY = HTTPStatus.SERVICE_UNAVAILABLE
 STATIC = Path(__file__).resolve().parent / "static"
 TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -67,6 +89,60 @@ def _error_json(message: str) -> bytes:
     return (json.dumps({"error": " ".join(message.split())}) + "\n").encode()
 
 
+def _busy_answer(reason: str) -> bytes:
+    body = _error_json(reason)
+    return (f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nRetry-After: 1\r\nCache-Control: no-store\r\n"
+            "Connection: close\r\n\r\n").encode() + body
+
+
+def out_of_descriptors(e: BaseException | None) -> bool:
+    """Whether ``e``, or an error it was raised from, says the process has no file descriptor
+    left (Graphviz's pipes and every new connection need some)."""
+    seen = 0
+    while e is not None and seen < 10:
+        if isinstance(e, OSError) and e.errno in (errno.EMFILE, errno.ENFILE):
+            return True
+        e, seen = e.__cause__ or e.__context__, seen + 1
+    return False
+
+
+class DeadlineIO(io.RawIOBase):
+    """A connection's socket whose reads and writes all end by ``handler.deadline``.
+
+    A socket timeout bounds one read; a client that sends a byte just before each
+    timeout would hold its thread forever.  Each call here gets only the time left.
+    """
+
+    def __init__(self, sock: socket.socket, handler: Handler) -> None:
+        self._sock = sock
+        self._handler = handler
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def _time_left(self) -> None:
+        left = self._handler.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request's deadline has passed")
+        self._sock.settimeout(left)
+
+    def readinto(self, buffer: Any) -> int:
+        self._time_left()
+        return self._sock.recv_into(buffer)
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        sent = 0
+        while sent < len(view):
+            self._time_left()
+            sent += self._sock.send(view[sent:])
+        return sent
+
+
 class ExplorerServer(ThreadingHTTPServer):
     """A threading HTTP server holding the explorer and its page's files."""
 
@@ -82,6 +158,71 @@ class ExplorerServer(ThreadingHTTPServer):
         self.url = f"http://{HOST}:{self.port}/"
         self.hosts = {f"{HOST}:{self.port}", f"localhost:{self.port}"}
         self.origins = {f"http://{h}" for h in self.hosts}
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    # --- connections: a cap, a 503 beyond it, a clean close ------------------------------
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        try:
+            return super().get_request()
+        except OSError as e:
+            if out_of_descriptors(e):
+                time.sleep(0.05)  # the connection waits in the backlog; do not spin on it
+            raise
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            self._refuse_busy(request, f"busy: {MAX_CONNECTIONS} connections are open; "
+                              "try again shortly")
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def _refuse_busy(self, request: socket.socket, reason: str) -> None:
+        """Answer 503 without a thread or a wait: drop what has arrived, answer, close."""
+        try:
+            request.setblocking(False)
+            for _ in range(16):
+                if not request.recv(65536):
+                    break
+        except OSError:
+            pass
+        try:
+            request.send(_busy_answer(reason))
+            request.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        self.close_request(request)
+
+    def shutdown_request(self, request: Any) -> None:
+        """Close after reading and dropping what the client still sends (a refused body):
+        closing a socket with unread data resets the connection, and the client would
+        lose the answer."""
+        try:
+            request.shutdown(socket.SHUT_WR)
+            deadline = time.monotonic() + LINGER
+            dropped = 0
+            while dropped < DRAIN_LIMIT:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                request.settimeout(left)
+                chunk = request.recv(1 << 16)
+                if not chunk:
+                    break
+                dropped += len(chunk)
+        except OSError:
+            pass
+        self.close_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hangs up mid-answer is not worth a traceback.
@@ -95,14 +236,30 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "valuegrad-explorer"
     sys_version = ""
     protocol_version = "HTTP/1.1"
-    timeout = TIMEOUT  # socket timeout: a client that stops sending is dropped
+    timeout = TIMEOUT  # seconds for a whole request, then for its answer (see DeadlineIO)
+    deadline = 0.0
 
     GET_ROUTES = ("/api/info", "/api/testdigit")
     POST_ROUTES = ("/api/session", "/api/reset", "/api/predict", "/api/step", "/api/sgd")
 
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # the standard library's reader and writer, replaced by ones
+        self.wfile.close()  # that keep to the request's deadline
+        raw = DeadlineIO(self.connection, self)
+        self.rfile = io.BufferedReader(raw)
+        self.wfile = raw
+        self.deadline = time.monotonic() + self.timeout
+
+    def handle_one_request(self) -> None:
+        self.deadline = time.monotonic() + self.timeout
+        self.query: dict[str, list[str]] = {}
+        super().handle_one_request()
+
     # --- answers --------------------------------------------------------------------------
 
     def _send(self, status: int, body: bytes, ctype: str, headers: dict | None = None) -> None:
+        self.deadline = time.monotonic() + self.timeout  # the answer's own time
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -173,9 +330,11 @@ class Handler(BaseHTTPRequestHandler):
         raise ClientError(405, f"{self.command} {path}: method not allowed; use {allow}")
 
     def _handle(self, method: Callable[[str], None]) -> None:
-        path = urlsplit(self.path).path
+        url = urlsplit(self.path)
+        path = url.path
         try:
             self._check_host()
+            self.query = _parse_query(url.query)
             method(path)
         except ClientError as e:
             allow = None
@@ -184,16 +343,30 @@ class Handler(BaseHTTPRequestHandler):
             self._refuse(e, allow)
         except (ConnectionError, TimeoutError):
             self.close_connection = True
-        except Exception as e:  # a bug, not the client's fault: say so, keep serving
-            traceback.print_exc()
-            self._refuse(ClientError(500, f"internal error: {type(e).__name__}: {e}"))
+        except (OSError, RenderError) as e:
+            if not out_of_descriptors(e):
+                self._internal_error(e)
+                return
+            self._refuse(ClientError(BUSY, "busy: the server is out of file descriptors; "
+                                     "try again shortly"), {"Retry-After": "1"})
+        except Exception as e:
+            self._internal_error(e)
+
+    def _internal_error(self, e: Exception) -> None:
+        # A bug, not the client's fault: say so, keep serving.
+        traceback.print_exc()
+        self._refuse(ClientError(500, f"internal error: {type(e).__name__}: {e}"))
 
     def _check_host(self) -> None:
-        host = self.headers.get("Host")
-        if host is not None and host not in self.server.hosts:
-            raise ClientError(
-                400, f"Host: expected {sorted(self.server.hosts)[0]}, got {host[:60]!r}"
-            )
+        """Every ``Host`` header must name this server (DNS rebinding); two are refused."""
+        hosts = self.headers.get_all("Host") or []
+        if len(hosts) > 1:
+            raise ClientError(400, f"Host: expected one header, got {len(hosts)}")
+        for host in hosts:
+            if host not in self.server.hosts:
+                raise ClientError(
+                    400, f"Host: expected {sorted(self.server.hosts)[0]}, got {host[:60]!r}"
+                )
 
     def _get(self, path: str) -> None:
         files = self.server.files
@@ -205,8 +378,7 @@ class Handler(BaseHTTPRequestHandler):
             self._json(200, self.server.explorer.info())
             return
         if path == "/api/testdigit":
-            query = parse_qs(urlsplit(self.path).query, keep_blank_values=True, max_num_fields=8)
-            self._json(200, self.server.explorer.testdigit(query))
+            self._json(200, self.server.explorer.testdigit(self.query))
             return
         if path in self.POST_ROUTES:
             self._not_allowed(path)
@@ -245,8 +417,7 @@ class Handler(BaseHTTPRequestHandler):
                 400, f"Content-Length: expected one whole number of bytes, got {lengths[0][:30]!r}"
             )
         n = int(text)
-        if n > MAX_BODY:
-            self._drain(n)
+        if n > MAX_BODY:  # refused unread: the close drops it (ExplorerServer.shutdown_request)
             raise ClientError(413, f"body too large: {n} bytes, the limit is {MAX_BODY}")
         ctype = self.headers.get("Content-Type", "")
         if ctype.split(";")[0].strip().lower() != "application/json":
@@ -263,21 +434,17 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError as e:  # JSONDecodeError, and ints of more than 4300 digits
             raise ClientError(400, f"body: not valid JSON: {e}") from None
 
-    def _drain(self, n: int) -> None:
-        """Read and drop a refused body (up to ``DRAIN_LIMIT``), so the client gets the 413."""
-        if n > DRAIN_LIMIT:
-            return
-        try:
-            self.connection.settimeout(1.0)
-            while n > 0:
-                chunk = self.rfile.read1(min(n, 1 << 16))
-                if not chunk:
-                    break
-                n -= len(chunk)
-        except (OSError, socket.timeout):
-            pass
-        finally:
-            self.connection.settimeout(self.timeout)
+
+def _parse_query(query: str) -> dict[str, list[str]]:
+    """``?a=1&b=2`` as ``{name: [values]}``, for every path; too many fields is a 400.
+
+    Empty fields (``&&``) are skipped, as ``parse_qs`` skips them; they are not counted.
+    """
+    fields = [f for f in query.split("&") if f]
+    if len(fields) > MAX_QUERY_FIELDS:
+        raise ClientError(400, f"query: expected at most {MAX_QUERY_FIELDS} fields, "
+                          f"got {len(fields)}")
+    return parse_qs(query, keep_blank_values=True)
 
 
 def _no_constant(name: str) -> Any:

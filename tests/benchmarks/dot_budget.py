@@ -3,6 +3,7 @@
 Run from the repository root::
 
     python -m tests.benchmarks.dot_budget            # about a minute; --limit to stop dot sooner
+    python -m tests.benchmarks.dot_budget --refusal  # what refusing a huge graph costs
 
 For graphs of growing size and density (fully connected layers drawn neuron by
 neuron, whole small MLPs, random DAGs whose edges reach far back, polynomials that
@@ -11,6 +12,9 @@ nodes (``autograd.draw._layout_size``: nodes plus one per rank a long edge cross
 and dot's wall time.  Boxes and edges alone do not predict the time (4,848 edges of
 fully connected layers take a second, 480 edges of a polynomial take 50); ranked
 nodes do.  The figures behind ``LAYOUT_PER_NODE`` in autograd/draw.py come from here.
+With ``--refusal`` it times ``draw_dot`` refusing chains of 10^4 to 10^6 Values,
+as a ratio to ordering a chain at the walk's limit (``VALUES_PER_NODE * MAX_NODES``)
+in the same process: bounded, the ratio stays flat as the graph grows.
 Not a pytest test: the times depend on the machine.
 """
 
@@ -24,7 +28,7 @@ import time
 import nn
 from autograd import Value, draw_dot
 from autograd.backward import topological_order
-from autograd.draw import Scene, _edges, _layout_size, _scene
+from autograd.draw import MAX_NODES, VALUES_PER_NODE, Scene, _edges, _layout_size, _scene
 from autograd.grouping import consumers, default_grouping
 
 
@@ -73,10 +77,39 @@ def polynomial(n: int, degree: int) -> Value:
     return out
 
 
+def chain(n: int) -> Value:
+    v = Value(0.5)
+    for _ in range(n - 1):
+        v = v.tanh()
+    return v
+
+
+def refusal() -> None:
+    anchor_root = chain(VALUES_PER_NODE * MAX_NODES)
+    t = time.perf_counter()
+    topological_order(anchor_root)
+    anchor = time.perf_counter() - t
+    print(f"anchor: ordering {VALUES_PER_NODE * MAX_NODES:,} Values, {anchor:.3f} s")
+    print(f"{'values':>10s} {'refusal s':>10s} {'/ anchor':>9s}")
+    for n in (10_000, 30_000, 100_000, 300_000, 1_000_000):
+        root = chain(n)
+        t = time.perf_counter()
+        try:
+            draw_dot(root)
+        except ValueError:
+            pass
+        seconds = time.perf_counter() - t
+        print(f"{n:10,d} {seconds:10.3f} {seconds / anchor:9.2f}", flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--limit", type=float, default=60.0, help="seconds before dot is stopped")
+    p.add_argument("--refusal", action="store_true", help="only time refusing huge graphs")
     args = p.parse_args()
+    if args.refusal:
+        refusal()
+        return
     cases = [(f"MLP(16, [{h}]*3) by neuron", mlp(16, [h] * 3), "neuron") for h in (16, 32, 48)]
     cases += [(f"MLP(4, [{h}, {h}, 1]) whole", mlp(4, [h, h, 1]), "none") for h in (8, 12)]
     cases += [
