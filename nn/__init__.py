@@ -1,8 +1,10 @@
 """Neural networks on valuegrad's scalar engine: modules, losses, optimisers, files.
 
 ``from nn import MLP, cross_entropy, Adam``; everything public is importable
-from ``nn``.  ``nn.draw_network`` is loaded on first use (it needs graphviz);
-``nn.to_torch`` and ``nn.from_torch`` import PyTorch only when called.
+from ``nn``.  ``nn.run_layers(model, x)`` is the one way to run a network layer by
+layer (each layer's weighted inputs and activations, as Values).
+``nn.draw_network`` is loaded on first use (it needs graphviz); ``nn.to_torch``
+and ``nn.from_torch`` import PyTorch only when called.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .losses import (
 )
 from .module import Module, TrackedList
 from .optim import SGD, Adam, Optimizer
+from .run import LayerRun, NetworkRun, run_layers
 from .serialize import ModelLoadError, load_model
 from .torch_bridge import from_torch, to_torch, torch_names, valuegrad_names
 
@@ -39,9 +42,11 @@ __all__ = [
     "Adam",
     "DiagnosisReport",
     "Layer",
+    "LayerRun",
     "LayerStats",
     "ModelLoadError",
     "Module",
+    "NetworkRun",
     "Neuron",
     "Optimizer",
     "Problem",
@@ -56,6 +61,7 @@ __all__ = [
     "l2_penalty",
     "load_model",
     "mse",
+    "run_layers",
     "softmax",
     "to_torch",
     "top_gradients",

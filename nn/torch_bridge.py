@@ -86,7 +86,7 @@ def _check_mlp(model: Any, who: str) -> list[str]:
         raise ValueError(f"{who}: the MLP has no layers")
     acts, width = [], model.nin
     for i, layer in enumerate(model.layers):
-        if not isinstance(layer, Layer) or type(layer)._forward is not Layer._forward:
+        if not isinstance(layer, Layer) or type(layer)._run is not Layer._run:
             raise TypeError(f"{who}: layer {i} is a {type(layer).__name__}, not an nn.Layer")
         for j, neuron in enumerate(layer.neurons):
             if len(neuron.w) != width:

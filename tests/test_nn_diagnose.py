@@ -425,15 +425,15 @@ def test_a_model_with_its_own_forward_is_refused():
 
 
 def test_a_gradient_of_exactly_zero_is_vanishing_unless_a_dead_layer_explains_it():
-    from nn.diagnose import LayerStats, _findings
+    from nn.health import LayerStats, findings
 
     def layer(name, gain, dead=None):
         return LayerStats(name, "relu", 4, 0.0, 1.0, dead, None, 1.0, None, 1.0, 0.0, gain, None)
 
-    (p,) = _findings([layer("layers.0", 0.0, dead=0.0), layer("layers.1", 1.0)])
+    (p,) = findings([layer("layers.0", 0.0, dead=0.0), layer("layers.1", 1.0)])
     assert (p.layer, p.kind) == ("layers.0", "vanishing")
     assert "gradient reaching its neurons is zero, unlike at the output" in p.message
-    found = _findings([layer("layers.0", 0.0), layer("layers.1", 0.0, dead=1.0),
+    found = findings([layer("layers.0", 0.0), layer("layers.1", 0.0, dead=1.0),
                        layer("layers.2", 1.0)])
     assert [(p.layer, p.kind) for p in found] == [("layers.1", "dead")]
 
