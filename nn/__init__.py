@@ -13,6 +13,7 @@ from typing import Any
 
 from autograd.grouping import set_default_grouping
 
+from .data import accuracy, argmax, minibatches, predict_classes, train_test_split
 from .diagnose import DiagnosisReport, LayerStats, Problem, diagnose
 from .grouping import GROUPING
 from .inspect import format_gradients, top_gradients
@@ -51,6 +52,8 @@ __all__ = [
     "Optimizer",
     "Problem",
     "TrackedList",
+    "accuracy",
+    "argmax",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "diagnose",
@@ -60,12 +63,15 @@ __all__ = [
     "init_bound",
     "l2_penalty",
     "load_model",
+    "minibatches",
     "mse",
+    "predict_classes",
     "run_layers",
     "softmax",
     "to_torch",
     "top_gradients",
     "torch_names",
+    "train_test_split",
     "valuegrad_names",
 ]
 

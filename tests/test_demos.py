@@ -9,9 +9,9 @@ from collections import Counter
 import pytest
 
 from demos import backprop_three, digits, graph, moons, output
-from demos.datasets import load_digits, make_moons, train_test_split
-from demos.training import accuracy, confusion_matrix, format_confusion, minibatches
-from nn import MLP
+from demos.datasets import load_digits, make_moons
+from demos.training import confusion_matrix, format_confusion
+from nn import MLP, accuracy, minibatches, train_test_split
 
 # --- data ---------------------------------------------------------------------------------
 

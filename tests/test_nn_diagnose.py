@@ -8,8 +8,8 @@ import random
 import pytest
 
 from autograd import Value, no_grad, vsum
-from demos.datasets import load_digits, train_test_split
-from nn import MLP, Adam, DiagnosisReport, Layer, cross_entropy, diagnose, mse
+from demos.datasets import load_digits
+from nn import MLP, Adam, DiagnosisReport, Layer, cross_entropy, diagnose, mse, train_test_split
 from nn.diagnose import (
     DEAD_UNITS,
     EXPLODING,
