@@ -33,10 +33,10 @@ def train_test_split(
     y = checks.sequence(y, "train_test_split", "y", "labels")
     if len(X) != len(y):
         raise ValueError(f"train_test_split: {len(X)} examples but {len(y)} labels")
-    if not (checks.is_real(test_fraction) and 0.0 < test_fraction < 1.0):
-        raise ValueError(
-            f"train_test_split: test_fraction must be in (0, 1), got {test_fraction!r}"
-        )
+    test_fraction = checks.number(
+        test_fraction, "train_test_split", "test_fraction", low=0.0, high=1.0, low_open=True,
+        high_open=True,
+    )
     rng = random.Random(checks.integer(seed, "train_test_split", "seed"))
     by_class: dict[int, list[int]] = {}
     for i, label in enumerate(y):
