@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
-from autograd import Value, checks
+from autograd import Value
 
 from .layers import MLP, Layer, lift_inputs, runs_own_forward
 
@@ -113,17 +113,20 @@ class NetworkRun:
 def check_model(model: Any, who: str) -> MLP:
     """``model``, if it is an ``nn.MLP`` whose forward pass is nn's; else a ``TypeError``.
 
+    The one check of a model that is read layer by layer: ``run_layers``, ``draw_network``,
+    ``diagnose``, ``to_torch``.
+
     A subclass that overrides ``__call__`` (or a layer or neuron class that overrides its
     step) computes something a layer-by-layer run would not: refused rather than measured
     wrongly.  A neuron whose weights do not match its layer's inputs is a ``ValueError``.
     """
     if not isinstance(model, MLP):
-        raise TypeError(f"{who}: model must be an nn.MLP, got {checks.describe(model)}")
+        raise TypeError(f"{who}: model must be an nn.MLP, got {type(model).__name__}")
     if not runs_own_forward(model):
         raise TypeError(
-            f"{who}: model's class {type(model).__name__} (or one of its layers' or neurons') "
-            "overrides the forward pass; nn.run_layers runs model.layers in order, as MLP "
-            "does, and would measure another network"
+            f"{who}: {type(model).__name__} (or one of its layers or neurons) overrides the "
+            "forward pass, so model(x) is not its layers run in order, which is what this "
+            "reads"
         )
     if not model.layers:
         raise ValueError(f"{who}: the MLP has no layers")
