@@ -33,10 +33,10 @@ from autograd import Value, grad
 from autograd.style import fmt
 from autograd.table import format_table
 from demos import cli
-from demos.datasets import load_digits, train_test_split
+from demos.datasets import load_digits
 from demos.digits import DEFAULT_HIDDEN, SPLIT_SEED, TEST_FRACTION
 from demos.output import write_svg
-from nn import MLP, cross_entropy, mse, softmax
+from nn import MLP, cross_entropy, mse, softmax, train_test_split
 from nn.draw import LOSSES  # the network view's loss names, so --loss passes straight through
 from nn.layers import count_parameters
 

@@ -1,6 +1,7 @@
-"""The demos' data: the shipped 8x8 and 28x28 digits, a seeded train/test split, the two moons.
+"""The demos' data: the shipped 8x8 and 28x28 digits, the two moons.
 
-Standard library only; nothing is downloaded.
+Standard library only; nothing is downloaded.  The train/test split is the library's
+(``nn.train_test_split``), so a script outside the repository has it too.
 """
 
 from __future__ import annotations
@@ -91,44 +92,6 @@ def smallest_split(n_classes: int, test_fraction: float) -> int:
     while round(test_fraction * k) < 1 or k - round(test_fraction * k) < 1:
         k += 1
     return k * n_classes
-
-
-def train_test_split(
-    X: Sequence[T], y: Sequence[int], test_fraction: float = 0.2, seed: int | None = 0
-) -> tuple[list[T], list[T], list[int], list[int]]:
-    """A seeded, stratified split: ``(X_train, X_test, y_train, y_test)``.
-
-    Each class contributes ``round(test_fraction * its count)`` examples to the
-    test set, so both sets keep the class balance; within each set the order is
-    shuffled. The same ``seed`` gives the same split on every machine.
-    """
-    if len(X) != len(y):
-        raise ValueError(f"train_test_split: {len(X)} examples but {len(y)} labels")
-    seed = checks.rng_seed(seed, "train_test_split")
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(
-            f"train_test_split: test_fraction must be in (0, 1), got {test_fraction!r}"
-        )
-    rng = random.Random(seed)
-    by_class: dict[int, list[int]] = {}
-    for i, label in enumerate(y):
-        by_class.setdefault(label, []).append(i)
-    train_idx: list[int] = []
-    test_idx: list[int] = []
-    for label in sorted(by_class):
-        idx = by_class[label]
-        rng.shuffle(idx)
-        n_test = round(test_fraction * len(idx))
-        test_idx += idx[:n_test]
-        train_idx += idx[n_test:]
-    rng.shuffle(train_idx)
-    rng.shuffle(test_idx)
-    return (
-        [X[i] for i in train_idx],
-        [X[i] for i in test_idx],
-        [y[i] for i in train_idx],
-        [y[i] for i in test_idx],
-    )
 
 
 def _linspace(start: float, stop: float, n: int) -> list[float]:

@@ -19,19 +19,19 @@ from typing import Any, Callable
 
 from autograd import vsum
 from demos import cli
-from demos.datasets import balanced_subset, load_digits, smallest_split, train_test_split
+from demos.datasets import balanced_subset, load_digits, smallest_split
 from demos.output import pyplot, save_figure, write_svg, wrote
-from demos.training import (
-    Progress,
+from demos.training import Progress, confusion_matrix, format_confusion, print_diagnosis
+from nn import (
+    MLP,
+    Adam,
     accuracy,
     argmax,
-    confusion_matrix,
-    format_confusion,
+    cross_entropy,
     minibatches,
-    predict,
-    print_diagnosis,
+    predict_classes,
+    train_test_split,
 )
-from nn import MLP, Adam, cross_entropy
 
 DEFAULT_HIDDEN = "32,32"  # a string: argparse parses it with the type, --help shows it as is
 TEST_FRACTION = 0.2  # an 80/20 split
@@ -147,7 +147,7 @@ def run_epoch(
             loss_sum += loss.data * len(batch)
             history["step_loss"].append(loss.data)
             bar.update(1, loss=f"{loss_sum / seen:.3f}", train=f"{correct / seen:.1%}")
-        test_acc = accuracy(predict(model, X_test), y_test)
+        test_acc = accuracy(predict_classes(model, X_test), y_test)
     except BaseException:
         bar.close()  # end the bar's line, so the one-line error starts on its own
         raise
@@ -232,9 +232,9 @@ def train_and_report(
     if args.diagnose:
         print_diagnosis(model, X_train, y_train, args.lr * FINAL_LR_FRACTION, "after training")
 
-    pred = predict(model, X_test)
+    pred = predict_classes(model, X_test)
     test_acc = accuracy(pred, y_test)
-    train_acc = accuracy(predict(model, X_train), y_train)
+    train_acc = accuracy(predict_classes(model, X_train), y_train)
     print("\nconfusion matrix on the test set (rows: true digit, columns: predicted):")
     print(format_confusion(confusion_matrix(y_test, pred, 10)))
     print()

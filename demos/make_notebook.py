@@ -96,10 +96,10 @@ from IPython.display import display
 
 from autograd import Value, draw_dot, gradcheck, trace_backward, vsum
 from demos.backprop_three import show_digit
-from demos.datasets import load_digits, train_test_split
+from demos.datasets import load_digits
 from demos.digits import SPLIT_SEED, TEST_FRACTION
-from demos.training import accuracy, minibatches, predict
 from nn import MLP, SGD, Adam, cross_entropy, draw_network, format_gradients, softmax, top_gradients
+from nn import accuracy, minibatches, predict_classes, train_test_split
 '''),
     md('''
 ## 1. A neuron
@@ -254,7 +254,7 @@ for epoch in range(1, epochs + 1):
         loss.backward()
         optimizer.step()
         step += 1
-    test_accuracy = accuracy(predict(model, X_test), y_test)
+    test_accuracy = accuracy(predict_classes(model, X_test), y_test)
     print(f"epoch {epoch}: loss on the last batch {loss.data:.3f}, "
           f"test accuracy {test_accuracy:.1%}")
 '''),

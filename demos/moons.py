@@ -17,8 +17,7 @@ from autograd import no_grad
 from demos import cli
 from demos.datasets import make_moons
 from demos.output import pyplot, save_figure, wrote
-from demos.training import accuracy
-from nn import MLP, SGD, hinge_loss, l2_penalty
+from nn import MLP, SGD, accuracy, hinge_loss, l2_penalty
 from nn.layers import count_parameters
 
 L2_ALPHA = 1e-4

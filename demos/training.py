@@ -1,46 +1,16 @@
-"""Train-loop pieces shared by the demos: batches, predictions, accuracy, confusion, progress,
-and the ``--diagnose`` report."""
+"""Train-loop pieces shared by the demos: confusion matrices, progress, and the ``--diagnose``
+report.  Minibatches, predictions and accuracy are the library's (``nn.minibatches``,
+``nn.predict_classes``, ``nn.accuracy``)."""
 
 from __future__ import annotations
 
 import os
-import random
 import sys
-from collections.abc import Iterator, Sequence
-from typing import Any, Callable
+from collections.abc import Sequence
+from typing import Any
 
-from autograd import Value, no_grad
 from autograd.table import format_table
 from nn import diagnose
-
-
-def minibatches(n: int, batch_size: int, rng: random.Random) -> Iterator[list[int]]:
-    """Shuffled index batches covering ``range(n)`` once; the last one may be shorter."""
-    order = list(range(n))
-    rng.shuffle(order)
-    for start in range(0, n, batch_size):
-        yield order[start : start + batch_size]
-
-
-def argmax(values: Sequence[Any]) -> int:
-    """Index of the largest value (floats or Values); the first one on ties."""
-    datas = [v.data if isinstance(v, Value) else v for v in values]
-    return max(range(len(datas)), key=datas.__getitem__)
-
-
-def predict(model: Callable[[Any], Any], X: Sequence[Sequence[float]]) -> list[int]:
-    """The class with the largest output for each example, computed without recording a graph."""
-    with no_grad():
-        return [argmax(model(x)) for x in X]
-
-
-def accuracy(predicted: Sequence[int], labels: Sequence[int]) -> float:
-    """Fraction of predictions equal to their label."""
-    if len(predicted) != len(labels):
-        raise ValueError(f"accuracy: {len(predicted)} predictions but {len(labels)} labels")
-    if not labels:
-        raise ValueError("accuracy: no examples")
-    return sum(p == t for p, t in zip(predicted, labels)) / len(labels)
 
 
 def confusion_matrix(

@@ -1,8 +1,10 @@
 """Neural networks on valuegrad's scalar engine: modules, losses, optimisers, files.
 
 ``from nn import MLP, cross_entropy, Adam``; everything public is importable
-from ``nn``.  ``nn.draw_network`` is loaded on first use (it needs graphviz);
-``nn.to_torch`` and ``nn.from_torch`` import PyTorch only when called.
+from ``nn``.  ``nn.run_layers(model, x)`` is the one way to run a network layer by
+layer (each layer's weighted inputs and activations, as Values).
+``nn.draw_network`` is loaded on first use (it needs graphviz); ``nn.to_torch``
+and ``nn.from_torch`` import PyTorch only when called.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 
 from autograd.grouping import set_default_grouping
 
+from .data import accuracy, argmax, minibatches, predict_classes, train_test_split
 from .diagnose import DiagnosisReport, LayerStats, Problem, diagnose
 from .grouping import GROUPING
 from .inspect import format_gradients, top_gradients
@@ -25,6 +28,7 @@ from .losses import (
 )
 from .module import Module, TrackedList
 from .optim import SGD, Adam, Optimizer
+from .run import LayerRun, NetworkRun, run_layers
 from .serialize import ModelLoadError, load_model
 from .torch_bridge import from_torch, to_torch, torch_names, valuegrad_names
 
@@ -39,13 +43,17 @@ __all__ = [
     "Adam",
     "DiagnosisReport",
     "Layer",
+    "LayerRun",
     "LayerStats",
     "ModelLoadError",
     "Module",
+    "NetworkRun",
     "Neuron",
     "Optimizer",
     "Problem",
     "TrackedList",
+    "accuracy",
+    "argmax",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "diagnose",
@@ -55,11 +63,15 @@ __all__ = [
     "init_bound",
     "l2_penalty",
     "load_model",
+    "minibatches",
     "mse",
+    "predict_classes",
+    "run_layers",
     "softmax",
     "to_torch",
     "top_gradients",
     "torch_names",
+    "train_test_split",
     "valuegrad_names",
 ]
 

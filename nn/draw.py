@@ -12,14 +12,9 @@ Nodes are pinned to a grid and laid out by Graphviz's ``neato`` in
 milliseconds; inputs of 64 or more are drawn as the image they are, and only
 each neuron's strongest connections are drawn when there are too many.
 
-The loss behind the gradients is the one ``demos.digits`` trains with: for a
-class index and a linear output layer, ``nn.cross_entropy(outputs, target)``,
-whose gradient at each raw output is exactly ``softmax - one_hot``, the
-explainer's "current activation minus desired".  Otherwise (a list of desired
-outputs, or ``loss="mse"``) it is ``nn.mse(current, desired)``, ``current``
-being the outputs or, when the output column shows them, their softmax
-probabilities.  Gradients come from ``autograd.grad``, so the model's
-``.grad`` is never touched.
+This module only draws: what the figure shows (the forward pass, the loss and
+its gradients) is computed by :func:`nn.network_view.network_view`, which says
+which loss it takes gradients of and why.
 """
 
 from __future__ import annotations
@@ -30,8 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from autograd import Value, checks
-from autograd import grad as gradients
+from autograd import Value
 from autograd.render import new_picture
 from autograd.style import (
     BLUE,
@@ -47,20 +41,16 @@ from autograd.style import (
     swatch,
 )
 
-from .layers import lift_inputs
-from .losses import cross_entropy, mse
-from .losses import softmax as softmax_of
+from .network_view import LOSSES, NetworkView, network_view
 
 if TYPE_CHECKING:
     import graphviz
 
-__all__ = ["draw_network"]
+__all__ = ["LOSSES", "draw_network"]
 
 AUTO_FAN_IN = 16  # above this fan-in only the strongest connections per neuron are drawn
 AUTO_TOP_K = 6
 FAINT = "#d0d0d0"
-_ACTS = frozenset({"relu", "tanh", "sigmoid"})
-LOSSES = ("cross_entropy", "mse")
 _UP, _DOWN = "▲", "▼"
 
 
@@ -73,87 +63,6 @@ class _Column:
     xy: list  # (x, y) in inches
     shade: list  # 0..1, how dark the node is drawn
     text: list  # what is written inside
-
-
-def _check_model(model: Any) -> list:
-    layers = getattr(model, "layers", None)
-    if not layers or not all(hasattr(layer, "neurons") for layer in layers):
-        raise TypeError(
-            f"draw_network: expected an MLP (a model with .layers of neurons), got {model!r}"
-        )
-    return list(layers)
-
-
-def _check_step(step: Any, n_layers: int, has_target: bool) -> int | None:
-    if step is None:
-        return None
-    step = checks.integer(step, "draw_network", "step", low=1, high=n_layers + 1)
-    if not has_target:
-        raise ValueError(f"draw_network: step={step} shows backprop, which needs x and a target")
-    return step
-
-
-def _desired(target: Any, nout: int) -> tuple[list[float], bool]:
-    """The desired outputs, and whether ``target`` was a class index."""
-    if isinstance(target, int) and not isinstance(target, bool):
-        if not 0 <= target < nout:
-            raise ValueError(
-                f"draw_network: target class {target} is out of range for {nout} outputs"
-            )
-        if nout < 2:
-            raise ValueError("draw_network: a class-index target needs at least 2 outputs")
-        return [1.0 if j == target else 0.0 for j in range(nout)], True
-    if isinstance(target, (str, bytes)) or not isinstance(target, Sequence):
-        raise TypeError(
-            f"draw_network: target must be a class index or a list of {nout} desired outputs, "
-            f"got {target!r}"
-        )
-    if len(target) != nout:
-        raise ValueError(f"draw_network: target has {len(target)} values for {nout} outputs")
-    return [checks.number(t, "draw_network", f"target[{i}]") for i, t in enumerate(target)], False
-
-
-def _check_loss(loss: Any, target: Any, is_class: bool, nout: int, linear: bool) -> str | None:
-    """The loss to take gradients of (None without a target): ``loss`` or the default."""
-    if loss is not None and (not isinstance(loss, str) or loss not in LOSSES):
-        raise ValueError(
-            f"draw_network: loss must be one of {', '.join(map(repr, LOSSES))} or None, "
-            f"got {loss!r}"
-        )
-    if target is None:
-        if loss is not None:
-            raise ValueError(
-                f"draw_network: loss={loss!r} is backprop's loss, which needs a target"
-            )
-        return None
-    if loss is None:
-        # What demos.digits trains a classifier with; mse for anything else.
-        return "cross_entropy" if is_class and linear and nout > 1 else "mse"
-    if loss == "cross_entropy" and not (is_class and nout > 1):
-        raise ValueError(
-            f"draw_network: loss='cross_entropy' needs a class-index target and more than one "
-            f"output, got target={target!r} for {nout} output{'s' if nout > 1 else ''}"
-        )
-    return loss
-
-
-def _loss_of(loss: str, outs: list, target: Any, desired: list, softmax: bool) -> Value:
-    if loss == "cross_entropy":
-        return cross_entropy(outs, target)
-    return mse(softmax_of(outs) if softmax else outs, desired)
-
-
-def _pre_activation(v: Value) -> Value:
-    """The neuron's ``w·x + b`` node behind its output (the output itself if linear)."""
-    return v.parents[0] if v.op in _ACTS else v
-
-
-def _forward(layers: list, xs: list) -> list:
-    acts = [xs]
-    for layer in layers:
-        out = layer(acts[-1])
-        acts.append(out if isinstance(out, list) else [out])
-    return acts
 
 
 def _edge_id(w: Value, fallback: str) -> str:
@@ -211,82 +120,24 @@ def draw_network(
     mse.  ``input_shape``: draw the input as an image of this (rows, cols)
     shape (default: square images of 64 or more pixels).
     """
-    state = _network_state(model, x, target, step, top_k, softmax, loss, input_shape)
-    g = _network_picture(state)
+    state = network_view(
+        model, x, target, step=step, top_k=top_k, softmax=softmax, loss=loss,
+        input_shape=input_shape,
+    )
+    g, left_out = _network_picture(state)
     if title is None:
         title = _default_title(
             model, state.layers, state.nin, state.step, state.acts is not None, target
         )
     legend = _legend(state.desired is not None, state.acts is not None, state.step)
-    notes = _notes(state.left_out, target, state.loss, state.softmax, state.acts is not None)
+    notes = _notes(left_out, target, state.loss, state.softmax, state.acts is not None)
     g.attr(label=caption(title, legend, notes))
     return g
 
 
-@dataclass
-class _NetworkState:
-    """What :func:`draw_network` draws: the model's columns, and the backprop step shown."""
-
-    layers: list
-    nin: int
-    step: int | None
-    top_k: int | None
-    shape: tuple[int, int] | None
-    acts: list | None  # each column's values, input first (None without an input)
-    desired: list | None
-    softmax: bool
-    loss: str | None
-    current: list | None  # the output column as shown
-    compared: list | None  # the output column as the loss compares it
-    weights: list
-    wgrad: list | None  # d loss / d weight per connection
-    dgrad: list | None  # d loss / d pre-activation per neuron
-    active: Any
-    left_out: Any = None  # connections not drawn (top_k), set while drawing
-
-
-def _network_state(
-    model: Any, x: Any, target: Any, step: Any, top_k: Any, softmax: Any, loss: Any,
-    input_shape: Any,
-) -> _NetworkState:
-    """Check draw_network's arguments, run the forward pass and the backprop it shows."""
-    layers = _check_model(model)
-    nin = len(layers[0].neurons[0].w)
-    nout = len(layers[-1].neurons)
-    if target is not None and x is None:
-        raise ValueError("draw_network: a target needs the input x it is the target for")
-    step = _check_step(step, len(layers), target is not None)
-    if top_k is not None:
-        checks.integer(top_k, "draw_network", "top_k", low=1)
-    shape = _input_shape(input_shape, nin)
-
-    acts = _forward(layers, lift_inputs(x, nin, "draw_network")) if x is not None else None
-    desired, is_class = _desired(target, nout) if target is not None else (None, False)
-    linear = layers[-1].neurons[0].activation == "linear"
-    loss = _check_loss(loss, target, is_class, nout, linear)
-    if softmax is None:
-        softmax = nout > 1 and linear and (target is None or is_class)
-    current = compared = None
-    if acts is not None:
-        probs = [v.data for v in softmax_of(acts[-1])]
-        current = probs if softmax else [v.data for v in acts[-1]]
-        # Cross-entropy compares the probabilities with the one-hot target, whatever is shown.
-        compared = probs if loss == "cross_entropy" else current
-
-    weights = [[list(n.w) for n in layer.neurons] for layer in layers]
-    wgrad = dgrad = None
-    if loss is not None:
-        objective = _loss_of(loss, acts[-1], target, desired, softmax)
-        wgrad, dgrad = _backprop(objective, acts, weights)
-    active = _active_layers(step, len(layers), desired is not None)
-    return _NetworkState(
-        layers, nin, step, top_k, shape, acts, desired, softmax, loss, current, compared,
-        weights, wgrad, dgrad, active,
-    )
-
-
-def _network_picture(st: _NetworkState) -> graphviz.Digraph:
-    """The columns, the connections and the outputs of ``st``, without the caption."""
+def _network_picture(st: NetworkView) -> tuple[graphviz.Digraph, list[str]]:
+    """The columns, the connections and the outputs of ``st``, without the caption; and
+    notes on the connections left out."""
     g = new_picture(
         "network",
         engine="neato",
@@ -308,51 +159,9 @@ def _network_picture(st: _NetworkState) -> graphviz.Digraph:
         _draw_column(g, c, col, shape if c == 0 else None, rings, title_y)
     # An image hides the first connections' start: their arrows go where the lines show.
     image_right = max(x for x, _ in cols[0].xy) + _pixel_size(shape) / 2 if shape else None
-    st.left_out = _draw_edges(
-        g, cols, st.weights, st.wgrad, st.active, st.top_k, image_right
-    )
+    left_out = _draw_edges(g, cols, st.weights, st.wgrad, st.active, st.top_k, image_right)
     _draw_outputs(g, cols[-1], st.compared, st.desired, st.step)
-    return g
-
-
-def _input_shape(shape: Any, nin: int) -> tuple[int, int] | None:
-    if shape is None:
-        side = math.isqrt(nin)
-        return (side, side) if nin >= 64 and side * side == nin else None
-    if (
-        not isinstance(shape, (tuple, list))
-        or len(shape) != 2
-        or not all(isinstance(s, int) and s > 0 for s in shape)
-        or shape[0] * shape[1] != nin
-    ):
-        raise ValueError(
-            f"draw_network: input_shape must be (rows, cols) with rows * cols == {nin}, "
-            f"got {shape!r}"
-        )
-    return (shape[0], shape[1])
-
-
-def _backprop(loss: Value, acts: list, weights: list) -> tuple[list, list]:
-    """d loss / d weight per connection, and d loss / d pre-activation per neuron."""
-    zs = [_pre_activation(v) for layer in acts[1:] for v in layer]
-    flat = [w for layer in weights for ws in layer for w in ws]
-    gs = gradients(loss, flat + zs)
-    it = iter(gs[: len(flat)])
-    wgrad = [[[next(it) for _ in ws] for ws in layer] for layer in weights]
-    zit = iter(gs[len(flat) :])
-    dgrad = [[next(zit) for _ in layer] for layer in acts[1:]]
-    return wgrad, dgrad
-
-
-def _active_layers(step: int | None, n_layers: int, has_target: bool) -> set:
-    """Layers whose connections show their update (all in the full backprop view)."""
-    if not has_target:
-        return set()
-    if step is None:
-        return set(range(n_layers))
-    if step == 1:
-        return set()
-    return {n_layers - (step - 1)}
+    return g, left_out
 
 
 def _columns(layers: list, acts: list | None, current: list | None, shape: Any, nin: int) -> list:

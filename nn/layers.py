@@ -219,13 +219,20 @@ class Neuron(Module):
 
     def _forward(self, xs: tuple[Value, ...], xdata: list[float]) -> Value:
         """``xs`` ends with the bias's constant input; ``xdata`` holds their ``.data``."""
+        return self._activate(self._weighted_input(xs, xdata))
+
+    def _weighted_input(self, xs: tuple[Value, ...], xdata: list[float]) -> Value:
+        """The neuron's pre-activation ``z = w·x + b``: one ``dot`` node (the only definition)."""
         wb = self._wb
         if wb[0] != module.structure_version:  # w or b was edited or replaced since
             # Edits of a plain list (``n.w = [...]``, then ``n.w[0] = v``) bump no
             # version, so such a list is read afresh on every call.
             kept = module.structure_version if self.w.__class__ is TrackedList else -1
             wb = self._wb = (kept, (*self.w, self.b))
-        z = dot_unchecked(wb[1], xs, xdata)
+        return dot_unchecked(wb[1], xs, xdata)
+
+    def _activate(self, z: Value) -> Value:
+        """The neuron's output ``a = activation(z)``; ``z`` itself for a linear neuron."""
         act = self._act
         return z if act is None else act(z)
 
@@ -286,12 +293,14 @@ class Layer(Module):
         self._set_activations(_check_activation(name, "Layer.activation"), "Layer.activation")
 
     def __call__(self, x: Input) -> Output:
-        out = self._forward(lift_inputs(x, self.nin, "Layer"))
+        out = self._run(lift_inputs(x, self.nin, "Layer"))[1]
         return out[0] if len(out) == 1 else out
 
-    def _forward(self, xs: list[Value]) -> list[Value]:
+    def _run(self, xs: list[Value]) -> tuple[list[Value], list[Value]]:
+        """The layer on ``xs``: every neuron's weighted input ``z`` and activation ``a``."""
         xs, xd = with_bias_input(xs)  # read once, not once per neuron
-        return [n._forward(xs, xd) for n in self.neurons]
+        zs = [n._weighted_input(xs, xd) for n in self.neurons]
+        return zs, [n._activate(z) for n, z in zip(self.neurons, zs)]
 
     def _describe(self) -> str:
         return f"{self.nin} -> {self.nout}, {self.activation}"
@@ -331,12 +340,35 @@ class Layer(Module):
 
 
 def runs_own_forward(model: Any) -> bool:
-    """``model`` is an :class:`MLP` whose class keeps MLP's forward pass (``__call__`` and
-    ``_forward``): code that runs ``model.layers`` in order computes what the model does."""
+    """``model`` is an :class:`MLP` whose class, and whose layers' and neurons' classes, keep
+    nn's forward pass: :func:`nn.run_layers` then computes exactly what ``model(x)`` does."""
     cls = type(model)
-    return (
-        isinstance(model, MLP) and cls.__call__ is MLP.__call__ and cls._forward is MLP._forward
+    if not (
+        isinstance(model, MLP)
+        and cls.__call__ is MLP.__call__
+        and cls._forward is MLP._forward
+        and cls._run is MLP._run
+    ):
+        return False
+    return all(
+        isinstance(layer, Layer)
+        and type(layer)._run is Layer._run
+        and all(
+            isinstance(n, Neuron)
+            and type(n)._weighted_input is Neuron._weighted_input
+            and type(n)._activate is Neuron._activate
+            for n in layer.neurons
+        )
+        for layer in model.layers
     )
+
+
+def _sigmoid(t: float) -> float:
+    # The form whose exp never overflows, for a logit of either sign.
+    if t >= 0.0:
+        return 1.0 / (1.0 + math.exp(-t))
+    e = math.exp(t)
+    return e / (1.0 + e)
 
 
 class MLP(Module):
@@ -390,14 +422,67 @@ class MLP(Module):
         return out[0] if len(out) == 1 else out
 
     def _forward(self, xs: list[Value]) -> list[Value]:
+        steps = self._run(xs)
+        return steps[-1][2] if steps else xs
+
+    def _run(self, xs: list[Value]) -> list[tuple[list[Value], list[Value], list[Value]]]:
+        """The network, layer by layer: each layer's ``(inputs, weighted inputs, activations)``.
+
+        The one loop over the layers: ``model(x)`` keeps the last activations, and
+        :func:`nn.run_layers` keeps it all.
+        """
+        steps = []
         for layer in self.layers:
-            xs = layer._forward(xs)
-        return xs
+            zs, acts = layer._run(xs)
+            steps.append((xs, zs, acts))
+            xs = acts
+        return steps
 
     def predict(self, x: Input) -> list[float]:
-        """The outputs as floats, computed under ``no_grad`` (no graph: cheaper evaluation)."""
+        """The raw outputs as floats, under ``no_grad`` (no graph: cheaper evaluation).
+
+        For a classifier with a linear output layer these are the logits, as ``model(x)``
+        returns them in PyTorch; :meth:`predict_class` and :meth:`predict_proba` give the
+        class and the probabilities.
+        """
         with no_grad():
-            return [v.data for v in self._forward(lift_inputs(x, self.nin, "MLP"))]
+            return [v.data for v in self._forward(lift_inputs(x, self.nin, "MLP.predict"))]
+
+    def predict_class(self, x: Input) -> int:
+        """The predicted class: the index of the largest output (the first on ties).
+
+        With one output, the class is 1 where the output is above its activation's midpoint
+        (0.5 for sigmoid, else 0: a logit, a tanh or a hinge score) and 0 otherwise.
+        """
+        out = self._outputs(x, "MLP.predict_class")
+        if len(out) == 1:
+            return int(out[0] > (0.5 if self.output_activation == "sigmoid" else 0.0))
+        return max(range(len(out)), key=out.__getitem__)
+
+    def predict_proba(self, x: Input) -> list[float]:
+        """Each class's probability: the softmax of the logits (a linear output layer).
+
+        With one output, ``[1 - p, p]``: ``p`` is the sigmoid of a linear output (a logit,
+        as ``binary_cross_entropy_with_logits`` trains it) or a sigmoid output itself.
+        """
+        act = self.output_activation
+        if act != "linear" and not (act == "sigmoid" and self.nouts[-1] == 1):
+            raise ValueError(
+                f"MLP.predict_proba: probabilities need logits (a linear output layer) or one "
+                f"sigmoid output, got output activation {act!r}"
+            )
+        out = self._outputs(x, "MLP.predict_proba")
+        if len(out) == 1:
+            p = out[0] if act == "sigmoid" else _sigmoid(out[0])
+            return [1.0 - p, p]
+        top = max(out)  # exp of the largest logit is 1: no overflow at logits of 1e3
+        e = [math.exp(o - top) for o in out]
+        total = math.fsum(e)
+        return [v / total for v in e]
+
+    def _outputs(self, x: Input, who: str) -> list[float]:
+        with no_grad():
+            return [v.data for v in self._forward(lift_inputs(x, self.nin, who))]
 
     def _describe(self) -> str:
         return f"{self.nin} -> {self.nouts}"

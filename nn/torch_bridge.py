@@ -39,7 +39,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Union
 
-from .layers import MLP, Layer, runs_own_forward
+from .layers import MLP, Layer
+from .run import check_model
 
 if TYPE_CHECKING:
     import torch
@@ -66,8 +67,6 @@ def _import_torch(who: str) -> Any:
 
 
 def _layer_activation(layer: Layer, i: int, who: str) -> str:
-    if not layer.neurons:
-        raise ValueError(f"{who}: layer {i} has no neurons")
     acts = layer._activations()
     if not isinstance(acts, str):
         groups = {a: [j for j, b in enumerate(acts) if b == a] for a in dict.fromkeys(acts)}
@@ -81,28 +80,9 @@ def _layer_activation(layer: Layer, i: int, who: str) -> str:
 
 def _check_mlp(model: Any, who: str) -> list[str]:
     """Check that ``model`` is an MLP torch can express; return each layer's activation."""
-    if not isinstance(model, MLP):
-        raise TypeError(f"{who}: expected an nn.MLP, got {type(model).__name__}")
+    model = check_model(model, who)  # an MLP run as nn runs it, every shape consistent
     cls = type(model)
-    if not runs_own_forward(model):
-        raise TypeError(
-            f"{who}: {cls.__name__} overrides MLP's forward, which torch's Sequential would not "
-            "reproduce"
-        )
-    if not model.layers:
-        raise ValueError(f"{who}: the MLP has no layers")
-    acts, width = [], model.nin
-    for i, layer in enumerate(model.layers):
-        if not isinstance(layer, Layer) or type(layer)._forward is not Layer._forward:
-            raise TypeError(f"{who}: layer {i} is a {type(layer).__name__}, not an nn.Layer")
-        for j, neuron in enumerate(layer.neurons):
-            if len(neuron.w) != width:
-                raise ValueError(
-                    f"{who}: layers.{i}.neurons.{j} has {len(neuron.w)} weights but its layer "
-                    f"reads {width} inputs"
-                )
-        acts.append(_layer_activation(layer, i, who))
-        width = len(layer.neurons)
+    acts = [_layer_activation(layer, i, who) for i, layer in enumerate(model.layers)]
     inside = {name for name, _ in _mlp_parameters(model)}
     outside = [name for name, _ in model.named_parameters() if name not in inside]
     if outside:

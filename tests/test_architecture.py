@@ -203,3 +203,131 @@ def test_a_private_name_taken_across_modules_is_found(tmp_path: Path, text: str)
     names = [n for _, ns in imports("pkg.b", b, known) for n in ns]
     spelled_apart = "a._hidden" in b.read_text()
     assert "_hidden" in names or spelled_apart
+
+
+# --- one way to run a network ---------------------------------------------------------------
+
+# A layer's or a neuron's step: only nn/layers.py (where they are defined, and MLP._run, the
+# one loop over the layers) and nn/run.py (run_layers, which keeps what MLP._run returns) call
+# them; everything else runs a network through nn.run_layers or model(x).
+STEPS = ("_run", "_forward", "_weighted_input", "_activate")
+RUNNERS = {"nn.layers", "nn.run"}
+DEMOS = {
+    f"demos.{p.relative_to(ROOT / 'demos').with_suffix('').as_posix().replace('/', '.')}": p
+    for p in sorted((ROOT / "demos").rglob("*.py"))
+}
+
+
+def _functions(tree: ast.AST):
+    """``(qualified name, node)`` of every function, methods as ``Class.method``."""
+    def walk(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                yield f"{prefix}{child.name}", child
+                yield from walk(child, f"{prefix}{child.name}.")
+            elif isinstance(child, ast.ClassDef):
+                yield from walk(child, f"{prefix}{child.name}.")
+            else:
+                yield from walk(child, prefix)
+    yield from walk(tree, "")
+
+
+def _iterates_layers(it: ast.expr) -> bool:
+    """``layers``, ``model.layers``, or either inside ``enumerate(...)`` or ``zip(...)``."""
+    if isinstance(it, ast.Call):
+        return any(_iterates_layers(a) for a in it.args)
+    name = it.attr if isinstance(it, ast.Attribute) else it.id if isinstance(it, ast.Name) else ""
+    return name.endswith("layers")
+
+
+def _calls_on(body: list[ast.AST], target: str) -> bool:
+    """Whether ``body`` calls ``target(...)`` or one of ``target``'s steps."""
+    for node in (n for b in body for n in ast.walk(b)):
+        if isinstance(node, ast.Call):
+            f = node.func
+            if isinstance(f, ast.Name) and f.id == target:
+                return True
+            if (isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name)
+                    and f.value.id == target and (f.attr in STEPS or f.attr == "__call__")):
+                return True
+    return False
+
+
+def layer_loops(known: dict[str, Path]) -> list[tuple[str, str]]:
+    """``(module, function)`` of every loop over ``...layers`` that runs each layer."""
+    found = []
+    for m, path in known.items():
+        for fname, fn in _functions(ast.parse(path.read_text(), str(path))):
+            for node in ast.walk(fn):
+                loops = []
+                if isinstance(node, ast.For):
+                    loops.append((node.target, node.iter, node.body))
+                elif isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
+                    loops += [(g.target, g.iter, [node.elt]) for g in node.generators]
+                for target, it, body in loops:
+                    names = [t.id for t in ast.walk(target) if isinstance(t, ast.Name)]
+                    if _iterates_layers(it) and any(_calls_on(body, n) for n in names):
+                        found.append((m, fname))
+    return sorted(set(found))
+
+
+def step_calls(known: dict[str, Path]) -> list[tuple[str, int, str]]:
+    """``(module, line, step)`` of every call of a layer's or neuron's step on another object
+    (``self._forward`` inside a class is that class's own business)."""
+    found = []
+    for m, path in known.items():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr in STEPS
+                    and not (isinstance(node.func.value, ast.Name)
+                             and node.func.value.id == "self")):
+                found.append((m, node.lineno, node.func.attr))
+    return found
+
+
+def test_mlp_run_is_the_only_loop_that_runs_the_layers() -> None:
+    assert layer_loops({**ALL, **DEMOS}) == [("nn.layers", "MLP._run")]
+
+
+def test_only_nn_run_and_the_layers_call_a_layer_or_neuron_step() -> None:
+    outside = [c for c in step_calls({**ALL, **DEMOS}) if c[0] not in RUNNERS]
+    assert not outside, f"a network run outside nn.run_layers: {outside}"
+    # ... and nn.run_layers keeps what MLP's loop computed, through one call.
+    assert [s for _, _, s in step_calls({"nn.run": ALL["nn.run"]})] == ["_run"]
+
+
+def test_a_pre_activation_is_read_from_the_run_never_from_a_nodes_parents() -> None:
+    """Code that runs networks (nn's, and the explorer's engine) reads each neuron's z from
+    nn.run_layers; nn.grouping, which folds a drawn graph's nodes, is the one reader of a
+    node's parents in nn."""
+    known = {**{m: p for m, p in ALL.items() if m.startswith("nn")},
+             "demos.explorer.engine": DEMOS["demos.explorer.engine"]}
+    readers = sorted({m for m, path in known.items()
+                      for node in ast.walk(ast.parse(path.read_text()))
+                      if isinstance(node, ast.Attribute) and node.attr == "parents"})
+    assert readers == ["nn.grouping"]
+
+
+def test_the_network_checks_catch_a_forward_of_ones_own(tmp_path: Path) -> None:
+    known = _write(tmp_path, {
+        "__init__": "",
+        "own": (
+            "def forward(model, xs):\n"
+            "    acts = [xs]\n"
+            "    for layer in model.layers:\n"
+            "        acts.append(layer(acts[-1]))\n"
+            "    return acts\n"
+            "def hidden(layers, xs):\n"
+            "    return [layer._forward(xs) for layer in layers]\n"
+            "def numbered(model, h):\n"
+            "    for i, layer in enumerate(model.layers):\n"
+            "        h = layer(h)\n"
+            "    return h\n"
+            "def fine(model):\n"
+            "    return [layer.nout for layer in model.layers]\n"
+        ),
+    })
+    assert layer_loops(known) == [
+        ("pkg.own", "forward"), ("pkg.own", "hidden"), ("pkg.own", "numbered")
+    ]
+    assert step_calls(known) == [("pkg.own", 7, "_forward")]

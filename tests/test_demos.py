@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 
 from demos import backprop_three, digits, graph, moons, output
-from demos.datasets import load_digits, make_moons, train_test_split
-from demos.training import accuracy, confusion_matrix, format_confusion, minibatches
+from demos.datasets import load_digits, make_moons
+from demos.training import confusion_matrix, format_confusion
 from nn import MLP
 
 # --- data ---------------------------------------------------------------------------------
@@ -26,24 +26,6 @@ def test_shipped_digits_load():
     assert sorted(counts) == list(range(10))
     # The class sizes of the UCI test set, as scikit-learn documents them.
     assert [counts[d] for d in range(10)] == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
-
-
-def test_split_is_seeded_stratified_and_complete():
-    _X, y = load_digits()
-    ids = list(range(len(y)))
-    a = train_test_split(ids, y, 0.2, seed=0)
-    b = train_test_split(ids, y, 0.2, seed=0)
-    c = train_test_split(ids, y, 0.2, seed=1)
-    assert a == b
-    assert a[1] != c[1]
-    train, test, y_train, y_test = a
-    assert sorted(train + test) == ids
-    assert [y[i] for i in test] == y_test and [y[i] for i in train] == y_train
-    full, part = Counter(y), Counter(y_test)
-    for d in range(10):
-        assert part[d] == round(0.2 * full[d])
-    with pytest.raises(ValueError, match="test_fraction"):
-        train_test_split(ids, y, 1.5)
 
 
 def test_make_moons_recipe():
@@ -65,12 +47,6 @@ def test_make_moons_recipe():
 
 
 def test_training_helpers():
-    import random
-
-    batches = list(minibatches(10, 4, random.Random(0)))
-    assert [len(b) for b in batches] == [4, 4, 2]
-    assert sorted(i for b in batches for i in b) == list(range(10))
-    assert accuracy([1, 2, 3, 4], [1, 2, 0, 4]) == 0.75
     assert confusion_matrix([0, 1, 1], [0, 0, 1], 2) == [[1, 0], [1, 1]]
 
 

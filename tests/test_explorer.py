@@ -21,13 +21,12 @@ import pytest
 from explorer_http import error_of, raw, request, start, status_of, untrained
 
 from autograd import Value, checks
-from demos.datasets import load_digits, train_test_split
+from demos.datasets import load_digits
 from demos.digits import SPLIT_SEED, TEST_FRACTION
 from demos.explorer import api, engine
 from demos.explorer.api import Explorer
 from demos.explorer.server import MAX_BODY
-from demos.training import accuracy, predict
-from nn import MLP, cross_entropy, softmax
+from nn import MLP, accuracy, cross_entropy, predict_classes, softmax, train_test_split
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -860,10 +859,10 @@ def test_the_quick_model_reports_the_test_accuracy_training_measured(monkeypatch
     from demos.explorer import app
 
     histories, predictions = [], []
-    real_train, real_predict = digits.train, digits.predict
+    real_train, real_predict = digits.train, digits.predict_classes
     monkeypatch.setattr(app, "train", lambda *a: histories.append(real_train(*a)) or histories[-1])
     for module in (digits, app):  # wherever a test-set pass could be made
-        monkeypatch.setattr(module, "predict",
+        monkeypatch.setattr(module, "predict_classes",
                             lambda *a: predictions.append(1) or real_predict(*a), raising=False)
     monkeypatch.setattr(app, "QUICK_EPOCHS", 2)
     monkeypatch.setattr(app, "QUICK_HIDDEN", [4, 4])
@@ -873,6 +872,6 @@ def test_the_quick_model_reports_the_test_accuracy_training_measured(monkeypatch
     assert len(predictions) == 2  # one pass over the test set an epoch, none more
     X, y = load_digits()
     _, X_test, _, y_test = train_test_split(X, y, TEST_FRACTION, seed=SPLIT_SEED)
-    assert acc == accuracy(predict(model, X_test), y_test)  # the model as it stays
+    assert acc == accuracy(predict_classes(model, X_test), y_test)  # the model as it stays
     assert about.endswith(f"test accuracy {acc:.1%}")
     assert f"test accuracy {acc:.1%}" in capsys.readouterr().out

@@ -260,7 +260,7 @@ def test_cross_entropy_needs_more_than_one_output():
 
 
 def test_not_a_model():
-    with pytest.raises(TypeError, match="draw_network: expected an MLP"):
+    with pytest.raises(TypeError, match=r"^draw_network: model must be an nn\.MLP, got Value$"):
         nn.draw_network(Value(1.0))
 
 

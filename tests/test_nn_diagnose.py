@@ -8,14 +8,15 @@ import random
 import pytest
 
 from autograd import Value, no_grad, vsum
-from demos.datasets import load_digits, train_test_split
-from nn import MLP, Adam, DiagnosisReport, Layer, cross_entropy, diagnose, mse
+from demos.datasets import load_digits
+from nn import MLP, Adam, DiagnosisReport, Layer, cross_entropy, diagnose, mse, train_test_split
 from nn.diagnose import (
     DEAD_UNITS,
     EXPLODING,
     SATURATED_UNITS,
     SIGMOID_BOUND,
     TANH_BOUND,
+    TOO_HIGH_UPDATE_RATIO,
     VANISHING,
 )
 
@@ -425,15 +426,15 @@ def test_a_model_with_its_own_forward_is_refused():
 
 
 def test_a_gradient_of_exactly_zero_is_vanishing_unless_a_dead_layer_explains_it():
-    from nn.diagnose import LayerStats, _findings
+    from nn.health import LayerStats, findings
 
     def layer(name, gain, dead=None):
         return LayerStats(name, "relu", 4, 0.0, 1.0, dead, None, 1.0, None, 1.0, 0.0, gain, None)
 
-    (p,) = _findings([layer("layers.0", 0.0, dead=0.0), layer("layers.1", 1.0)])
+    (p,) = findings([layer("layers.0", 0.0, dead=0.0), layer("layers.1", 1.0)])
     assert (p.layer, p.kind) == ("layers.0", "vanishing")
     assert "gradient reaching its neurons is zero, unlike at the output" in p.message
-    found = _findings([layer("layers.0", 0.0), layer("layers.1", 0.0, dead=1.0),
+    found = findings([layer("layers.0", 0.0), layer("layers.1", 0.0, dead=1.0),
                        layer("layers.2", 1.0)])
     assert [(p.layer, p.kind) for p in found] == [("layers.1", "dead")]
 
@@ -470,3 +471,112 @@ def test_a_loss_error_with_its_own_arguments_still_names_the_sample():
 
     with pytest.raises(ValueError, match=r"diagnose: loss 'picky' failed on sample 0 \(target 1\)"):
         diagnose(MLP(2, [3, 2], seed=0), [[0.5, 1.0]], [1], loss=picky)
+
+
+# --- an exploding network is reported, never an exception ------------------------------------
+
+
+def test_first_layer_weights_of_1e160_are_reported_as_exploding_not_an_overflow(batch, tmp_path):
+    X, y = batch
+    model = MLP(64, [16, 16, 10], seed=0)
+    for n in model.layers[0].neurons:
+        for w in n.w:
+            w.data = 1e160  # forward and backward succeed; the squares of the outputs overflow
+    report = diagnose(model, X[:40], y[:40], lr=0.01)
+    first = report["layers.0"]
+    assert ("layers.0", "exploding") in kinds(report)
+    assert first.forward_gain > EXPLODING
+    assert "exploding" in str(report) and "exploding" in report._repr_html_()
+    for s in report.layers:  # every statistic is a number, finite where the values are
+        for v in (s.mean, s.std, s.grad_norm, s.weight_norm, s.backprop, s.update_ratio):
+            assert math.isfinite(v)
+    assert first.std > 1e159  # measured, not clipped
+    assert report.plot(tmp_path / "exploding.png").stat().st_size > 0
+
+
+def test_statistics_are_exact_at_ordinary_scales_and_finite_at_huge_ones():
+    from nn.health import mean_std, norm, rms
+
+    rng = random.Random(0)
+    xs = [rng.uniform(-3, 3) for _ in range(1000)]
+    mu = math.fsum(xs) / len(xs)
+    assert mean_std(xs) == pytest.approx(
+        (mu, math.sqrt(math.fsum((x - mu) ** 2 for x in xs) / len(xs))), rel=1e-14)
+    assert norm(xs) == pytest.approx(math.sqrt(math.fsum(x * x for x in xs)), rel=1e-14)
+    assert rms(xs) == pytest.approx(norm(xs) / math.sqrt(1000), rel=1e-15)
+    huge = [x * 1e300 for x in xs]
+    assert norm(huge) == pytest.approx(norm(xs) * 1e300, rel=1e-14)
+    assert mean_std(huge)[1] == pytest.approx(mean_std(xs)[1] * 1e300, rel=1e-12)
+    assert mean_std([-1e308, 1e308]) == (0.0, 1e308)  # (a - mean) would overflow
+    assert norm([]) == rms([]) == 0.0 and mean_std([0.0, 0.0]) == (0.0, 0.0)
+
+
+def test_a_layer_whose_outputs_dwarf_its_inputs_is_exploding_only_past_the_threshold(batch):
+    X, y = batch
+    model = MLP(64, [16, 10], seed=0)
+    assert diagnose(model, X, y).problems == []
+    gain = diagnose(model, X, y)["layers.0"].forward_gain
+    scale(model.layers[0], 0.9 * EXPLODING / gain)  # relu layer: outputs scale with weights
+    assert "exploding" not in {k for _, k in kinds(diagnose(model, X, y))}
+    scale(model.layers[0], 1.2 / 0.9)
+    report = diagnose(model, X, y)
+    assert ("layers.0", "exploding") in kinds(report)
+    assert report.problems[0].message.startswith(
+        f"layers.0: its outputs are {report['layers.0'].forward_gain:,.0f} times larger than "
+        "its inputs (RMS; exploding activations")
+
+
+# --- a learning rate far above the rule of thumb ---------------------------------------------
+
+
+def test_lr_half_on_an_untrained_digits_mlp_is_too_high(digits):
+    X_train, _, y_train, _ = digits
+    model = MLP(64, [32, 32, 10], seed=0)
+    report = diagnose(model, X_train[:200], y_train[:200], lr=0.5)
+    ratios = [s.update_ratio for s in report.layers]
+    assert all(r > TOO_HIGH_UPDATE_RATIO for r in ratios)  # 0.032, 0.023, 0.043
+    assert kinds(report) == [(f"layers.{i}", "learning rate too high") for i in range(3)]
+    first = report.problems[0]
+    assert first.value == ratios[0]
+    assert first.message.startswith(
+        f"layers.0: one step at this learning rate would move its weights by {ratios[0]:.1%} of "
+        f"their size (lr·‖∇W‖/‖W‖ = {ratios[0]:.3g}, {ratios[0] / 1e-3:,.0f} times the healthy "
+        "1e-3: learning rate too high")
+    assert "no problems found" not in str(report)
+    # The same model at a healthy rate, and without a rate: nothing to say.
+    assert diagnose(model, X_train[:200], y_train[:200], lr=0.01).problems == []
+    assert diagnose(model, X_train[:200], y_train[:200]).problems == []
+
+
+def test_the_learning_rate_threshold_is_ten_times_the_rule():
+    from nn.health import HEALTHY_UPDATE_RATIO, LayerStats, findings
+
+    assert TOO_HIGH_UPDATE_RATIO == 10 * HEALTHY_UPDATE_RATIO == pytest.approx(1e-2)
+
+    def layer(name, ratio):
+        return LayerStats(name, "relu", 4, 0.0, 1.0, 0.0, None, 1.0, None, 1.0, 1.0, 1.0, ratio)
+
+    below = findings([layer("layers.0", TOO_HIGH_UPDATE_RATIO), layer("layers.1", 0.0099)])
+    assert below == []
+    (p,) = findings([layer("layers.0", 0.0101), layer("layers.1", 1e-3)])
+    assert (p.layer, p.kind, p.value) == ("layers.0", "learning rate too high", 0.0101)
+    (p,) = findings([layer("layers.0", 1e158)])
+    assert "1.0e+161 times the healthy" in p.message and "e+158 times their size" in p.message
+
+
+def test_a_trained_net_given_too_high_a_rate_is_flagged_too(digits):
+    X_train, _, y_train, _ = digits
+    model = MLP(64, [16, 10], seed=0)
+    opt = Adam(model.parameters(), lr=0.01)
+    rng = random.Random(0)
+    for _ in range(20):
+        batch = rng.sample(range(len(X_train)), 32)
+        opt.zero_grad()
+        (vsum([cross_entropy(model(X_train[i]), y_train[i]) for i in batch]) / 32).backward()
+        opt.step()
+    healthy = diagnose(model, X_train[:200], y_train[:200], lr=0.01)
+    assert "learning rate too high" not in {k for _, k in kinds(healthy)}
+    ratio = max(s.update_ratio for s in healthy.layers)
+    too_high = 0.01 * 2 * TOO_HIGH_UPDATE_RATIO / ratio  # twice past the threshold
+    report = diagnose(model, X_train[:200], y_train[:200], lr=too_high)
+    assert "learning rate too high" in {k for _, k in kinds(report)}

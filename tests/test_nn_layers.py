@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from autograd import Value, checks, no_grad, topological_order, vsum
-from nn import MLP, Layer, Neuron, hinge_loss, init_bound
+from nn import MLP, Layer, Neuron, hinge_loss, init_bound, softmax
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -342,3 +342,51 @@ def test_setting_a_layers_activation_sets_every_neurons():
     with pytest.raises(ValueError, match=r"Layer.activation: unknown activation 'gelu'"):
         layer.activation = "gelu"
     assert layer.activation == "sigmoid"  # nothing changed by the refused name
+
+
+# --- what predict, predict_class and predict_proba mean ----------------------------------------
+
+
+def test_predict_is_the_raw_outputs_the_logits_of_a_classifier():
+    model = MLP(3, [4, 3], seed=0)
+    x = [0.5, -1.0, 2.0]
+    assert model.predict(x) == [v.data for v in model(x)]  # unchanged: no softmax applied
+
+
+def test_predict_proba_is_the_softmax_of_the_logits_and_predict_class_its_argmax():
+    model = MLP(3, [4, 3], seed=0)
+    for x in ([0.5, -1.0, 2.0], [0.0, 0.0, 0.0], [3.0, 1.0, -2.0]):
+        p = model.predict_proba(x)
+        assert p == pytest.approx([v.data for v in softmax(model(x))], rel=1e-15)
+        assert math.fsum(p) == pytest.approx(1.0, rel=1e-15)
+        logits = model.predict(x)
+        assert model.predict_class(x) == logits.index(max(logits)) == p.index(max(p))
+    # Logits of +-1000 (a saturated classifier): exact probabilities, no overflow.
+    for p in model.parameters():
+        p.data *= 400.0
+    probs = model.predict_proba([1.0, 1.0, 1.0])
+    assert all(math.isfinite(v) for v in probs) and max(probs) == 1.0
+
+
+def test_one_output_is_a_binary_classifier():
+    logit = MLP(2, [3, 1], seed=0)
+    for x in ([0.5, -1.0], [-2.0, 3.0], [4.0, 4.0]):
+        z = logit.predict(x)[0]
+        p = 1.0 / (1.0 + math.exp(-z))
+        assert logit.predict_proba(x) == pytest.approx([1.0 - p, p], rel=1e-15)
+        assert logit.predict_class(x) == int(z > 0.0)
+    prob = MLP(2, [3, 1], output_activation="sigmoid", seed=0)  # already a probability
+    x = [0.5, -1.0]
+    (p,) = prob.predict(x)
+    assert prob.predict_proba(x) == [1.0 - p, p]
+    assert prob.predict_class(x) == int(p > 0.5)
+
+
+def test_predict_proba_refuses_outputs_that_are_not_logits():
+    with pytest.raises(ValueError, match=r"^MLP\.predict_proba: probabilities need logits \(a "
+                                         r"linear output layer\) or one sigmoid output, got "
+                                         r"output activation 'tanh'$"):
+        MLP(2, [3, 2], output_activation="tanh", seed=0).predict_proba([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"^MLP\.predict_class: expected 2 inputs, got 3$"):
+        MLP(2, [3, 2], seed=0).predict_class([1.0, 2.0, 3.0])
+

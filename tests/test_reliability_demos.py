@@ -26,9 +26,9 @@ import pytest
 
 from autograd import Value, checks, dot, vsum
 from demos import backprop_three, cli, digits, graph, microgpt, mnist, moons
-from demos.datasets import load_digits, load_mnist, train_test_split
+from demos.datasets import load_digits, load_mnist
 from demos.explorer import app as explorer
-from nn import MLP
+from nn import MLP, train_test_split
 from nn.layers import count_parameters
 
 DEMOS = [digits, moons, backprop_three, graph, explorer, microgpt, mnist]

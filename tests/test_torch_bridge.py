@@ -805,11 +805,15 @@ def test_to_torch_refuses_what_a_sequential_cannot_express() -> None:
         def __call__(self, x: Any) -> Any:
             return super().__call__(x) * 2
 
-    assert "Doubled overrides MLP's forward" in _error(to_torch, Doubled(2, [1], seed=0))
-    assert _error(to_torch, nn.Layer(2, 2, seed=0)) == "to_torch: expected an nn.MLP, got Layer"
+    assert "Doubled (or one of its layers or neurons) overrides the forward pass" in _error(
+        to_torch, Doubled(2, [1], seed=0)
+    )
+    assert _error(to_torch, nn.Layer(2, 2, seed=0)) == (
+        "to_torch: model must be an nn.MLP, got Layer"
+    )
     empty = MLP(2, [3, 1], seed=0)
     empty.layers[0].neurons.clear()
-    assert _error(to_torch, empty) == "to_torch: layer 0 has no neurons"
+    assert _error(to_torch, empty) == "to_torch: layers.0 has no neurons"
     narrow = MLP(2, [3, 1], seed=0)
     narrow.layers[1].neurons[0].w.pop()
     assert _error(to_torch, narrow) == (

@@ -21,9 +21,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
 from autograd import checks
-from demos.datasets import DIGITS_MAX_LEVEL, load_digits, train_test_split
+from demos.datasets import DIGITS_MAX_LEVEL, load_digits
 from demos.digits import SPLIT_SEED, TEST_FRACTION
-from nn import MLP
+from nn import MLP, train_test_split
 
 from . import engine
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from autograd.draw import GraphvizNotFoundError, require_graphviz, require_graphviz_package
 from demos import cli
-from demos.datasets import load_digits, train_test_split
+from demos.datasets import load_digits
 from demos.digits import SPLIT_SEED, TEST_FRACTION, train
-from nn import MLP
+from nn import MLP, train_test_split
 
 from .api import Explorer
 from .server import ExplorerServer

@@ -26,7 +26,7 @@ from typing import Any
 
 from autograd import Value, trace_backward
 from demos.output import strip_svg_comments
-from nn import MLP, SGD, cross_entropy, draw_network, softmax
+from nn import MLP, SGD, NetworkRun, cross_entropy, draw_network, run_layers, softmax
 
 INK_SIDE = 64  # the page sends its drawing as 64x64 ink coverage
 INK_MAX = 255
@@ -87,10 +87,15 @@ def model_input(pixels: Sequence[float]) -> list[float]:
 
 @dataclass
 class Forward:
-    """One forward pass kept layer by layer: inputs, every layer's outputs, the logits."""
+    """One forward pass kept layer by layer (``nn.run_layers``), and its probabilities."""
 
-    acts: list  # [inputs, layer 1 outputs, ..., logits], lists of Values
+    run: NetworkRun
     probs: list[float]
+
+    @property
+    def acts(self) -> list[list[Value]]:
+        """[inputs, layer 1 outputs, ..., logits], lists of Values."""
+        return self.run.columns
 
     @property
     def prediction(self) -> int:
@@ -98,16 +103,8 @@ class Forward:
 
 
 def forward(model: MLP, pixels: Sequence[float]) -> Forward:
-    acts = [[Value(v) for v in model_input(pixels)]]
-    for layer in model.layers:
-        out = layer(acts[-1])
-        acts.append(out if isinstance(out, list) else [out])
-    return Forward(acts, [p.data for p in softmax(acts[-1])])
-
-
-def pre_activation(v: Value) -> Value:
-    """The ``dot`` node ``w·x + b`` behind a neuron's output (the output itself if linear)."""
-    return v.parents[0] if v.op in ("relu", "tanh", "sigmoid") else v
+    run = run_layers(model, model_input(pixels), who="explorer")
+    return Forward(run, [p.data for p in softmax(run.outputs)])
 
 
 def svg_of(picture: Any) -> str:
@@ -196,18 +193,18 @@ def explanation(model: MLP, step: int, target: int) -> str:
 def step_view(model: MLP, pixels: Sequence[float], target: int, step: int) -> tuple[dict, Any]:
     """Backprop step ``step`` (1 = outputs, 2.. = weights into the layers, last to first)."""
     f = forward(model, pixels)
-    logits = f.acts[-1]
+    logits = f.run.outputs
     loss = cross_entropy(logits, target)
     trace = trace_backward(loss)  # the numbers backward() computes, without touching .grad
     by_node = {id(s.node): s for s in trace}
     n = len(model.layers)
 
     def neuron_grad(li: int, j: int) -> float:
-        return trace.grad(pre_activation(f.acts[li + 1][j]))
+        return trace.grad(f.run.layers[li].z[j])
 
     connections = {}
     for li, j, i, w in _weights(model):
-        z = pre_activation(f.acts[li + 1][j])
+        z = f.run.layers[li].z[j]
         s = by_node.get(id(z))
         c = next((c for c in s.contributions if c.parent is w), None) if s else None
         upstream, local = (s.upstream, c.local) if c else (0.0, f.acts[li][i].data)
@@ -241,15 +238,16 @@ def step_view(model: MLP, pixels: Sequence[float], target: int, step: int) -> tu
     else:
         li = n - (step - 1)
         data["layer"] = {"index": li, "name": layer_title(model, li), "updates": f"layers.{li}"}
+        ran = f.run.layers[li]
         data["nudges"] = [
             {
                 "name": f"layers.{li}.neurons.{j}",
                 "neuron": f"layers.{li}.neurons.{j}",
                 "activation": v.data,
-                "off": v.op == "relu" and v.data == 0.0,
+                "off": act == "relu" and v.data == 0.0,
                 "grad": neuron_grad(li, j),
             }
-            for j, v in enumerate(f.acts[li + 1])
+            for j, (v, act) in enumerate(zip(ran.a, ran.activations))
         ]
         ranked = sorted(
             (connections[w.label] for lj, _, _, w in _weights(model) if lj == li),
@@ -264,7 +262,7 @@ def step_view(model: MLP, pixels: Sequence[float], target: int, step: int) -> tu
 def sgd_step(model: MLP, pixels: Sequence[float], target: int, lr: float) -> dict:
     """One plain SGD step (``p -= lr * grad``) on one digit; the model changes in place."""
     before = forward(model, pixels)
-    loss = cross_entropy(before.acts[-1], target)
+    loss = cross_entropy(before.run.outputs, target)
     model.zero_grad()
     loss.backward()
     named = model.named_parameters()
@@ -278,7 +276,7 @@ def sgd_step(model: MLP, pixels: Sequence[float], target: int, lr: float) -> dic
     changed = sum(m["change"] != 0.0 for m in moved)
     moved.sort(key=lambda m: -abs(m["change"]))
     after = forward(model, pixels)
-    after_loss = cross_entropy(after.acts[-1], target).data
+    after_loss = cross_entropy(after.run.outputs, target).data
     return {
         "lr": lr,
         "target": target,
