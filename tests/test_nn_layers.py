@@ -283,7 +283,8 @@ def test_a_model_takes_any_ordered_sequence_of_inputs():
     ids=["nan", "1.5", "1.0", "str", "bytes", "tuple", "list", "True", "-1"],
 )
 def test_a_seed_that_is_not_an_int_or_none_is_refused_by_everything_that_takes_one(seed, error):
-    from demos.datasets import make_moons, train_test_split
+    from demos.datasets import make_moons
+    from nn import train_test_split
 
     calls = {
         "MLP": lambda: MLP(2, [1], seed=seed),
