@@ -21,7 +21,7 @@ T = TypeVar("T")
 
 
 def train_test_split(
-    X: Sequence[T], y: Sequence[int], test_fraction: float = 0.2, seed: int = 0
+    X: Sequence[T], y: Sequence[int], test_fraction: float = 0.2, seed: int | None = 0
 ) -> tuple[list[T], list[T], list[int], list[int]]:
     """A seeded, stratified split: ``(X_train, X_test, y_train, y_test)``.
 

@@ -75,7 +75,7 @@ def test_predictions_and_accuracy():
         (lambda: train_test_split([1, 2], [0, 1], "a"), TypeError,
          r"^train_test_split: test_fraction must be a finite number in \(0, 1\), got 'a' "),
         (lambda: train_test_split([1, 2], [0, 1], 0.5, seed=1.5), TypeError,
-         r"^train_test_split: seed must be an int, got 1\.5 \(float\)$"),
+         r"^train_test_split: seed must be an int >= 0 or None, got 1\.5 \(float\)$"),
         (lambda: train_test_split(None, [0, 1]), TypeError,
          r"^train_test_split: X must be an iterable of examples, got None"),
         (lambda: list(minibatches(10, 0, random.Random(0))), ValueError,
