@@ -252,7 +252,7 @@ _UNORDERED = [
 @pytest.mark.parametrize("x, why, kind", _UNORDERED, ids=[k for _, _, k in _UNORDERED])
 def test_calling_a_model_on_a_dict_or_a_set_is_refused_naming_the_call_and_type(x, why, kind):
     model = MLP(2, [3, 1], seed=0)
-    for call, who in ((model, "MLP"), (model.predict, "MLP"), (model.layers[0], "Layer"),
+    for call, who in ((model, "MLP"), (model.predict, "MLP.predict"), (model.layers[0], "Layer"),
                       (model.layers[0].neurons[0], "Neuron")):
         with pytest.raises(TypeError) as info:
             call(x)
