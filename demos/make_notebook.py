@@ -98,8 +98,20 @@ from autograd import Value, draw_dot, gradcheck, trace_backward, vsum
 from demos.backprop_three import show_digit
 from demos.datasets import load_digits
 from demos.digits import SPLIT_SEED, TEST_FRACTION
-from nn import MLP, SGD, Adam, cross_entropy, draw_network, format_gradients, softmax, top_gradients
-from nn import accuracy, minibatches, predict_classes, train_test_split
+from nn import (
+    MLP,
+    SGD,
+    Adam,
+    accuracy,
+    cross_entropy,
+    draw_network,
+    format_gradients,
+    minibatches,
+    predict_classes,
+    softmax,
+    top_gradients,
+    train_test_split,
+)
 '''),
     md('''
 ## 1. A neuron
