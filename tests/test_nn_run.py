@@ -137,3 +137,23 @@ def test_a_model_edited_out_of_shape_is_named():
     empty.layers.clear()
     with pytest.raises(ValueError, match="run_layers: the MLP has no layers"):
         run_layers(empty, [1.0, 2.0, 3.0])
+
+
+def test_the_documented_example_prints_what_the_docs_show():
+    """docs/nn.md's run_layers example, run as written, prints its text block exactly."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "docs" / "nn.md").read_text(encoding="utf-8")
+    after = text[text.index("## One way to run a network: `nn.run_layers`"):]
+    code = after.split("```python\n", 1)[1].split("```", 1)[0]
+    shown = after.split("```text\n", 1)[1].split("```", 1)[0]
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(root)}, cwd=root,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == shown
