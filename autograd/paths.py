@@ -50,7 +50,7 @@ from .style import fmt, label_text, visible
 from .table import format_table
 from .value import Value
 
-__all__ = ["GradientPath", "GradientPaths", "explain_gradient"]
+__all__ = ["GradientPath", "GradientPaths", "count_text", "explain_gradient"]
 
 _OP = "explain_gradient"
 _FULL_DIGITS = 60  # a count up to this many digits is written out in full
@@ -98,7 +98,7 @@ class GradientPaths:
 
     def __init__(
         self, root: Value, target: Value, k: int, paths: tuple[GradientPath, ...],
-        total: float, count: int, edges: int,
+        total: float, count: int, edges: int, names: tuple[str, str] = ("root", "target"),
     ) -> None:
         self.root = root
         self.target = target
@@ -107,6 +107,7 @@ class GradientPaths:
         self.total = total
         self.count = count
         self.edges = edges
+        self.root_name, self.target_name = names
         # Rounded once from the exact difference: fsum(listed + [remainder]) is ``total``
         # to half an ulp of the remainder, however much the listed paths cancel.
         self.remainder = math.fsum([total, *(-p.contribution for p in paths)])
@@ -137,7 +138,7 @@ class GradientPaths:
                 f"backward visited {self.edges:,} edge{'' if self.edges == 1 else 's'}")
 
     def _title(self) -> str:
-        return (f"d {_name(self.root)} / d {_name(self.target)} = {fmt(self.total)}: "
+        return (f"d {self.root_name} / d {self.target_name} = {fmt(self.total)}: "
                 f"the {len(self.paths)} largest of {count_text(self.count)} "
                 f"path{'' if self.count == 1 else 's'}, root first")
 
@@ -163,7 +164,7 @@ class GradientPaths:
     __str__ = table
 
     def __repr__(self) -> str:
-        return (f"<GradientPaths d {_name(self.root)} / d {_name(self.target)}: "
+        return (f"<GradientPaths d {self.root_name} / d {self.target_name}: "
                 f"{len(self.paths)} of {count_text(self.count)} paths>")
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
@@ -204,10 +205,6 @@ def count_text(n: int) -> str:
     return checks.describe_int(n)
 
 
-def _name(v: Value) -> str:
-    return visible(label_text(v)).replace("\n", " ") or (v.op or "leaf")
-
-
 def explain_gradient(root: Value, target: Value, k: int = 10) -> GradientPaths:
     """Why ``d root / d target`` is what it is: the ``k`` paths from ``root`` down to
     ``target`` with the largest |contribution| (the product of the local
@@ -238,7 +235,7 @@ def explain_gradient(root: Value, target: Value, k: int = 10) -> GradientPaths:
     best = _best_paths(order, place, on, local, target, k)
     ranks = range(len(best[target]))
     paths = tuple(_path(best, r, order, local, names, target) for r in ranks)
-    return GradientPaths(root, target, k, paths, total, count, edges)
+    return GradientPaths(root, target, k, paths, total, count, edges, (names[root], names[target]))
 
 
 def _between(order: list, target: Value) -> tuple[set, int]:
