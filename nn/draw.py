@@ -789,18 +789,23 @@ def _draw_paths(g: Any, cols: list, paths: list, e: Any, objective: Value) -> No
     g.node("loss", plain_text(f"loss\n{fmt(objective.data)}"), shape="box",
            style="rounded,filled", fillcolor="#e7d4e8", color="#762a83", fixedsize="false",
            fontsize="10", pos=f"{out_x + 2.6},0!")
+    # Two neurons may be joined by more than one route in the graph (the loss reaches an
+    # output directly and through the softmax's sum): one line, each route's derivative.
     flows: dict = {}
     for hops, p in zip(paths, e.paths):
         for h in hops:
-            w, local = flows.get((h.src, h.dst), (0.0, h.local))
-            flows[(h.src, h.dst)] = (w + p.contribution, local)
+            w, locals_ = flows.get((h.src, h.dst), (0.0, {}))
+            locals_.setdefault(fmt(h.local), None)
+            flows[(h.src, h.dst)] = (w + p.contribution, locals_)
     big = max((abs(w) for w, _ in flows.values()), default=0.0) or 1.0
-    for n, ((src, dst), (w, local)) in enumerate(flows.items()):
+    for n, ((src, dst), (w, locals_)) in enumerate(flows.items()):
         a = cols[src[0]].ids[src[1]]
         b = "loss" if dst[0] == "loss" else cols[dst[0]].ids[dst[1]]
+        label = " or ".join(f"×{d}" for d in locals_)
+        what = "local derivative" if len(locals_) == 1 else "local derivatives of its routes"
         g.edge(a, b, id=f"path{n}", dir="none", color=_path_color(w),
-               penwidth=f"{1.2 + 4.0 * (abs(w) / big) ** 0.5:.2f}", label=f"×{fmt(local)}",
-               fontsize="9", fontcolor=INK, tooltip=f"local derivative {fmt(local)}")
+               penwidth=f"{1.2 + 4.0 * (abs(w) / big) ** 0.5:.2f}", label=label,
+               fontsize="9", fontcolor=INK, tooltip=f"{what}: {', '.join(locals_)}")
 
 
 def _path_color(w: float) -> str:

@@ -311,7 +311,7 @@ def test_explain_draws_each_hop_with_its_local_derivative(three) -> None:
     assert hops, "no path drawn"
     layers = dict(model.named_parameters())
     # The weight's own hop: x3 -> hidden 1 neuron 0, d(relu(w·x + b))/dw = x3 when active.
-    own = [a for a in hops.values() if a["tooltip"] == f"local derivative {fmt(three[3])}"]
+    own = [a for a in hops.values() if a["tooltip"] == f"local derivative: {fmt(three[3])}"]
     assert own and all(a["label"] == f"×{fmt(three[3])}" for a in own)
     # A hop from hidden 2 into the (linear) output 3 is that connection's weight.
     w_out = {fmt(layers[f"layers.2.neurons.3.w.{i}"].data) for i in range(32)}
@@ -323,6 +323,16 @@ def test_explain_draws_each_hop_with_its_local_derivative(three) -> None:
         assert f"path {n}: {fmt(p.contribution, '+')} = " in g.source
     colours = {a["color"] for a in hops.values()}
     assert colours <= {BLUE, RED, "#737373"} and len(colours) >= 2
+
+
+def test_explain_names_each_route_between_two_neurons(three) -> None:
+    # The loss reaches output 3 directly (×-1) and through the softmax's sum (×p3); with
+    # enough paths listed both routes are on the one line, and both are said.
+    _, g, _ = _explained(three, k=40)
+    into_loss = [a for i, a in edges(g).items() if i.startswith("path") and " or " in a["label"]]
+    assert len(into_loss) == 1
+    assert into_loss[0]["label"].startswith("×-1.0000 or ×")
+    assert into_loss[0]["tooltip"].startswith("local derivatives of its routes: -1.0000, ")
 
 
 def test_explain_takes_the_weight_itself(three) -> None:

@@ -3,7 +3,7 @@
 Routes: ``GET /`` (the page), ``GET /static/<file>`` (its script and style,
 read once at start-up into a table: a client's path is only ever a key in it,
 never a file name), ``GET /api/info``, ``GET /api/testdigit``, and ``POST
-/api/session | reset | predict | step | sgd`` (JSON bodies).
+/api/session | reset | predict | step | sgd | paths`` (JSON bodies).
 
 Defences, each answered with a 4xx and a one-line JSON ``{"error": ...}``:
 a ``Host`` other than this server's (DNS rebinding), a foreign ``Origin`` on
@@ -98,7 +98,8 @@ class Handler(BaseHTTPRequestHandler):
     timeout = TIMEOUT  # socket timeout: a client that stops sending is dropped
 
     GET_ROUTES = ("/api/info", "/api/testdigit")
-    POST_ROUTES = ("/api/session", "/api/reset", "/api/predict", "/api/step", "/api/sgd")
+    POST_ROUTES = ("/api/session", "/api/reset", "/api/predict", "/api/step", "/api/sgd",
+                   "/api/paths")
 
     # --- answers --------------------------------------------------------------------------
 
@@ -228,6 +229,7 @@ class Handler(BaseHTTPRequestHandler):
             "/api/predict": explorer.predict,
             "/api/step": explorer.step,
             "/api/sgd": explorer.sgd,
+            "/api/paths": explorer.paths,
         }[path]
         self._json(200, endpoint(body))
 
