@@ -45,6 +45,7 @@ from typing import Any
 
 from . import checks
 from .backward import backward_order, grad
+from .grouping import consumers, default_grouping
 from .kinds import Closure
 from .style import fmt, label_text, visible
 from .table import format_table
@@ -275,14 +276,33 @@ def _locals(v: Value) -> tuple[float, ...]:
 
 
 def _names(order: list, place: dict) -> dict:
-    """How the table shows a node: its label, or its op and its place (``tanh#3``),
-    counting inputs first as the backward trace does."""
+    """How the table shows a node: its label; else, inside a box of the registered
+    grouping (a neuron, once ``import nn`` registered it), the box's name and the op
+    (``layers.1.neurons.5 (relu)``); else its op and its place (``tanh#3``), counting
+    inputs first as the backward trace does.  Computed for the nodes shown only."""
     n = len(order)
+    boxes: list = []
 
     def name(v: Value) -> str:
-        return visible(label_text(v)).replace("\n", " ") or f"{v.op or 'leaf'}#{n - 1 - place[v]}"
+        text = visible(label_text(v)).replace("\n", " ")
+        if text:
+            return text
+        if not boxes:
+            boxes.append(_boxes(order))
+        box = boxes[0].get(v)
+        return f"{box} ({v.op})" if box else f"{v.op or 'leaf'}#{n - 1 - place[v]}"
 
     return _Lazy(name)
+
+
+def _boxes(order: list) -> dict:
+    """Each Value inside a box of the registered grouping's finest level -> the box's name."""
+    grouping = default_grouping()
+    if grouping is None or not grouping.levels:
+        return {}
+    find = next(iter(grouping.levels.values()))
+    inputs_first = order[::-1]
+    return {v: g.name for g in find(inputs_first, consumers(inputs_first)) for v in g.members}
 
 
 class _Lazy(dict):

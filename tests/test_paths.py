@@ -315,3 +315,15 @@ def test_a_non_finite_local_derivative_is_refused_by_name() -> None:
     y = x.sqrt() * 0.0  # backward skips the sqrt (its upstream is 0); its local is inf
     with pytest.raises((ValueError, autograd.GradientError), match="sqrt"):
         explain_gradient(y, x)
+
+
+def test_nodes_inside_a_registered_box_are_named_by_it() -> None:
+    import nn  # registers its grouping: a neuron's nodes are named by the neuron
+
+    model = nn.MLP(3, [2, 2], seed=0)
+    loss = nn.mse(model([0.5, -1.0, 2.0]), [1.0, 0.0])
+    loss.label = "loss"
+    w = dict(model.named_parameters())["layers.0.neurons.1.w.2"]
+    names = explain_gradient(loss, w, k=1).paths[0].names
+    assert names[0] == "loss" and names[-1] == "layers.0.neurons.1.w.2"
+    assert "layers.0.neurons.1 (dot)" in names
