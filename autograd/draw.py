@@ -310,6 +310,9 @@ def draw_dot(
     order = topological_order(root)
     ps = param_set(params)
     scene = _choose(order, consumers(order), grouping, collapse, max_nodes, ps)
+    if marked and any(child in scene.where for child, _ in marked):
+        notes += ("some of these paths run inside collapsed boxes, where they are not drawn: "
+                  "collapse='none', or an intermediate Value as root, shows them",)
     is_param = grouping.is_parameter if grouping else None
     options = DrawOptions(root, params=ps, rankdir=rankdir, title=title, legend=legend,
                           is_parameter=is_param, marked=marked, notes=notes)

@@ -307,3 +307,16 @@ def test_highlight_must_be_an_explanation() -> None:
     x = Value(1.0)
     with pytest.raises(TypeError, match="draw_dot: highlight must be an explain_gradient"):
         draw_dot(x * 2.0, highlight=[x])
+
+
+def test_highlight_says_when_its_paths_run_inside_collapsed_boxes() -> None:
+    import nn
+    from autograd import explain_gradient
+
+    model = nn.MLP(4, [6, 6, 3], seed=0)
+    loss = nn.cross_entropy(model([0.5, -1.0, 0.25, 2.0]), 1)
+    w = dict(model.named_parameters())["layers.0.neurons.2.w.1"]
+    e = explain_gradient(loss, w, k=3)
+    assert "inside collapsed boxes" in draw_dot(loss, highlight=e, collapse="neuron").source
+    assert "inside collapsed boxes" not in draw_dot(loss, highlight=e, collapse="none",
+                                                    max_nodes=None).source
