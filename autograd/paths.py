@@ -276,10 +276,11 @@ def _locals(v: Value) -> tuple[float, ...]:
 
 
 def _names(order: list, place: dict) -> dict:
-    """How the table shows a node: its label; else, inside a box of the registered
-    grouping (a neuron, once ``import nn`` registered it), the box's name and the op
-    (``layers.1.neurons.5 (relu)``); else its op and its place (``tanh#3``), counting
-    inputs first as the backward trace does.  Computed for the nodes shown only."""
+    """How the table shows a node: its label; else ``root`` for the root; else, inside a
+    box of the registered grouping (a neuron, once ``import nn`` registered it), the box's
+    name and the op (``layers.1.neurons.5 (relu)``); else its op and its place
+    (``tanh#3``), counting inputs first as the backward trace does.  Computed for the
+    nodes shown only."""
     n = len(order)
     boxes: list = []
 
@@ -287,6 +288,8 @@ def _names(order: list, place: dict) -> dict:
         text = visible(label_text(v)).replace("\n", " ")
         if text:
             return text
+        if v is order[0]:
+            return "root"  # the output, whatever op made it: "d root / d w"
         if not boxes:
             boxes.append(_boxes(order))
         box = boxes[0].get(v)

@@ -299,7 +299,7 @@ def test_highlight_marks_the_listed_paths_by_width_and_sign() -> None:
     signs = {e.paths[0].contribution > 0, e.paths[1].contribution > 0}
     colours = {BLUE if s else RED for s in signs}
     assert all(any(c in ln for c in colours) for ln in marked)
-    assert "the 2 largest of 3 paths from +#" in src  # y has no label: op and place
+    assert "the 2 largest of 3 paths from root to x" in src  # y has no label
     assert f"grad {fmt(e.total)}" in src
 
 
