@@ -55,6 +55,8 @@ __all__ = ["GradientPath", "GradientPaths", "count_text", "explain_gradient"]
 
 _OP = "explain_gradient"
 _FULL_DIGITS = 60  # a count up to this many digits is written out in full
+# The most partial paths a search carries (k per edge at most): about half a minute.
+MAX_PARTIAL_PATHS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,7 @@ def explain_gradient(root: Value, target: Value, k: int = 10) -> GradientPaths:
     on, edges = _between(order, target)
     local = {v: _locals(v) for v in order if v in on and v is not target and v._rule is not None}
     names = _names(order, place)
-    count = _count(order, on, local, target)
+    count = _count(order, on, local, target, k)
     best = _best_paths(order, place, on, local, target, k)
     ranks = range(len(best[target]))
     paths = tuple(_path(best, r, order, local, names, target) for r in ranks)
@@ -327,15 +329,27 @@ def _edges_on(v: Value, on: set, local: dict) -> Iterator[tuple[int, Value, floa
             yield slot, p, d
 
 
-def _count(order: list, on: set, local: dict, target: Value) -> int:
-    """The number of paths from the root to ``target``: exact Python ints."""
+def _count(order: list, on: set, local: dict, target: Value, k: int) -> int:
+    """The number of paths from the root to ``target``: exact Python ints.
+
+    Also refuses a ``k`` whose search would not end in reasonable time: each edge
+    carries ``min(k, paths from the root to its child)`` partial paths.
+    """
     counts = {order[0]: 1}
+    work = 0
     for v in order:
         if v not in on or v is target or v._rule is None:
             continue
         c = counts[v]
         for _, p, _ in _edges_on(v, on, local):
             counts[p] = counts.get(p, 0) + c
+            work += min(k, c)
+    if work > MAX_PARTIAL_PATHS:
+        raise ValueError(
+            f"{_OP}: k={k:,} would carry {work:,} partial paths through this graph (at most "
+            f"{MAX_PARTIAL_PATHS:,}); ask for fewer paths: the remainder sums the rest exactly, "
+            f"got k={k:,}"
+        )
     return counts[target]
 
 

@@ -327,3 +327,13 @@ def test_nodes_inside_a_registered_box_are_named_by_it() -> None:
     names = explain_gradient(loss, w, k=1).paths[0].names
     assert names[0] == "loss" and names[-1] == "layers.0.neurons.1.w.2"
     assert "layers.0.neurons.1 (dot)" in names
+
+
+def test_a_k_too_large_for_the_graph_is_refused_before_the_search() -> None:
+    x = Value(0.3, label="x")
+    v = x
+    for _ in range(30):
+        v = (v * 0.5).tanh() + (v * -0.25).sigmoid()
+    assert len(explain_gradient(v, x, k=300).paths) == 300  # 120 edges x 300 at most: fine
+    with pytest.raises(ValueError, match=r"explain_gradient: k=100,000 would carry .* partial"):
+        explain_gradient(v, x, k=100_000)
