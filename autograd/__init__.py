@@ -15,6 +15,7 @@ node, checks, grad_mode, kinds, rules, backward, value, then the rest.
 An optional compiled build of those modules (not grad_mode): ``_build.py`` (the ``.pxd``
 files beside them; ``COMPILED`` says whether it runs, ``VALUEGRAD_PURE=1``
 picks the ``.py`` files).
+A gradient as a sum over its paths: ``paths.py`` (``explain_gradient``).
 """
 
 import os as _os
@@ -39,6 +40,7 @@ elif _stale := _pure.stale_sources(__path__[0]):
 from .backward import GradientError, backward, backward_order, grad, topological_order, zero_grad
 from .draw import draw_dot, render_svg
 from .gradcheck import GradcheckError, GradcheckReport, GradcheckRow, gradcheck
+from .paths import GradientPath, GradientPaths, explain_gradient
 from .rules import Rule
 from .trace import BackwardTrace, trace_backward
 from .value import (
@@ -67,6 +69,8 @@ __all__ = [
     "GradcheckReport",
     "GradcheckRow",
     "GradientError",
+    "GradientPath",
+    "GradientPaths",
     "Rule",
     "Value",
     "apply",
@@ -76,6 +80,7 @@ __all__ = [
     "dot",
     "draw_dot",
     "enable_grad",
+    "explain_gradient",
     "grad",
     "gradcheck",
     "is_grad_enabled",

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from . import checks
 from .backward import topological_order
 from .grouping import Group, Grouping, consumers, default_grouping, plan
+from .paths import GradientPaths, count_text
 from .render import (
     DOT_TIMEOUT,
     GraphvizNotFoundError,
@@ -39,9 +40,11 @@ from .render import (
     save_dot,
 )
 from .style import (
+    BLUE,
     HIGHLIGHT,
     INK,
     MUTED,
+    RED,
     ROLES,
     caption,
     cell,
@@ -325,6 +328,7 @@ def draw_dot(
     collapse: str = "auto",
     max_nodes: int | None = MAX_NODES,
     group: Grouping | None = None,
+    highlight: GradientPaths | None = None,
 ) -> graphviz.Digraph:
     """A ``graphviz.Digraph`` of everything ``root`` depends on.
 
@@ -343,18 +347,26 @@ def draw_dot(
     ``group`` defaults to the registered grouping (``import nn`` registers
     ``nn.GROUPING``); ``collapse`` may force ``'none'`` or one of its levels;
     ``max_nodes=None`` lifts the budget.
+
+    ``highlight``: an :func:`~autograd.explain_gradient` result; its listed paths
+    are drawn over the graph, each edge as wide as the |sum| of the listed
+    contributions along it, blue where that sum is positive, red where negative.
     """
     grouping = group if group is not None else default_grouping()
     _check_options(root, rankdir, collapse, grouping)
     _check_budget(max_nodes)
     if max_nodes is not None:
         _refuse_a_huge_graph(root, max_nodes)
+    marked, notes = _highlight(highlight)
     order = topological_order(root)
     ps = param_set(params)
     scene = _choose(order, consumers(order), grouping, collapse, max_nodes, ps)
+    if marked and any(child in scene.where for child, _ in marked):
+        notes += ("some of these paths run inside collapsed boxes, where they are not drawn: "
+                  "collapse='none', or an intermediate Value as root, shows them",)
     is_param = grouping.is_parameter if grouping else None
     options = DrawOptions(root, params=ps, rankdir=rankdir, title=title, legend=legend,
-                          is_parameter=is_param)
+                          is_parameter=is_param, marked=marked, notes=notes)
     g = build_picture(scene, options)
     g.format = format
     return g
@@ -408,6 +420,7 @@ class DrawOptions:
     notes: Iterable[str] = ()
     scale: float | None = None
     is_parameter: Any = None
+    marked: Mapping | None = None  # (child, slot) -> signed weight: explained paths
 
     def grad_of(self, v: Value) -> float | None:
         return v.grad if self.grads is None else self.grads.get(v)
@@ -496,6 +509,9 @@ def _op_node(g: Any, s: Scene, v: Value, o: DrawOptions) -> None:
         color=INK if hot else MUTED,
         penwidth="2" if hot else "1",
     )
+    if o.marked:
+        _marked_edges(g, s, v, o.marked)
+        return
     g.edge(op, s.ids[v])
     for k, p in enumerate(v.parents):
         if hot and o.flows:
@@ -503,6 +519,46 @@ def _op_node(g: Any, s: Scene, v: Value, o: DrawOptions) -> None:
                    fontcolor=INK, penwidth="2.5")
         else:
             g.edge(s.node(p), op)
+
+
+def _highlight(highlight: Any) -> tuple[dict | None, tuple[str, ...]]:
+    """The edges an explanation marks, and the caption's note on them."""
+    if highlight is None:
+        return None, ()
+    if not isinstance(highlight, GradientPaths):
+        raise TypeError(
+            "draw_dot: highlight must be an explain_gradient(...) result, "
+            f"got {checks.describe(highlight)}"
+        )
+    e = highlight
+    note = (f"wide blue/red edges: the {len(e.paths)} largest of {count_text(e.count)} paths "
+            f"from {e.root_name} to {e.target_name} (width ∝ |contribution|, blue +, red −); "
+            f"they add up to {fmt(e.listed)}, the others to {fmt(e.remainder)}: "
+            f"grad {fmt(e.total)}")
+    return e.edge_weights(), (note,)
+
+
+def _marked_edges(g: Any, s: Scene, v: Value, marked: Mapping) -> None:
+    """``v``'s op and the edges into it, those on explained paths wide and coloured."""
+    op = s.ids[v] + "op"
+    big = max((abs(w) for w in marked.values()), default=0.0) or 1.0
+    through = [w for (child, _), w in marked.items() if child is v]
+    if through:
+        g.edge(op, s.ids[v], **_mark_style(sum(through), big))
+    else:
+        g.edge(op, s.ids[v])
+    for k, p in enumerate(v.parents):
+        w = marked.get((v, k))
+        if w is None:
+            g.edge(s.node(p), op)
+        else:
+            g.edge(s.node(p), op, **_mark_style(w, big))
+
+
+def _mark_style(w: float, big: float) -> dict:
+    width = 1.5 + 4.5 * (abs(w) / big) ** 0.5  # √ as the gradient shades, so small ones show
+    return {"color": BLUE if w > 0 else RED if w < 0 else MUTED,
+            "penwidth": f"{width:.2f}", "arrowsize": "0.6"}
 
 
 def _caption(s: Scene, o: DrawOptions, roles: set, scale: float) -> str:

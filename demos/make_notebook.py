@@ -94,7 +94,7 @@ import random
 
 from IPython.display import display
 
-from autograd import Value, draw_dot, gradcheck, trace_backward, vsum
+from autograd import Value, draw_dot, explain_gradient, gradcheck, trace_backward, vsum
 from demos.backprop_three import show_digit
 from demos.datasets import load_digits
 from demos.digits import SPLIT_SEED, TEST_FRACTION
@@ -390,6 +390,38 @@ from_blank = max(abs(neuron.w[i].grad) for neuron in net.layers[0].neurons for i
 print(f"{len(blank)} of 64 pixels are blank; largest |gradient| of a weight from one: {from_blank}")
 print(format_gradients(top_in_layer(0)))
 display(draw_network(net, x, 3, step=4))
+'''),
+    md('''
+### Why this gradient? A sum over paths
+
+Each step said how a gradient is made from the one before it. Unrolled, the chain rule says
+what a single weight's gradient is: the sum, over every path from the loss down to the weight,
+of the product of the local derivatives along the path. A first-hidden weight reaches the loss
+through every second-hidden neuron and every output, so it has many paths; backpropagation
+never lists them, it shares their common parts and visits each edge of the graph once.
+`explain_gradient` lists the largest ones, counts them all, and gives the rest as one number.
+Here is the first-hidden weight that step 4 pushes hardest:
+'''),
+    code('''
+w = max((w for neuron in net.layers[0].neurons for w in neuron.w), key=lambda w: abs(w.grad))
+loss.label = "loss"  # the tables name a node by its label, else by its neuron and op
+why = explain_gradient(loss, w, k=5)
+print(why)
+every = explain_gradient(loss, w, k=why.count)  # all of them, listed one by one
+assert len(every.paths) == every.count
+assert math.isclose(math.fsum(p.contribution for p in every.paths), w.grad,
+                    rel_tol=1e-12, abs_tol=1e-15)
+print(f"the sum of all {every.count} paths is {every.listed:+.6f}; backward() gave {w.grad:+.6f}")
+'''),
+    md('''
+Each row multiplies the local derivatives along one path, from the loss down: the loss's
+derivative at an output (−1 directly, or the softmax probability through the sum of
+exponentials), then a weight of the layer above times its ReLU's slope (0 if the neuron is off,
+which silences every path through it), and last the pixel that the weight multiplies. The
+picture draws those paths over the network, each hop labelled with its local derivative:
+'''),
+    code('''
+display(draw_network(net, x, 3, explain=w))
 '''),
     md('''
 ### One step

@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from autograd import Value
+from autograd import Value, checks, explain_gradient
+from autograd.paths import count_text
 from autograd.render import new_picture
 from autograd.style import (
     BLUE,
@@ -41,7 +42,7 @@ from autograd.style import (
     swatch,
 )
 
-from .network_view import LOSSES, NetworkView, network_view
+from .network_view import LOSSES, NetworkView, loss_of, network_view
 
 if TYPE_CHECKING:
     import graphviz
@@ -103,6 +104,8 @@ def draw_network(
     loss: str | None = None,
     input_shape: tuple[int, int] | None = None,
     title: str | None = None,
+    explain: str | Value | None = None,
+    explain_k: int = 5,
 ) -> graphviz.Digraph:
     """The network as the explainer draws it: a ``graphviz.Digraph`` (shows inline in Jupyter).
 
@@ -119,7 +122,15 @@ def draw_network(
     default: cross-entropy for a class index and a linear output layer, else
     mse.  ``input_shape``: draw the input as an image of this (rows, cols)
     shape (default: square images of 64 or more pixels).
+
+    ``explain``: a weight (its name in ``named_parameters()``, or the Value);
+    the picture then shows why that weight's gradient is what it is: its
+    ``explain_k`` largest paths to the loss (:func:`autograd.explain_gradient`)
+    over a faint network, each hop labelled with its local derivative.
     """
+    if explain is not None:
+        return _draw_explained(model, x, target, explain, explain_k, top_k, softmax, loss,
+                               input_shape, title)
     state = network_view(
         model, x, target, step=step, top_k=top_k, softmax=softmax, loss=loss,
         input_shape=input_shape,
@@ -496,4 +507,132 @@ def _notes(left_out: list, target: Any, loss: str | None, softmax: bool, has_x: 
         notes.append("the output column shows softmax probabilities")
     elif loss == "cross_entropy":
         notes.append("beside the outputs: their softmax probabilities → desired")
+    return notes
+
+
+# --- explain=: one weight's gradient as a sum over its paths to the loss ---------------------
+
+
+def _draw_explained(
+    model: Any, x: Any, target: Any, explain: Any, k: Any, top_k: Any, softmax: Any,
+    loss: Any, input_shape: Any, title: str | None,
+) -> graphviz.Digraph:
+    """The faint step-1 network with ``explain``'s top paths to the loss drawn over it."""
+    if x is None or target is None:
+        raise ValueError("draw_network: explain= needs the input x and a target (the loss "
+                         "whose gradient it explains)")
+    checks.integer(k, "draw_network", "explain_k", low=1)
+    state = network_view(model, x, target, step=1, top_k=top_k, softmax=softmax, loss=loss,
+                         input_shape=input_shape)
+    weight, where = _explained_weight(model, state.weights, explain)
+    objective = loss_of(state.loss, state.acts[-1], target, state.desired, state.softmax)
+    e = explain_gradient(objective, weight, k)
+    g, _ = _network_picture(state)
+    cols = _columns(state.layers, state.acts, state.current, state.shape, state.nin)
+    hops = _network_hops(e, state.acts, where)
+    _draw_paths(g, cols, hops, e, objective)
+    name = _edge_id(weight, "the weight")
+    head = title or (f"Why d loss / d {name} = {fmt(e.total)}: its {len(e.paths)} largest "
+                     "paths to the loss")
+    g.attr(label=caption(head, _path_legend(), _path_notes(e, hops)))
+    return g
+
+
+def _explained_weight(model: Any, weights: list, explain: Any) -> tuple[Value, tuple]:
+    """The weight ``explain`` names, and (layer, neuron, input) of its connection."""
+    if isinstance(explain, str):
+        named = dict(model.named_parameters())
+        if explain not in named:
+            raise ValueError(
+                "draw_network: explain must name a weight of the model, as named_parameters() "
+                f"does (e.g. 'layers.0.neurons.0.w.0'), got {checks.describe(explain)}"
+            )
+        w = named[explain]
+    elif isinstance(explain, Value):
+        w = explain
+    else:
+        raise TypeError("draw_network: explain must be a weight's name or the weight (a Value), "
+                        f"got {checks.describe(explain)}")
+    for li, layer in enumerate(weights):
+        for j, ws in enumerate(layer):
+            for i, v in enumerate(ws):
+                if v is w:
+                    return w, (li, j, i)
+    raise ValueError("draw_network: explain must be one of the model's connection weights "
+                     "(biases have no connection drawn; autograd.explain_gradient explains "
+                     f"any Value), got {checks.describe(explain)}")
+
+
+@dataclass
+class _Hop:
+    """One step of a path across the drawn network, between two neurons (or the loss)."""
+
+    src: tuple  # (column, index): the end nearer the input
+    dst: tuple  # (column, index) nearer the loss; ("loss", 0) for the loss
+    local: float  # d dst / d src: the product of the local derivatives between them
+
+
+def _network_hops(e: Any, acts: list, where: tuple) -> list:
+    """Each listed path as hops between drawn neurons, loss first, with their derivatives.
+
+    The last hop is the weight's own connection: d (neuron's output) / d weight.
+    """
+    at = {v: (c, j) for c, col in enumerate(acts) for j, v in enumerate(col)}
+    li, _, i = where
+    out = []
+    for p in e.paths:
+        hops, prev, d = [], ("loss", 0), 1.0
+        for node, local in zip(p.nodes[1:], p.locals):
+            d *= local
+            here = at.get(node)
+            if here is not None:
+                hops.append(_Hop(here, prev, d))
+                prev, d = here, 1.0
+        hops.append(_Hop((li, i), prev, d))
+        out.append(hops)
+    return out
+
+
+def _draw_paths(g: Any, cols: list, paths: list, e: Any, objective: Value) -> None:
+    """The paths' hops as wide coloured edges labelled with their derivatives, and the loss."""
+    out_x = max(x for x, _ in cols[-1].xy)
+    g.node("loss", plain_text(f"loss\n{fmt(objective.data)}"), shape="box",
+           style="rounded,filled", fillcolor="#e7d4e8", color="#762a83", fixedsize="false",
+           fontsize="10", pos=f"{out_x + 2.6},0!")
+    # Two neurons may be joined by more than one route in the graph (the loss reaches an
+    # output directly and through the softmax's sum): one line, each route's derivative.
+    flows: dict = {}
+    for hops, p in zip(paths, e.paths):
+        for h in hops:
+            w, locals_ = flows.get((h.src, h.dst), (0.0, {}))
+            locals_.setdefault(fmt(h.local), None)
+            flows[(h.src, h.dst)] = (w + p.contribution, locals_)
+    big = max((abs(w) for w, _ in flows.values()), default=0.0) or 1.0
+    for n, ((src, dst), (w, locals_)) in enumerate(flows.items()):
+        a = cols[src[0]].ids[src[1]]
+        b = "loss" if dst[0] == "loss" else cols[dst[0]].ids[dst[1]]
+        label = " or ".join(f"×{d}" for d in locals_)
+        what = "local derivative" if len(locals_) == 1 else "local derivatives of its routes"
+        g.edge(a, b, id=f"path{n}", dir="none", color=_path_color(w),
+               penwidth=f"{1.2 + 4.0 * (abs(w) / big) ** 0.5:.2f}", label=label,
+               fontsize="9", fontcolor=INK, tooltip=f"{what}: {', '.join(locals_)}")
+
+
+def _path_color(w: float) -> str:
+    return BLUE if w > 0.0 else RED if w < 0.0 else MUTED
+
+
+def _path_legend() -> list:
+    return [[legend_label("path:"), swatch("contributes +", BLUE), swatch("contributes −", RED),
+             swatch("0 (an inactive neuron on it)", MUTED),
+             legend_label("(width ∝ √|contribution|; ×d: the hop's local derivative)")]]
+
+
+def _path_notes(e: Any, hops: list) -> list:
+    notes = []
+    for n, (p, hs) in enumerate(zip(e.paths, hops), 1):
+        factors = " × ".join(fmt(h.local) for h in hs)
+        notes.append(f"path {n}: {fmt(p.contribution, '+')} = {factors}  (loss first)")
+    notes.append(f"listed {fmt(e.listed)} + the other {count_text(e.others)} paths "
+                 f"{fmt(e.remainder)} = {fmt(e.total)} = d loss / d weight; {e.comparison()}")
     return notes

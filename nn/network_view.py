@@ -92,7 +92,7 @@ def network_view(
     weights = [[list(n.w) for n in layer.neurons] for layer in layers]
     wgrad = dgrad = None
     if loss is not None:
-        objective = _loss_of(loss, acts[-1], target, desired, softmax)
+        objective = loss_of(loss, acts[-1], target, desired, softmax)
         wgrad, dgrad = _backprop(objective, run, weights)
     active = _active_layers(step, len(layers), desired is not None)
     return NetworkView(
@@ -154,7 +154,7 @@ def _check_loss(loss: Any, target: Any, is_class: bool, nout: int, linear: bool)
     return loss
 
 
-def _loss_of(loss: str, outs: list, target: Any, desired: list, softmax: bool) -> Value:
+def loss_of(loss: str, outs: list, target: Any, desired: list, softmax: bool) -> Value:
     if loss == "cross_entropy":
         return cross_entropy(outs, target)
     return mse(softmax_of(outs) if softmax else outs, desired)

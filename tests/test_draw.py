@@ -275,3 +275,48 @@ def test_environment_flag_controls_skip(monkeypatch):
     monkeypatch.delenv("CI")
     with pytest.raises(pytest.skip.Exception):
         require_dot()
+
+
+# --- highlight: an explained gradient's paths over the graph --------------------------------
+
+
+def test_highlight_marks_the_listed_paths_by_width_and_sign() -> None:
+    from autograd import explain_gradient
+    from autograd.style import BLUE, RED, fmt
+
+    x, w = Value(2.0, label="x"), Value(-0.5, label="w")
+    h = (x * w).tanh()
+    y = h * x + x * 0.25
+    e = explain_gradient(y, x, k=2)
+    src = draw_dot(y, highlight=e).source
+    marked = [ln for ln in src.splitlines() if "penwidth=" in ln and "->" in ln]
+    # each hop (child, slot) is the edge from the parent into the child's op, and each
+    # child on a path the edge out of its op
+    hops = {(c, s) for q in e.paths for c, s in zip(q.nodes, q.slots)}
+    assert len(marked) == len(hops) + len({c for c, _ in hops})
+    widths = sorted(float(ln.split("penwidth=")[1].split()[0].strip('"]')) for ln in marked)
+    assert widths[0] < widths[-1]  # wider where more of the listed sum flows
+    signs = {e.paths[0].contribution > 0, e.paths[1].contribution > 0}
+    colours = {BLUE if s else RED for s in signs}
+    assert all(any(c in ln for c in colours) for ln in marked)
+    assert "the 2 largest of 3 paths from root to x" in src  # y has no label
+    assert f"grad {fmt(e.total)}" in src
+
+
+def test_highlight_must_be_an_explanation() -> None:
+    x = Value(1.0)
+    with pytest.raises(TypeError, match="draw_dot: highlight must be an explain_gradient"):
+        draw_dot(x * 2.0, highlight=[x])
+
+
+def test_highlight_says_when_its_paths_run_inside_collapsed_boxes() -> None:
+    import nn
+    from autograd import explain_gradient
+
+    model = nn.MLP(4, [6, 6, 3], seed=0)
+    loss = nn.cross_entropy(model([0.5, -1.0, 0.25, 2.0]), 1)
+    w = dict(model.named_parameters())["layers.0.neurons.2.w.1"]
+    e = explain_gradient(loss, w, k=3)
+    assert "inside collapsed boxes" in draw_dot(loss, highlight=e, collapse="neuron").source
+    assert "inside collapsed boxes" not in draw_dot(loss, highlight=e, collapse="none",
+                                                    max_nodes=None).source

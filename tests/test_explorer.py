@@ -875,3 +875,47 @@ def test_the_quick_model_reports_the_test_accuracy_training_measured(monkeypatch
     assert acc == accuracy(predict_classes(model, X_test), y_test)  # the model as it stays
     assert about.endswith(f"test accuracy {acc:.1%}")
     assert f"test accuracy {acc:.1%}" in capsys.readouterr().out
+
+
+# --- POST /api/paths: why a weight's gradient is what it is ------------------------------------
+
+
+def test_paths_add_up_to_the_gradient_backward_gives(server, three):
+    pixels, _ = three
+    name = "layers.0.neurons.3.w.20"
+    status, _, d = request(server, "POST", "/api/paths",
+                           {"pixels": pixels, "target": 3, "weight": name, "k": 4})
+    assert status == 200 and d["weight"] == name and len(d["paths"]) == 4
+    grad = backward_grads(untrained(), pixels, 3)[name]
+    assert d["total"] == grad
+    contributions = [p["contribution"] for p in d["paths"]]
+    assert [p["running"] for p in d["paths"]] == [
+        math.fsum(contributions[: i + 1]) for i in range(4)]
+    assert abs(math.fsum([*contributions, d["remainder"]]) - grad) <= 1e-15 * (
+        abs(grad) + math.fsum(map(abs, contributions)))
+    assert d["count"] == "352" and d["others"] == "348" and d["edges"] > 352
+    for p in d["paths"]:  # loss -> output -> hidden 2 -> hidden 1 (the weight's neuron) -> w
+        names = [h["name"] for h in p["hops"]]
+        assert names[0] == "loss" and names[1].startswith("output ") and names[-1] == name
+        assert names[-2] == "layers.0.neurons.3"
+        assert math.prod(h["local"] for h in p["hops"][1:]) == pytest.approx(
+            p["contribution"], rel=1e-12)
+    assert f"Why d loss / d {name}" in d["svg"] and 'id="path0"' in d["svg"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragment"),
+    [
+        ({"weight": "layers.0.neurons.3.b"}, "paths: weight must name a connection's weight"),
+        ({"weight": 7}, "paths: weight must name a connection's weight, as"),
+        ({"weight": "layers.5.neurons.0.w.0"}, "paths: weight 'layers.5.neurons.0.w.0' is not"),
+        ({"weight": "layers.0.neurons.0.w.0", "k": 0}, "paths: k must be an int in [1, 20]"),
+        ({"weight": "layers.0.neurons.0.w.0", "k": 21}, "paths: k must be an int in [1, 20]"),
+        ({}, "paths: missing field 'weight'"),
+        ({"weight": "layers.0.neurons.0.w.0", "step": 2}, "paths: unknown field"),
+    ],
+)
+def test_paths_refuses_bad_requests(server, three, extra, fragment):
+    pixels, _ = three
+    status, _, d = request(server, "POST", "/api/paths", {"pixels": pixels, "target": 3, **extra})
+    assert status == 400 and fragment in d["error"], d

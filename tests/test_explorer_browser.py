@@ -216,3 +216,48 @@ def test_page_uses_nothing_from_the_network(page):
     driver, _, server, _ = page
     urls = js(driver, "return performance.getEntriesByType('resource').map(e => e.name)")
     assert urls and all(re.match(rf"http://127\.0\.0\.1:{server.port}/", u) for u in urls)
+
+
+def test_a_weights_paths_add_up_to_its_gradient(page):
+    """Keyboard: Enter on a top weight opens its paths; they add up to its gradient."""
+    import math
+
+    from selenium.webdriver.common.keys import Keys
+
+    driver, wait, _, shots = page
+    by_id = lambda name: driver.find_element("id", name)  # noqa: E731
+    driver.find_element("css selector", '#stepper button[data-step="4"]').click()
+    wait.until(lambda d: by_id("view").get_attribute("data-step") == "4"
+               and not js(d, "return state.busy || state.dirty"))
+    row = driver.find_element("css selector", "#top-weights tr[data-name]")
+    name, grad = row.get_attribute("data-name"), float(row.get_attribute("data-grad"))
+    assert row.get_attribute("tabindex") == "0" and row.get_attribute("role") == "button"
+    row.send_keys(Keys.ENTER)
+    wait.until(lambda d: by_id("paths").get_attribute("data-state") == "shown"
+               and by_id("paths").get_attribute("data-weight") == name)
+    panel = by_id("paths")
+    assert float(panel.get_attribute("data-total")) == grad  # the gradient backward gives
+    rows = panel.find_elements("css selector", "tr.path-row")
+    contributions = [float(r.get_attribute("data-contribution")) for r in rows]
+    assert len(rows) == 5 and contributions == sorted(contributions, key=abs, reverse=True)
+    assert float(rows[-1].get_attribute("data-running")) == math.fsum(contributions)
+    remainder = float(panel.find_element("css selector", "tr.rest-row")
+                      .get_attribute("data-remainder"))
+    assert abs(math.fsum([*contributions, remainder]) - grad) <= 1e-15 * (
+        abs(grad) + math.fsum(map(abs, contributions)))
+    assert name in panel.text and "paths; backward visited" in panel.text
+    assert panel.find_elements("css selector", "figure svg g.edge[id^='path']")
+    assert f"Why d loss / d {name}" in panel.find_element("css selector", "figure").text
+    driver.execute_script("arguments[0].scrollIntoView()", panel)
+    driver.save_screenshot(str(shots / "06_paths.png"))
+
+    # A click on a connection in the network opens that weight's paths.
+    edge = driver.find_element("css selector", "#view g.edge.top")
+    other = edge.get_attribute("id")
+    js(driver, "arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}))",
+       edge.find_element("css selector", "path.hit"))
+    wait.until(lambda d: by_id("paths").get_attribute("data-weight") == other
+               and by_id("paths").get_attribute("data-state") == "shown")
+    # Back to the forward view: no loss, so no paths.
+    driver.find_element("css selector", '#stepper button[data-step="0"]').click()
+    wait.until(lambda d: by_id("paths").get_attribute("data-state") == "closed")

@@ -291,3 +291,71 @@ def test_network_svg_renders_with_named_coloured_connections(three, tmp_path):
     for word in ("Backprop step 2", "hidden 1 (relu)", "output", "3: ", "→ 1 ▲", "more positive"):
         assert word in words
     assert len(groups(svg, "node")) > 64 + 16 + 16 + 10
+
+
+# --- explain=: one weight's top paths to the loss -------------------------------------------
+
+
+def _explained(three, name="layers.0.neurons.0.w.3", k=5):
+    from autograd import explain_gradient
+
+    model = nn.MLP(64, [32, 32, 10], seed=0)
+    g = nn.draw_network(model, three, 3, explain=name, explain_k=k)
+    loss = nn.cross_entropy(model(three), 3)
+    return model, g, explain_gradient(loss, dict(model.named_parameters())[name], k)
+
+
+def test_explain_draws_each_hop_with_its_local_derivative(three) -> None:
+    model, g, e = _explained(three)
+    hops = {i: a for i, a in edges(g).items() if i.startswith("path")}
+    assert hops, "no path drawn"
+    layers = dict(model.named_parameters())
+    # The weight's own hop: x3 -> hidden 1 neuron 0, d(relu(w·x + b))/dw = x3 when active.
+    own = [a for a in hops.values() if a["tooltip"] == f"local derivative: {fmt(three[3])}"]
+    assert own and all(a["label"] == f"×{fmt(three[3])}" for a in own)
+    # A hop from hidden 2 into the (linear) output 3 is that connection's weight.
+    w_out = {fmt(layers[f"layers.2.neurons.3.w.{i}"].data) for i in range(32)}
+    assert any(a["label"][1:] in w_out for a in hops.values())
+    # The caption: each path's factors, and the sum reaching the gradient.
+    assert f"= {fmt(e.total)} = d loss / d weight" in g.source
+    assert f"the gradient sums {e.count:,} paths" in g.source
+    for n, p in enumerate(e.paths, 1):
+        assert f"path {n}: {fmt(p.contribution, '+')} = " in g.source
+    colours = {a["color"] for a in hops.values()}
+    assert colours <= {BLUE, RED, "#737373"} and len(colours) >= 2
+
+
+def test_explain_names_each_route_between_two_neurons(three) -> None:
+    # The loss reaches output 3 directly (×-1) and through the softmax's sum (×p3); with
+    # enough paths listed both routes are on the one line, and both are said.
+    _, g, _ = _explained(three, k=40)
+    into_loss = [a for i, a in edges(g).items() if i.startswith("path") and " or " in a["label"]]
+    assert len(into_loss) == 1
+    assert into_loss[0]["label"].startswith("×-1.0000 or ×")
+    assert into_loss[0]["tooltip"].startswith("local derivatives of its routes: -1.0000, ")
+
+
+def test_explain_takes_the_weight_itself(three) -> None:
+    model = nn.MLP(64, [32, 32, 10], seed=0)
+    w = dict(model.named_parameters())["layers.1.neurons.4.w.7"]
+    by_value = nn.draw_network(model, three, 3, explain=w).source
+    by_name = nn.draw_network(model, three, 3, explain="layers.1.neurons.4.w.7").source
+    assert by_value == by_name and "Why d loss / d layers.1.neurons.4.w.7" in by_name
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"explain": "layers.0.neurons.0.b"}, ValueError, "biases have no connection drawn"),
+        ({"explain": "layers.9.w"}, ValueError, "explain must name a weight of the model"),
+        ({"explain": 3}, TypeError, "explain must be a weight's name or the weight"),
+        ({"explain": "layers.0.neurons.0.w.0", "target": None}, ValueError, "needs the input"),
+        ({"explain": "layers.0.neurons.0.w.0", "explain_k": 0}, ValueError, "explain_k"),
+    ],
+)
+def test_explain_refuses_bad_arguments(three, kwargs, error, match) -> None:
+    model = nn.MLP(64, [32, 32, 10], seed=0)
+    kwargs = {"target": 3, **kwargs}
+    target = kwargs.pop("target")
+    with pytest.raises(error, match=match):
+        nn.draw_network(model, three, target, **kwargs)

@@ -28,6 +28,8 @@ from nn import MLP, train_test_split
 from . import engine
 
 LR_MAX = 10.0
+PATHS_K = 5  # paths shown for a weight by default
+PATHS_K_MAX = 20
 MAX_SESSIONS = 64
 SESSION_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
@@ -284,6 +286,25 @@ class Explorer:
             s.steps += 1
             data["sgd_steps"] = s.steps
         data["pixels"] = pixels
+        return data
+
+    def paths(self, body: dict) -> dict:
+        """Why one weight's gradient is what it is: its largest paths to the loss."""
+        check_fields(body, ("pixels", "ink", "fit", "session", "target", "weight", "k"), "paths")
+        pixels = self._pixels(body, "paths")
+        target = self._target(body, "paths")
+        name = required(body, "weight", "paths")
+        if not isinstance(name, str) or not engine.WEIGHT_NAME.fullmatch(name):
+            raise ClientError(400, "paths: weight must name a connection's weight, as "
+                              f"'layers.0.neurons.5.w.12', got {show(name)}")
+        k = whole(body.get("k", PATHS_K), "paths", "k", 1, PATHS_K_MAX)
+        s = self._session(body, "paths")
+        with s.lock:
+            if name not in engine.weight_names(s.model):
+                raise ClientError(400, f"paths: weight {show(name)} is not in the model")
+            data, picture = engine.paths_view(s.model, pixels, target, name, k)
+            data["sgd_steps"] = s.steps
+        data["svg"] = self._svg(picture)
         return data
 
     def testdigit(self, query: Mapping[str, list[str]]) -> dict:

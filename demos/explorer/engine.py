@@ -12,6 +12,10 @@
   (upstream gradient at its neuron's weighted input x local derivative, the
   input it multiplies), the layer the step updates, its nudges and top weights.
 * :func:`sgd_step` takes one plain SGD step on one digit and reports what moved.
+* :func:`paths_view` says why one weight's gradient is what it is: its largest
+  paths to the loss (``autograd.explain_gradient``), hop by hop between
+  neurons, with the running sum that reaches the gradient, and the network
+  picture with those paths drawn (``draw_network(..., explain=)``).
 
 Nothing here touches ``.grad`` except :func:`sgd_step`, which owns its model;
 the others only read the model, so several threads may share one.
@@ -19,12 +23,14 @@ the others only read the model, so several threads may share one.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from autograd import Value, trace_backward
+from autograd import Value, explain_gradient, trace_backward
+from autograd.paths import count_text
 from demos.output import strip_svg_comments
 from nn import MLP, SGD, NetworkRun, cross_entropy, draw_network, run_layers, softmax
 
@@ -40,6 +46,7 @@ TOP_MOVED = 10
 
 _EDGE_ID = re.compile(r'<g id="(layers\.\d+\.neurons\.\d+\.w\.\d+)" class="edge">')
 _XML_HEAD = re.compile(r"^.*?(?=<svg)", re.S)
+WEIGHT_NAME = re.compile(r"layers\.\d{1,4}\.neurons\.\d{1,4}\.w\.\d{1,4}")
 
 
 # --- the input ------------------------------------------------------------------------------
@@ -287,3 +294,75 @@ def sgd_step(model: MLP, pixels: Sequence[float], target: int, lr: float) -> dic
         "moved": moved[:TOP_MOVED],
     }
 
+
+
+# --- why a weight's gradient is what it is: its paths to the loss ----------------------------
+
+
+def paths_view(
+    model: MLP, pixels: Sequence[float], target: int, name: str, k: int
+) -> tuple[dict, Any]:
+    """The ``k`` largest paths from the loss down to weight ``name``, hop by hop between
+    neurons, and the network picture with them drawn.  ``name`` must be a weight."""
+    weight = dict(model.named_parameters())[name]
+    f = forward(model, pixels)
+    loss = cross_entropy(f.acts[-1], target)
+    e = explain_gradient(loss, weight, k)
+    neurons = _neuron_names(model, f)
+    running: list[float] = []
+    paths = []
+    for p in e.paths:
+        running.append(p.contribution)
+        paths.append({
+            "contribution": p.contribution,
+            "running": math.fsum(running),
+            "hops": _hops(p, neurons, name),
+        })
+    data = {
+        "view": "paths",
+        "weight": name,
+        "value": weight.data,
+        "target": target,
+        "total": e.total,
+        "listed": e.listed,
+        "remainder": e.remainder,
+        "count": count_text(e.count),
+        "others": count_text(e.others),
+        "edges": e.edges,
+        "comparison": e.comparison(),
+        "paths": paths,
+    }
+    return data, draw_network(model, model_input(pixels), target, explain=name, explain_k=k)
+
+
+def weight_names(model: MLP) -> set[str]:
+    """The names of the model's connection weights (biases are not connections)."""
+    return {w.label for _, _, _, w in _weights(model)}
+
+
+def _neuron_names(model: MLP, f: Forward) -> dict:
+    """Each drawn neuron's output Value -> how the page names it."""
+    n = len(model.layers)
+    names = {}
+    for c, col in enumerate(f.acts):
+        for j, v in enumerate(col):
+            if c == 0:
+                names[v] = f"pixel x{j}"
+            elif c == n:
+                names[v] = f"output {j}"
+            else:
+                names[v] = f"layers.{c - 1}.neurons.{j}"
+    return names
+
+
+def _hops(p: Any, neurons: dict, weight: str) -> list[dict]:
+    """The path from the loss as hops between neurons, each with its local derivative
+    (the product of the engine's local derivatives between the two)."""
+    hops, d = [{"name": "loss", "local": None}], 1.0
+    for node, local in zip(p.nodes[1:], p.locals):
+        d *= local
+        here = neurons.get(node)
+        if here is not None or node is p.nodes[-1]:
+            hops.append({"name": here or weight, "local": d})
+            d = 1.0
+    return hops

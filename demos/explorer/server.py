@@ -3,7 +3,7 @@
 Routes: ``GET /`` (the page), ``GET /static/<file>`` (its script and style,
 read once at start-up into a table: a client's path is only ever a key in it,
 never a file name), ``GET /api/info``, ``GET /api/testdigit``, and ``POST
-/api/session | reset | predict | step | sgd`` (JSON bodies).
+/api/session | reset | predict | step | sgd | paths`` (JSON bodies).
 
 Defences, each answered with a 4xx and a one-line JSON ``{"error": ...}``:
 a ``Host`` other than this server's (DNS rebinding; every one is checked, and
@@ -240,7 +240,8 @@ class Handler(BaseHTTPRequestHandler):
     deadline = 0.0
 
     GET_ROUTES = ("/api/info", "/api/testdigit")
-    POST_ROUTES = ("/api/session", "/api/reset", "/api/predict", "/api/step", "/api/sgd")
+    POST_ROUTES = ("/api/session", "/api/reset", "/api/predict", "/api/step", "/api/sgd",
+                   "/api/paths")
 
     def setup(self) -> None:
         super().setup()
@@ -400,6 +401,7 @@ class Handler(BaseHTTPRequestHandler):
             "/api/predict": explorer.predict,
             "/api/step": explorer.step,
             "/api/sgd": explorer.sgd,
+            "/api/paths": explorer.paths,
         }[path]
         self._json(200, endpoint(body))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nn
-from autograd import draw_dot, render_svg, trace_backward
+from autograd import Value, draw_dot, explain_gradient, grad, render_svg, trace_backward
 from demos.datasets import load_digits
 from demos.graph import neuron
 
@@ -50,8 +50,28 @@ def main() -> None:
     for p in deep.parameters():
         p.data *= 0.3  # deep, narrow, small weights: docs/nn.md's vanishing gradient
     written.append(nn.diagnose(deep, xs[:200], ys[:200]).plot(HERE / "diagnose_vanishing.png"))
+    written += paths_pictures(digits, xs[i])
     for path in written:
         print(f"{path.relative_to(HERE.parents[1])}: {path.stat().st_size / 1024:.0f} KiB")
+
+
+def paths_pictures(digits: nn.MLP, three: list) -> list[Path]:
+    """docs/pictures.md's "A gradient's paths": a small graph and the digits network."""
+    x, w, b = Value(2.0, label="x"), Value(-0.5, label="w"), Value(0.3, label="b")
+    h = (x * w + b).tanh()
+    h.label = "h"
+    y = h * x + x * x * 0.1 - h * h
+    y.label = "y"
+    y.backward()
+    why = explain_gradient(y, x, k=3)
+    out = [render_svg(draw_dot(y, highlight=why, title="The 3 largest of 6 paths from y to x"),
+                      HERE / "paths_graph.svg")]
+    loss = nn.cross_entropy(digits(three), 3)
+    weights = [w for neuron in digits.layers[0].neurons for w in neuron.w]
+    top = max(zip(grad(loss, weights), weights), key=lambda t: abs(t[0]))[1]
+    out.append(render_svg(nn.draw_network(digits, three, 3, explain=top),
+                          HERE / "paths_network.svg"))
+    return out
 
 
 if __name__ == "__main__":

@@ -260,6 +260,7 @@ function render(d) {
   renderAnswer(d);
   renderView(d);
   renderStep(d);
+  refreshPaths(d);
   $("sgd-count").textContent = d.sgd_steps
     ? `this page's model has taken ${d.sgd_steps} SGD step${d.sgd_steps > 1 ? "s" : ""}`
     : "this page's model is the loaded one";
@@ -387,6 +388,8 @@ function pin(name) {
   state.pinned = name;
   for (const g of view.querySelectorAll("g.edge")) g.classList.toggle("pinned", g.id === name);
   renderPinned();
+  if (name && state.step > 0) openPaths(name);
+  else closePaths();
 }
 
 function renderPinned() {
@@ -441,6 +444,7 @@ function renderStep(d) {
         el("td", {class: "mono"}, w.name), el("td", {}, fmt(w.value)), el("td", {}, signed(w.grad)),
         el("td", {}, `${signed(w.upstream)} × ${fmt(w.local)} = ${signed(w.product)}`));
       tr.addEventListener("click", () => pin(w.name));
+      keyboardRow(tr, () => pin(w.name), `show why ${w.name}'s gradient is ${signed(w.grad)}`);
       return tr;
     }));
   if (!d.top_weights.length) {
@@ -451,6 +455,104 @@ function renderStep(d) {
 function nudgeCell(grad) {
   if (grad === 0) return el("td", {class: "muted"}, "none");
   return grad < 0 ? el("td", {class: "up"}, "▲ rise") : el("td", {class: "down"}, "▼ fall");
+}
+
+// --- why a gradient is what it is: the weight's paths to the loss ----------------------
+// The chain rule: d loss / d w is the sum, over every path from the loss down to w, of the
+// product of the local derivatives on it. The server lists the largest paths
+// (autograd.explain_gradient) and draws them on the network; the page shows them adding up.
+
+const paths = $("paths");
+let pathsAsked = 0;  // the latest request: an older answer that arrives late is dropped
+
+function keyboardRow(tr, act, label) {
+  tr.tabIndex = 0;
+  tr.setAttribute("role", "button");
+  tr.setAttribute("aria-label", label);
+  tr.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") { e.preventDefault(); act(); }
+  });
+}
+
+async function openPaths(name) {
+  const body = inputBody();
+  if (!body) return;
+  const asked = ++pathsAsked;
+  paths.hidden = false;
+  paths.dataset.weight = name;
+  paths.dataset.state = "loading";
+  try {
+    const d = await withSession("/api/paths", {...body, target: state.target, weight: name, k: 5});
+    if (asked === pathsAsked) renderPaths(d);
+  } catch (e) {
+    if (asked !== pathsAsked) return;
+    paths.dataset.state = "error";
+    paths.replaceChildren(el("p", {class: "muted"}, `Could not explain ${name}: ${e.message}`));
+  }
+}
+
+function closePaths() {
+  pathsAsked++;
+  paths.hidden = true;
+  paths.replaceChildren();
+  delete paths.dataset.weight;
+  paths.dataset.state = "closed";
+}
+
+function refreshPaths(d) {
+  if (paths.hidden) return;
+  if (d.view === "step" && state.pinned) openPaths(state.pinned);
+  else closePaths();
+}
+
+function hopsCell(hops) {
+  const td = el("td", {class: "hops"});
+  hops.forEach((h, i) => {
+    if (i) td.append(el("span", {class: "local"}, ` ×${fmt(h.local)} `), "→ ");
+    td.append(el("span", {class: i === hops.length - 1 ? "mono weight" : "mono"}, h.name));
+  });
+  return td;
+}
+
+function renderPaths(d) {
+  paths.dataset.state = "shown";
+  paths.dataset.total = d.total;
+  const close = el("button", {type: "button", class: "ghost small", "aria-label": "close the paths"}, "close");
+  close.addEventListener("click", () => closePaths());
+  const head = el("div", {class: "paths-head"},
+    el("h3", {}, `Why is d loss / d ${d.weight} = ${signed(d.total)}?`), close);
+  const intro = el("p", {class: "small"},
+    "By the chain rule, a weight's gradient is the sum, over every path from the loss down to " +
+    "the weight, of the product of the local derivatives along the path (×). These are its " +
+    `${d.paths.length} largest of ${d.count} paths; backpropagation gets the same sum without ` +
+    `listing them, sharing their common parts: ${d.comparison}.`);
+  const table = el("table", {id: "paths-table"},
+    el("tr", {}, ...["#", "path from the loss, × each hop's local derivative", "contribution", "running sum"]
+      .map((h) => el("th", {}, h))));
+  d.paths.forEach((p, i) => {
+    table.append(el("tr", {class: "path-row", data: {contribution: p.contribution, running: p.running}},
+      el("td", {}, i + 1), hopsCell(p.hops),
+      el("td", {class: p.contribution > 0 ? "pos" : p.contribution < 0 ? "neg" : ""}, signed(p.contribution)),
+      el("td", {}, signed(p.running))));
+  });
+  if (d.others !== "0") {
+    table.append(el("tr", {class: "rest-row", data: {remainder: d.remainder}},
+      el("td", {}, ""), el("td", {}, `the other ${d.others} paths, together`),
+      el("td", {}, signed(d.remainder)), el("td", {}, signed(d.listed + d.remainder))));
+  }
+  table.append(el("tr", {class: "total-row", data: {total: d.total}},
+    el("td", {}, ""), el("td", {}, `= the gradient of ${d.weight} (backward computes the same)`),
+    el("td", {}, ""), el("td", {}, signed(d.total))));
+  const figure = el("figure", {class: "paths-figure"});
+  figure.innerHTML = d.svg;
+  const svg = figure.querySelector("svg");
+  if (svg) {
+    svg.removeAttribute("width");
+    svg.removeAttribute("height");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", `the network with the ${d.paths.length} largest paths of ${d.weight} drawn`);
+  }
+  paths.replaceChildren(head, intro, el("div", {class: "scroll"}, table), figure);
 }
 
 // --- the stepper and the target ---------------------------------------------------------
