@@ -11,8 +11,9 @@ in ``kinds.py``; ``Value`` and its operators in ``value.py``; backward's loop
 ``style.py``, ``draw.py`` (``draw_dot``), ``render.py`` (Graphviz), the
 grouping hook in ``grouping.py``; text tables in ``table.py``; input checks
 in ``checks.py``; forward mode (``jvp``) in ``forward.py``, and ``grad(f)``,
-``jacobian``, ``hessian``, ``hvp`` in ``functional.py``.  Layers point one way (``tests/test_architecture.py``):
-node, checks, grad_mode, kinds, rules, backward, value, then the rest.
+``jacobian``, ``hessian``, ``hvp`` in ``functional.py``.  Layers point one way
+(``tests/test_architecture.py``): node, checks, grad_mode, kinds, rules, backward,
+value, then the rest.
 An optional compiled build of those modules (not grad_mode): ``_build.py`` (the ``.pxd``
 files beside them; ``COMPILED`` says whether it runs, ``VALUEGRAD_PURE=1``
 picks the ``.py`` files).
