@@ -27,7 +27,7 @@ from .backward import backward
 from .checks import describe, real, sequence
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .kinds import LOCAL_GRADS, Closure, Rule, RuleKind, is_finite
-from .node import Node
+from .node import Node, open_value_class
 from .rules import ADD, DIV, DOT, MUL, SUB
 
 Number = Union[int, float]
@@ -555,6 +555,8 @@ _ONLY_VALUES = {Value}
 
 
 # === issue 22: module-level ops =========================================================
+
+open_value_class(Value)  # compiled: hashed by identity despite <, and open to new methods
 
 
 def _compared(x: Any) -> Any:

@@ -275,3 +275,29 @@ def test_setting_a_layers_activation_sets_every_neurons():
     with pytest.raises(ValueError, match=r"Layer.activation: unknown activation 'swish'"):
         layer.activation = "swish"
     assert layer.activation == "sigmoid"  # nothing changed by the refused name
+
+
+NEW_ACTIVATIONS = ["leaky_relu", "elu", "gelu", "silu", "softplus"]  # issue 22
+
+
+@pytest.mark.parametrize("act", NEW_ACTIVATIONS)
+def test_the_new_activations_build_initialise_and_train(act: str) -> None:
+    from nn import SGD, mse
+
+    assert init_bound(act, 16, 4) == math.sqrt(6 / 16)  # He, as relu
+    model = MLP(2, [8, 1], act, "linear", seed=1)
+    assert [layer.activation for layer in model.layers] == [act, "linear"]
+    assert model.layers[0](Value(0.5) for _ in range(2))[0].op.split("[")[0] == act
+    xs = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+    ys = [0.0, 1.0, 1.0, 0.0]  # xor: no linear model fits it
+    opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    def loss() -> Value:
+        return mse([model(x) for x in xs], ys)
+
+    first = loss().data
+    for _ in range(150):
+        opt.zero_grad()
+        loss().backward()
+        opt.step()
+    assert loss().data < 0.1 * first, (act, first, loss().data)
