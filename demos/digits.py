@@ -20,6 +20,7 @@ from typing import Any, Callable
 from autograd import vsum
 from demos import cli
 from demos.datasets import load_digits, train_test_split
+from demos.modes import compare_modes, mode_line
 from demos.output import pyplot, save_figure, write_svg, wrote
 from demos.training import (
     Progress,
@@ -261,6 +262,7 @@ def run(demo: DigitsDemo, args: argparse.Namespace) -> int:
     print(f"\ntrained in {seconds:.1f} s; train accuracy: {train_acc:.1%}")
     print(f"test accuracy: {test_acc:.1%} ({sum(p == t for p, t in zip(pred, y_test))} of "
           f"{len(y_test)} test digits)")
+    print(mode_line(compare_modes(model, X_test[0], y_test[0])))
     return 0
 
 
