@@ -11,6 +11,5 @@ cimport cython
 cdef class Node:
     cdef public double data, grad
     cdef public object label, _rule, _a, _b
-    cdef dict __dict__  # attributes of your own (p.m = 0), as on a torch tensor
 
 cpdef collectable(Node node)

@@ -42,12 +42,11 @@ __all__ = ["Node", "collectable", "open_value_class"]
 class Node:
     """``data``, ``grad``, ``label``, the rule that made the node, two parent slots.
 
-    And a ``__dict__``, empty until used, so a node takes attributes of your own, as a
-    torch tensor does (``p.m = 0``: micrograd AdamWs keep their moments on the
-    parameters); it costs a pointer per node and no dict until you set one.
+    No ``__dict__``, so ``p.m = 0`` raises ``AttributeError``: one would cost every node
+    memory (measured in docs/benchmarks.md) for a habit a dict keyed by the Value serves.
     """
 
-    __slots__ = ("data", "grad", "label", "_rule", "_a", "_b", "__dict__")
+    __slots__ = ("data", "grad", "label", "_rule", "_a", "_b")
 
     def __cinit__(self) -> None:
         # Called by the compiled build only, as each node is allocated.  The node

@@ -259,10 +259,10 @@ def run(demo: DigitsDemo, args: argparse.Namespace) -> int:
         model, (X_train, X_test, y_train, y_test), args, side=demo.side
     )
 
+    print(mode_line(compare_modes(model, X_test[0], y_test[0])))
     print(f"\ntrained in {seconds:.1f} s; train accuracy: {train_acc:.1%}")
     print(f"test accuracy: {test_acc:.1%} ({sum(p == t for p, t in zip(pred, y_test))} of "
           f"{len(y_test)} test digits)")
-    print(mode_line(compare_modes(model, X_test[0], y_test[0])))
     return 0
 
 
