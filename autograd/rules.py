@@ -367,6 +367,18 @@ ACOS = Rule(
 )
 ATAN = Rule("atan", 1, math.atan, lambda g, out, x: (g / (1.0 + x * x),),
             law="atan: 1 / (1 + x^2)", finite=True)
+ASINH = Rule("asinh", 1, math.asinh, lambda g, out, x: (g / sqrt(x * x + 1.0),),
+             law="asinh: 1 / sqrt(x^2 + 1)", finite=True)
+ACOSH = Rule(
+    "acosh", 1, math.acosh, lambda g, out, x: (g / sqrt(x * x - 1.0),),
+    domain=lambda x: "argument must be >= 1" if x < 1.0 else None,
+    law="acosh: 1 / sqrt(x^2 - 1)",  # infinite at 1: no finite derivative
+)
+ATANH = Rule(
+    "atanh", 1, math.atanh, lambda g, out, x: (g / (1.0 - x * x),),
+    domain=lambda x: None if -1.0 < x < 1.0 else "argument must be in (-1, 1)",
+    law="atanh: 1 / (1 - x^2)", finite=True,
+)
 SINH = Rule("sinh", 1, math.sinh, lambda g, out, x: (g * cosh(x),), law="sinh: cosh of its input")
 COSH = Rule("cosh", 1, math.cosh, lambda g, out, x: (g * sinh(x),), law="cosh: sinh of its input")
 LOG1P = Rule(
@@ -376,6 +388,11 @@ LOG1P = Rule(
 )
 EXPM1 = Rule("expm1", 1, math.expm1, lambda g, out, x: (g * (out + 1.0),),
              law="expm1: out + 1", finite=True)
+EXP2 = Rule("exp2", 1, lambda x: 2.0**x, lambda g, out, x: (g * (out * _LN2),),
+            law="exp2: out ln 2", finite=True)
+# A step: its derivative is 0 on both sides of its jump at 0, and the rule sends 0 there.
+SIGN = Rule("sign", 1, sign, lambda g, out, x: (g * 0.0,), law="sign: 0 (a step)",
+            kink=_at_zero, finite=True)
 LOG2 = Rule("log2", 1, math.log2, lambda g, out, x: (g / (x * _LN2),), domain=_positive,
             law="log2: 1 / (x ln 2)", finite=True)
 LOG10 = Rule("log10", 1, math.log10, lambda g, out, x: (g / (x * _LN10),), domain=_positive,

@@ -229,6 +229,15 @@ class Value(Node):
     def atan(self) -> Value:
         return _unary(R.ATAN, self)
 
+    def asinh(self) -> Value:
+        return _unary(R.ASINH, self)
+
+    def acosh(self) -> Value:
+        return _unary(R.ACOSH, self)
+
+    def atanh(self) -> Value:
+        return _unary(R.ATANH, self)
+
     def sinh(self) -> Value:
         return _unary(R.SINH, self)
 
@@ -242,6 +251,14 @@ class Value(Node):
     def expm1(self) -> Value:
         """``exp(x) - 1``, exact for tiny ``x``."""
         return _unary(R.EXPM1, self)
+
+    def exp2(self) -> Value:
+        """``2 ** x``."""
+        return _unary(R.EXP2, self)
+
+    def sign(self) -> Value:
+        """-1, 0 or 1; its derivative is 0 (at 0 too, as in PyTorch)."""
+        return _unary(R.SIGN, self)
 
     def log2(self) -> Value:
         return _unary(R.LOG2, self)

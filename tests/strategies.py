@@ -44,6 +44,15 @@ class _Floats:
     sinh, cosh, log1p, expm1, erf = math.sinh, math.cosh, math.log1p, math.expm1, math.erf
     log2, log10 = math.log2, math.log10
     maximum, minimum = max, min
+    asinh, acosh, atanh = math.asinh, math.acosh, math.atanh
+
+    @staticmethod
+    def exp2(x: float) -> float:
+        return 2.0**x
+
+    @staticmethod
+    def sign(x: float) -> float:
+        return float((x > 0.0) - (x < 0.0))
 
     @staticmethod
     def softplus(x: float) -> float:
@@ -92,6 +101,8 @@ class _Values:
     softplus, gelu, silu, leaky_relu, elu = Value.softplus, Value.gelu, Value.silu, \
         Value.leaky_relu, Value.elu
     clamp = Value.clamp
+    asinh, acosh, atanh, exp2, sign = Value.asinh, Value.acosh, Value.atanh, Value.exp2, \
+        Value.sign
     maximum, minimum = staticmethod(autograd.maximum), staticmethod(autograd.minimum)
     vsum = staticmethod(autograd.vsum)
     dot = staticmethod(autograd.dot)
@@ -192,6 +203,12 @@ OPS.update({
     "asin": Op(_one, _NONE, lambda L, a, c: L.asin(a[0] * 0.2), _fs("asin", "*")),
     "acos": Op(_one, _NONE, lambda L, a, c: L.acos(a[0] * 0.2), _fs("acos", "*")),
     "atan": Op(_one, _NONE, lambda L, a, c: L.atan(a[0]), _fs("atan")),
+    "asinh": Op(_one, _NONE, lambda L, a, c: L.asinh(a[0]), _fs("asinh")),
+    "acosh": Op(_one, _NONE, lambda L, a, c: L.acosh(a[0] * a[0] * 0.25 + 1.05),
+                _fs("acosh", "*", "+")),
+    "atanh": Op(_one, _NONE, lambda L, a, c: L.atanh(a[0] * 0.2), _fs("atanh", "*")),
+    "exp2": Op(_one, _NONE, lambda L, a, c: L.exp2(a[0] * 0.5), _fs("exp2", "*")),
+    "sign": Op(_one, _NONE, lambda L, a, c: L.sign(a[0]), _fs("sign"), lambda a, c: abs(a[0])),
     "sinh": Op(_one, _NONE, lambda L, a, c: L.sinh(a[0] * 0.5), _fs("sinh", "*")),
     "cosh": Op(_one, _NONE, lambda L, a, c: L.cosh(a[0] * 0.5), _fs("cosh", "*")),
     "log1p": Op(_one, _NONE, lambda L, a, c: L.log1p(a[0] * 0.2), _fs("log1p", "*")),
@@ -301,7 +318,7 @@ def programs(
         last = len(values) - 1
         # Favouring the newest node makes deep chains; any index makes fan-out.
         index = st.one_of(st.just(last), st.integers(0, last))
-        if name in ("abs", "relu", "leaky_relu", "elu"):  # kinked at 0: pick safe operands
+        if name in ("abs", "relu", "leaky_relu", "elu", "sign"):  # kinked at 0: safe operands
             safe = [i for i, v in enumerate(values) if abs(v) >= KINK_MARGIN]
             if not safe:
                 name, op = "neg", OPS["neg"]

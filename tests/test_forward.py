@@ -94,6 +94,7 @@ KINKS = [
     # (function, point, the derivative each rule states there, per input)
     (lambda x: x.relu(), [0.0], [0.0]),
     (lambda x: abs(x), [0.0], [0.0]),
+    (lambda x: x.sign(), [0.0], [0.0]),
     (lambda x: x.leaky_relu(0.2), [0.0], [0.2]),
     (lambda x: x.elu(0.5), [0.0], [0.5]),
     (lambda a, b: autograd.maximum(a, b), [1.5, 1.5], [0.5, 0.5]),

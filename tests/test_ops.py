@@ -37,7 +37,8 @@ needs_torch = pytest.mark.skipif(
     torch is None, reason="PyTorch is not installed (pip install -e '.[torch]'); CI installs it"
 )
 
-NEW_OPS = ["sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "log1p", "expm1",
+NEW_OPS = ["sin", "cos", "tan", "asin", "acos", "atan", "asinh", "acosh", "atanh", "exp2",
+           "sign", "sinh", "cosh", "log1p", "expm1",
            "log2", "log10", "erf", "softplus", "gelu", "silu", "leaky_relu", "elu", "maximum",
            "minimum", "clamp", "modc", "mod"]
 
@@ -107,9 +108,11 @@ def test_a_wrong_new_rule_is_caught(name: str, vjp: Callable, op: str, check: Ca
 
 def test_values_are_the_math_modules() -> None:
     x = Value(0.3)
-    for name in ("sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "log1p", "expm1",
-                 "log2", "log10", "erf"):
+    for name in ("sin", "cos", "tan", "asin", "acos", "atan", "asinh", "atanh", "sinh", "cosh",
+                 "log1p", "expm1", "log2", "log10", "erf"):
         assert getattr(x, name)().data == getattr(math, name)(0.3), name
+    assert Value(1.5).acosh().data == math.acosh(1.5) and Value(3.0).exp2().data == 8.0
+    assert [Value(v).sign().data for v in (-2.0, 0.0, 0.5)] == [-1.0, 0.0, 1.0]
     assert Value(-40.0).gelu().data == -40.0 * 0.5 * math.erfc(40.0 / math.sqrt(2.0))
     assert Value(800.0).softplus().data == 800.0  # log(1 + e^800) without overflow
     assert Value(-800.0).softplus().data == math.exp(-800.0)
@@ -126,6 +129,9 @@ def test_values_are_the_math_modules() -> None:
         (lambda: Value(1.5).asin(), ValueError, r"asin: argument must be in \[-1, 1\], got"),
         (lambda: Value(-1.5).acos(), ValueError, r"acos: argument must be in \[-1, 1\]"),
         (lambda: Value(-1.0).log1p(), ValueError, "log1p: argument must be > -1, got"),
+        (lambda: Value(0.5).acosh(), ValueError, "acosh: argument must be >= 1, got"),
+        (lambda: Value(1.0).atanh(), ValueError, r"atanh: argument must be in \(-1, 1\), got"),
+        (lambda: Value(2000.0).exp2(), OverflowError, "exp2: result overflows a float"),
         (lambda: Value(0.0).log2(), ValueError, "log2: argument must be > 0, got"),
         (lambda: Value(-3.0).log10(), ValueError, "log10: argument must be > 0, got"),
         (lambda: Value(1000.0).sinh(), OverflowError, "sinh: result overflows a float"),
@@ -146,9 +152,8 @@ def test_bad_input_names_the_op_and_the_value(call: Callable, error: type, messa
 
 
 def test_no_finite_derivative_at_the_domain_edge() -> None:
-    for x in (1.0, -1.0):
-        out = Value(x).asin()
-        with pytest.raises(GradientError, match="asin"):
+    for out in (Value(1.0).asin(), Value(-1.0).acos(), Value(1.0).acosh()):
+        with pytest.raises(GradientError, match=out.op):
             out.backward()
 
 
@@ -161,12 +166,14 @@ def test_module_level_minimum_maximum_clamp_lift_numbers() -> None:
 
 
 def test_each_rule_declares_its_law_and_the_kinked_ones_their_kink() -> None:
-    rules = [R.SIN, R.COS, R.TAN, R.ASIN, R.ACOS, R.ATAN, R.SINH, R.COSH, R.LOG1P, R.EXPM1,
+    rules = [R.SIN, R.COS, R.TAN, R.ASIN, R.ACOS, R.ATAN, R.ASINH, R.ACOSH, R.ATANH, R.EXP2,
+             R.SIGN, R.SINH, R.COSH, R.LOG1P, R.EXPM1,
              R.LOG2, R.LOG10, R.ERF, R.SOFTPLUS, R.GELU, R.SILU, R.MAXIMUM, R.MINIMUM, R.MOD,
              R.leaky_relu(0.1), R.elu(1.0), R.clamp(0.0, 1.0)]
     assert all(r.law for r in rules)
     kinked = {r.symbol for r in rules if r.kink is not None}
-    assert kinked == {"maximum", "minimum", "%", "leaky_relu[0.1]", "elu[1]", "clamp[0, 1]"}
+    assert kinked == {"maximum", "minimum", "%", "sign", "leaky_relu[0.1]", "elu[1]",
+                      "clamp[0, 1]"}
 
 
 def test_the_trace_states_the_kink_convention() -> None:
@@ -212,6 +219,11 @@ UNARY = {
     "asin": ((-0.99, 0.99), lambda t: torch.asin(t), Value.asin),
     "acos": ((-0.99, 0.99), lambda t: torch.acos(t), Value.acos),
     "atan": ((-10.0, 10.0), lambda t: torch.atan(t), Value.atan),
+    "asinh": ((-10.0, 10.0), lambda t: torch.asinh(t), Value.asinh),
+    "acosh": ((1.01, 10.0), lambda t: torch.acosh(t), Value.acosh),
+    "atanh": ((-0.99, 0.99), lambda t: torch.atanh(t), Value.atanh),
+    "exp2": ((-5.0, 5.0), lambda t: torch.exp2(t), Value.exp2),
+    "sign": ((-3.0, 3.0), lambda t: torch.sign(t), Value.sign),
     "sinh": ((-5.0, 5.0), lambda t: torch.sinh(t), Value.sinh),
     "cosh": ((-5.0, 5.0), lambda t: torch.cosh(t), Value.cosh),
     "log1p": ((-0.99, 10.0), lambda t: torch.log1p(t), Value.log1p),
@@ -290,6 +302,7 @@ def test_binary_ops_agree_with_torch_ties_included(name: str, a: float, b: float
 KINKS = [  # each op exactly at its kink: the derivative torch picks is the one we state
     ("relu", [0.0], lambda t: torch.relu(t), Value.relu),
     ("abs", [0.0], lambda t: torch.abs(t), abs),
+    ("sign", [0.0], lambda t: torch.sign(t), Value.sign),
     ("leaky_relu", [0.0], lambda t: F.leaky_relu(t, 0.3), lambda v: v.leaky_relu(0.3)),
     ("elu", [0.0], lambda t: F.elu(t, 0.4), lambda v: v.elu(0.4)),
     ("clamp lo", [-1.0], lambda t: torch.clamp(t, -1.0, 1.0), lambda v: v.clamp(-1.0, 1.0)),
