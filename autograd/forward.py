@@ -156,7 +156,7 @@ def _sweep_values(outs: list, seeds: dict) -> dict:
                 ds = r.vjp_graph(node, 1.0)
                 acc = None
                 for k, t in moving:
-                    term = t * ds[k]
+                    term = _times(t, ds[k])
                     acc = term if acc is None else acc + term
         except (ArithmeticError, ValueError) as e:
             raise _no_derivative(node, ps[moving[0][0]], e) from e
@@ -164,6 +164,13 @@ def _sweep_values(outs: list, seeds: dict) -> dict:
             acc = Value(checks.real(acc, "jvp", "a tangent"))
         tangent[node] = acc
     return tangent
+
+
+def _times(t: Value, d: Any) -> Any:
+    """``t * d``, without a node for a constant local derivative of 1 or -1 (``+``, ``-``)."""
+    if d.__class__ is float and (d == 1.0 or d == -1.0):
+        return t if d == 1.0 else -t
+    return t * d
 
 
 def _no_derivative(node: Value, parent: Value, e: BaseException | None = None) -> GradientError:

@@ -20,6 +20,7 @@ from hypothesis.errors import NoSuchExample
 import autograd
 import autograd.rules as R
 from autograd import GradientError, Value, grad, gradcheck
+from autograd.trace import formula
 from tests.strategies import OPS, Program, programs
 from tests.test_properties import _swap_in, holds
 
@@ -181,6 +182,9 @@ def test_the_trace_states_the_kink_convention() -> None:
     step = autograd.trace_backward(autograd.maximum(a, b))[0]
     assert step.locals == (0.5, 0.5)
     assert "a tie: half each" in step.law and "at its kink" in step.law
+    m = a % 0.75
+    assert formula(m, {a: "a", m.parents[1]: "c"}) == "a % c"
+    assert formula(a.gelu(), {a: "a"}) == "gelu(a)"
 
 
 # --- comparisons and truthiness --------------------------------------------------------------
