@@ -280,7 +280,7 @@ def exponential(c: float) -> Rule:
     )
 
 
-# === issue 22: more ops (sin ... erf, activations, minimum/maximum/clamp, %) ===========
+# === issue 22: more ops (sin ... erf, sign, activations, minimum/maximum/clamp, %) ====
 # Each vjp is plain arithmetic on floats or Values (the helpers below pick math's function
 # for a number and the Value method otherwise), so grad(create_graph=True), second
 # derivatives and forward mode (autograd.forward) all run from these declarations.
@@ -290,7 +290,7 @@ def exponential(c: float) -> Rule:
 # left slope (as relu sends 0 there); minimum/maximum on a tie send half the gradient to
 # each input (the mean of the two one-sided derivatives, torch.maximum's rule); clamp at a
 # bound passes the gradient (torch.clamp's); ``%`` jumps where a % b == 0 and sends the
-# derivative both sides share (1 to ``a``, -(a // b) to ``b``).
+# derivative both sides share (1 to ``a``, -(a // b) to ``b``), as ``sign`` sends 0 at 0.
 
 _SQRT2 = math.sqrt(2.0)
 _LN2 = math.log(2.0)
