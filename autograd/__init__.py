@@ -10,8 +10,10 @@ in ``kinds.py``; ``Value`` and its operators in ``value.py``; backward's loop
 ``trace.py``, ``gradcheck.py``; pictures: colours and number format in
 ``style.py``, ``draw.py`` (``draw_dot``), ``render.py`` (Graphviz), the
 grouping hook in ``grouping.py``; text tables in ``table.py``; input checks
-in ``checks.py``.  Layers point one way (``tests/test_architecture.py``):
-node, checks, grad_mode, kinds, rules, backward, value, then the rest.
+in ``checks.py``; forward mode (``jvp``) in ``forward.py``, and ``grad(f)``,
+``jacobian``, ``hessian``, ``hvp`` in ``functional.py``.  Layers point one way
+(``tests/test_architecture.py``): node, checks, grad_mode, kinds, rules, backward,
+value, then the rest.
 An optional compiled build of those modules (not grad_mode): ``_build.py`` (the ``.pxd``
 files beside them; ``COMPILED`` says whether it runs, ``VALUEGRAD_PURE=1``
 picks the ``.py`` files).
@@ -39,6 +41,7 @@ elif _stale := _pure.stale_sources(__path__[0]):
 
 from .backward import GradientError, backward, backward_order, grad, topological_order, zero_grad
 from .draw import draw_dot, render_svg
+from .forward import jvp
 from .gradcheck import GradcheckError, GradcheckReport, GradcheckRow, gradcheck
 from .paths import GradientPath, GradientPaths, explain_gradient
 from .rules import Rule
@@ -46,10 +49,13 @@ from .trace import BackwardTrace, trace_backward
 from .value import (
     Value,
     apply,
+    clamp,
     constant,
     dot,
     enable_grad,
     is_grad_enabled,
+    maximum,
+    minimum,
     no_grad,
     set_grad_enabled,
     vsum,
@@ -76,6 +82,7 @@ __all__ = [
     "apply",
     "backward",
     "backward_order",
+    "clamp",
     "constant",
     "dot",
     "draw_dot",
@@ -84,6 +91,9 @@ __all__ = [
     "grad",
     "gradcheck",
     "is_grad_enabled",
+    "jvp",
+    "maximum",
+    "minimum",
     "no_grad",
     "render_svg",
     "set_grad_enabled",

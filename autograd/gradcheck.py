@@ -29,6 +29,7 @@ from typing import Any, Callable, Union
 from . import checks
 from .backward import grad, topological_order
 from .checks import real
+from .forward import jvp
 from .table import format_table
 from .value import Value, enable_grad, no_grad
 
@@ -140,6 +141,7 @@ def gradcheck(
     rtol: float = 1e-3,
     order: int = 1,
     raise_on_failure: bool = False,
+    forward: bool = False,
 ) -> GradcheckReport:
     """Compare the engine's derivatives of ``f`` with central differences.
 
@@ -152,10 +154,13 @@ def gradcheck(
     the analytic value lies between the one-sided differences, i.e. is a valid
     one-sided/sub-gradient) or ``'domain'`` (``f`` fails at ``x + h`` or
     ``x - h``; a one-sided difference is reported instead).  See the module
-    docstring for the step and tolerance.
+    docstring for the step and tolerance.  ``forward=True`` asks forward mode
+    (:func:`autograd.jvp`, one sweep per input) for a second opinion: a row where it
+    disagrees with reverse mode beyond the tolerance is a FAIL, whatever the differences say.
     """
     f, items, eps, atol, rtol = _checked_settings(f, inputs, eps, atol, rtol, order)
     checks.flag(raise_on_failure, "gradcheck", "raise_on_failure")
+    checks.flag(forward, "gradcheck", "forward")
     xs, names = _inputs(items)
     probe = _Probe(f, names, order)
     hs = [eps * max(1.0, abs(x)) for x in xs]
@@ -165,6 +170,7 @@ def gradcheck(
         kinks = _kink_notes(out, base, hs)
         analytic, a_err = _analytic(out, base, order)
     tol = _Tolerance(atol, rtol)
+    second = _forward_opinion(probe, xs, order) if forward and not a_err else None
     centre = probe.evaluate(xs)
     rows = []
     for j in range(len(xs)):
@@ -172,12 +178,40 @@ def gradcheck(
         for i in range(len(centre)):
             a = analytic[j] if order == 1 else analytic[i][j]
             judged = _judge(a, a_err, centre[i], shifted.entry(i), hs[j], kinks[j], tol)
+            if second is not None:
+                judged = _with_forward(judged, a, second[j][i], tol)
             rows.append(_row(names, order, (i, j), xs[j], a, judged))
     rows.sort(key=lambda r: r.index)
     report = GradcheckReport(rows, order, eps, atol, rtol)
     if raise_on_failure and not report.passed:
         raise GradcheckError(report)
     return report
+
+
+def _forward_opinion(probe: _Probe, xs: list[float], order: int) -> list[list[float]]:
+    """Column ``j``, from forward mode: d f / d x_j (order 1, one entry) or the Hessian's
+    column ``j`` (order 2: a forward sweep through the recorded gradient)."""
+    n = len(xs)
+    columns = []
+    for j in range(n):
+        unit = [1.0 if k == j else 0.0 for k in range(n)]
+        if order == 1:
+            columns.append([jvp(lambda *v: probe.call(list(v)), list(xs), unit)[1]])
+        else:
+            with enable_grad():
+                leaves = probe.leaves(xs)
+                _, col = jvp(lambda *v: grad(probe.call(list(v)), list(v), create_graph=True),
+                             leaves, unit)
+            columns.append([c.data for c in col])
+    return columns
+
+
+def _with_forward(judged: tuple, a: float, fwd: float, tol: _Tolerance) -> tuple:
+    """``judged`` made a FAIL where forward mode disagrees with the analytic entry."""
+    if abs(a - fwd) <= tol(a, fwd):
+        return judged
+    numeric, _, note = judged
+    return numeric, FAIL, f"forward mode gives {fwd:.9g}" + (f"; {note}" if note else "")
 
 
 def _inputs(items: list) -> tuple[list[float], list[str]]:

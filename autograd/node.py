@@ -25,17 +25,26 @@ except ImportError:
 if cython.compiled:
     from cython.cimports.autograd._capi import (
         Py_TPFLAGS_HEAPTYPE,
+        Py_TPFLAGS_IMMUTABLETYPE,
+        PyBaseObject_Type,
+        PyDict_DelItemString,
         PyObject_GC_IsTracked,
         PyObject_GC_Track,
         PyObject_GC_UnTrack,
         PyType_HasFeature,
+        PyType_Modified,
     )
+    from cython.cimports.cpython.object import PyTypeObject
 
-__all__ = ["Node", "collectable"]
+__all__ = ["Node", "collectable", "open_value_class"]
 
 
 class Node:
-    """``data``, ``grad``, ``label``, the rule that made the node, two parent slots."""
+    """``data``, ``grad``, ``label``, the rule that made the node, two parent slots.
+
+    No ``__dict__``, so ``p.m = 0`` raises ``AttributeError``: one would cost every node
+    memory (measured in docs/benchmarks.md) for a habit a dict keyed by the Value serves.
+    """
 
     __slots__ = ("data", "grad", "label", "_rule", "_a", "_b")
 
@@ -59,3 +68,25 @@ def collectable(node: Node) -> None:
     if cython.compiled:
         if not PyObject_GC_IsTracked(node):
             PyObject_GC_Track(node)
+
+
+def open_value_class(cls: type) -> None:
+    """Make the compiled ``cls`` (Value) behave as the pure-Python class does in two ways.
+
+    Its hash stays identity although it defines ``<``: Python keeps the inherited
+    hash of a class that defines ``__lt__`` but not ``__eq__``, while an extension
+    type loses it (CPython inherits a static type's hash only together with its
+    comparison) and would be unhashable, where graphs key their nodes by identity.
+    So ``object``'s hash goes back in the type's slot and (removing the ``None``
+    placed there) its dict.  And it takes new methods, as in micrograd's lecture
+    (``Value.tanh = tanh``): an extension type is immutable unless its flag is
+    cleared; setting an attribute then goes through CPython's own ``type.__setattr__``,
+    which updates the method cache and operator slots.  Pure Python: nothing to do.
+    """
+    if cython.compiled:
+        cython.cast(cython.pointer(PyTypeObject), cls).tp_flags &= ~Py_TPFLAGS_IMMUTABLETYPE
+        cython.cast(cython.pointer(PyTypeObject), cls).tp_hash = PyBaseObject_Type.tp_hash
+        own = cython.cast(object, cython.cast(cython.pointer(PyTypeObject), cls).tp_dict)
+        if own.get("__hash__", 0) is None:
+            PyDict_DelItemString(own, "__hash__")
+        PyType_Modified(cls)

@@ -278,3 +278,238 @@ def exponential(c: float) -> Rule:
         domain=lambda x: _pow_domain(c, x),
         law="exponential: times out*log(base)",
     )
+
+
+# === issue 22: more ops (sin ... erf, sign, activations, minimum/maximum/clamp, %) ====
+# Each vjp is plain arithmetic on floats or Values (the helpers below pick math's function
+# for a number and the Value method otherwise), so grad(create_graph=True), second
+# derivatives and forward mode (autograd.forward) all run from these declarations.
+#
+# Kinks: where an op has no derivative, its vjp picks the one PyTorch picks, a one-sided
+# derivative or a subgradient, and ``kink`` says where: leaky_relu and elu at 0 send the
+# left slope (as relu sends 0 there); minimum/maximum on a tie send half the gradient to
+# each input (the mean of the two one-sided derivatives, torch.maximum's rule); clamp at a
+# bound passes the gradient (torch.clamp's); ``%`` jumps where a % b == 0 and sends the
+# derivative both sides share (1 to ``a``, -(a // b) to ``b``), as ``sign`` sends 0 at 0.
+
+_SQRT2 = math.sqrt(2.0)
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _elementwise(name: str, f: Callable[[float], float]) -> Callable[[Any], Any]:
+    def apply(x: Any) -> Any:
+        return f(x) if isinstance(x, (int, float)) else getattr(x, name)()
+
+    apply.__name__ = name
+    apply.__doc__ = f"``{name}`` for floats and Values alike, so rules can use it."
+    return apply
+
+
+exp = _elementwise("exp", math.exp)
+sqrt = _elementwise("sqrt", math.sqrt)
+sin = _elementwise("sin", math.sin)
+cos = _elementwise("cos", math.cos)
+sinh = _elementwise("sinh", math.sinh)
+cosh = _elementwise("cosh", math.cosh)
+erf = _elementwise("erf", math.erf)
+sigmoid = _elementwise("sigmoid", _sigmoid)
+
+
+def _normal_cdf(x: Any) -> Any:
+    """Phi(x) = (1 + erf(x / sqrt 2)) / 2; for a float through erfc, exact in the far left tail."""
+    if isinstance(x, (int, float)):
+        return 0.5 * math.erfc(-x / _SQRT2)
+    return 0.5 * (1.0 + (x * (1.0 / _SQRT2)).erf())
+
+
+def _gelu(x: float) -> float:
+    return x * _normal_cdf(x)
+
+
+def _softplus(x: float) -> float:
+    # log(1 + e^x) without overflow: max(x, 0) + log1p(e^-|x|).
+    return (x if x > 0.0 else 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _silu(x: float) -> float:
+    return x * _sigmoid(x)
+
+
+def _silu_grad(g: Any, x: Any) -> Any:
+    s = sigmoid(x)
+    return g * (s * (1.0 + x * (1.0 - s)))
+
+
+def _in_unit(x: float) -> str | None:
+    return None if -1.0 <= x <= 1.0 else "argument must be in [-1, 1]"
+
+
+def _positive(x: float) -> str | None:
+    return "argument must be > 0" if x <= 0.0 else None
+
+
+SIN = Rule("sin", 1, math.sin, lambda g, out, x: (g * cos(x),), law="sin: cos of its input",
+           finite=True)
+COS = Rule("cos", 1, math.cos, lambda g, out, x: (-g * sin(x),), law="cos: -sin of its input",
+           finite=True)
+TAN = Rule("tan", 1, math.tan, lambda g, out, x: (g * (1.0 + out * out),), law="tan: 1 + out^2",
+           finite=True)
+ASIN = Rule(
+    "asin", 1, math.asin, lambda g, out, x: (g / sqrt(1.0 - x * x),),
+    domain=_in_unit, law="asin: 1 / sqrt(1 - x^2)",  # infinite at ±1: no finite derivative
+)
+ACOS = Rule(
+    "acos", 1, math.acos, lambda g, out, x: (-g / sqrt(1.0 - x * x),),
+    domain=_in_unit, law="acos: -1 / sqrt(1 - x^2)",
+)
+ATAN = Rule("atan", 1, math.atan, lambda g, out, x: (g / (1.0 + x * x),),
+            law="atan: 1 / (1 + x^2)", finite=True)
+ASINH = Rule("asinh", 1, math.asinh, lambda g, out, x: (g / sqrt(x * x + 1.0),),
+             law="asinh: 1 / sqrt(x^2 + 1)", finite=True)
+ACOSH = Rule(
+    "acosh", 1, math.acosh, lambda g, out, x: (g / sqrt(x * x - 1.0),),
+    domain=lambda x: "argument must be >= 1" if x < 1.0 else None,
+    law="acosh: 1 / sqrt(x^2 - 1)",  # infinite at 1: no finite derivative
+)
+ATANH = Rule(
+    "atanh", 1, math.atanh, lambda g, out, x: (g / (1.0 - x * x),),
+    domain=lambda x: None if -1.0 < x < 1.0 else "argument must be in (-1, 1)",
+    law="atanh: 1 / (1 - x^2)", finite=True,
+)
+SINH = Rule("sinh", 1, math.sinh, lambda g, out, x: (g * cosh(x),), law="sinh: cosh of its input")
+COSH = Rule("cosh", 1, math.cosh, lambda g, out, x: (g * sinh(x),), law="cosh: sinh of its input")
+LOG1P = Rule(
+    "log1p", 1, math.log1p, lambda g, out, x: (g / (1.0 + x),),
+    domain=lambda x: "argument must be > -1" if x <= -1.0 else None,
+    law="log1p: 1 / (1 + x)", finite=True,
+)
+EXPM1 = Rule("expm1", 1, math.expm1, lambda g, out, x: (g * (out + 1.0),),
+             law="expm1: out + 1", finite=True)
+EXP2 = Rule("exp2", 1, lambda x: 2.0**x, lambda g, out, x: (g * (out * _LN2),),
+            law="exp2: out ln 2", finite=True)
+# A step: its derivative is 0 on both sides of its jump at 0, and the rule sends 0 there.
+SIGN = Rule("sign", 1, sign, lambda g, out, x: (g * 0.0,), law="sign: 0 (a step)",
+            kink=_at_zero, finite=True)
+LOG2 = Rule("log2", 1, math.log2, lambda g, out, x: (g / (x * _LN2),), domain=_positive,
+            law="log2: 1 / (x ln 2)", finite=True)
+LOG10 = Rule("log10", 1, math.log10, lambda g, out, x: (g / (x * _LN10),), domain=_positive,
+             law="log10: 1 / (x ln 10)", finite=True)
+ERF = Rule("erf", 1, math.erf, lambda g, out, x: (g * (_TWO_OVER_SQRT_PI * exp(-(x * x))),),
+           law="erf: 2/sqrt(pi) exp(-x^2)", finite=True)
+SOFTPLUS = Rule("softplus", 1, _softplus, lambda g, out, x: (g * sigmoid(x),),
+                law="softplus: sigmoid of its input", finite=True)
+GELU = Rule(
+    "gelu", 1, _gelu,
+    lambda g, out, x: (g * (_normal_cdf(x) + x * (_INV_SQRT_2PI * exp(-0.5 * (x * x)))),),
+    law="gelu: Phi(x) + x phi(x)", finite=True,
+)
+SILU = Rule("silu", 1, _silu, lambda g, out, x: (_silu_grad(g, x),),
+            law="silu: s(1 + x(1 - s)), s = sigmoid(x)", finite=True)
+
+
+def _tie(a: Any, b: Any) -> bool:
+    return _data(a) == _data(b)
+
+
+def _maximum_vjp(g: Any, out: Any, a: Any, b: Any) -> tuple:
+    da, db = _data(a), _data(b)
+    if da == db:  # the kink: half to each, torch.maximum's choice
+        half = g * 0.5
+        return half, half
+    return (g, g * 0.0) if da > db else (g * 0.0, g)
+
+
+def _minimum_vjp(g: Any, out: Any, a: Any, b: Any) -> tuple:
+    da, db = _data(a), _data(b)
+    if da == db:
+        half = g * 0.5
+        return half, half
+    return (g, g * 0.0) if da < db else (g * 0.0, g)
+
+
+MAXIMUM = Rule("maximum", 2, max, _maximum_vjp,
+               law="maximum routes to the larger (a tie: half each)", kink=_tie, finite=True)
+MINIMUM = Rule("minimum", 2, min, _minimum_vjp,
+               law="minimum routes to the smaller (a tie: half each)", kink=_tie, finite=True)
+
+
+def _mod_domain(a: float, b: float) -> str | None:
+    return "modulo by zero" if b == 0.0 else None
+
+
+def _mod_vjp(g: Any, out: Any, a: Any, b: Any) -> tuple:
+    # a % b = a - b * floor(a / b), floor's derivative being 0 between its jumps.
+    return g, -g * (_data(a) // _data(b))
+
+
+MOD = Rule(
+    "%", 2, operator.mod, _mod_vjp, domain=_mod_domain,
+    law="mod: 1 to a, -(a // b) to b (jumps where a % b == 0)",
+    kink=lambda a, b: b != 0.0 and a % b == 0.0,
+)
+
+
+def _leaky_relu_rule(slope: float) -> Rule:
+    return Rule(
+        f"leaky_relu[{slope:g}]",
+        1,
+        lambda x: x if x > 0.0 else slope * x,
+        lambda g, out, x: (g if _data(x) > 0.0 else g * slope,),
+        law=f"leaky_relu routes (if > 0, else times {slope:g})",
+        kink=_at_zero,
+        finite=True,
+    )
+
+
+def _elu_rule(alpha: float) -> Rule:
+    return Rule(
+        f"elu[{alpha:g}]",
+        1,
+        lambda x: x if x > 0.0 else alpha * math.expm1(x),
+        # x <= 0: alpha e^x = out + alpha, which stays differentiable in a gradient graph.
+        lambda g, out, x: (g if _data(x) > 0.0 else g * (out + alpha),),
+        law=f"elu: 1 if > 0, else out + {alpha:g}",
+        kink=_at_zero,  # alpha != 1: the slope jumps; alpha = 1: the curvature does
+        finite=True,
+    )
+
+
+leaky_relu = _per_constant(_leaky_relu_rule)
+leaky_relu.__doc__ = "The rule for ``leaky_relu(x, slope)`` (shared per slope)."
+elu = _per_constant(_elu_rule)
+elu.__doc__ = "The rule for ``elu(x, alpha)`` (shared per alpha)."
+
+_CLAMPS: dict[tuple[str, str], Rule] = {}
+
+
+def clamp(lo: float | None, hi: float | None) -> Rule:
+    """The rule for ``clamp(x, lo, hi)`` (either bound may be None; shared per pair)."""
+    key = (repr(lo), repr(hi))
+    rule = _CLAMPS.get(key)
+    if rule is None:
+        if len(_CLAMPS) >= _RULES_PER_CONSTANT:
+            _CLAMPS.clear()
+        rule = _CLAMPS[key] = _clamp_rule(lo, hi)
+    return rule
+
+
+def _clamp_rule(lo: float | None, hi: float | None) -> Rule:
+    low = -math.inf if lo is None else lo
+    high = math.inf if hi is None else hi
+
+    def forward(x: float) -> float:
+        return low if x < low else (high if x > high else x)
+
+    def vjp(g: Any, out: Any, x: Any) -> tuple:
+        return (g if low <= _data(x) <= high else g * 0.0,)
+
+    shown = ", ".join("" if c is None else f"{c:g}" for c in (lo, hi))
+    return Rule(
+        f"clamp[{shown}]", 1, forward, vjp,
+        law="clamp passes inside [lo, hi] (bounds included), else 0",
+        kink=lambda x: x == low or x == high,
+        finite=True,
+    )

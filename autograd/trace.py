@@ -114,7 +114,7 @@ def _law(node: Value, locals_: tuple) -> str:
     return law
 
 
-_INFIX = frozenset({"+", "-", "*", "/", "**"})
+_INFIX = frozenset({"+", "-", "*", "/", "**", "%"})
 
 
 def formula(node: Value, names: dict) -> str:

@@ -27,15 +27,15 @@ from .backward import backward
 from .checks import describe, real, sequence
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .kinds import LOCAL_GRADS, Closure, Rule, RuleKind, is_finite
-from .node import Node
+from .node import Node, open_value_class
 from .rules import ADD, DIV, DOT, MUL, SUB
 
 Number = Union[int, float]
 Operand = Union["Value", int, float]
 
 __all__ = [
-    "Value", "apply", "constant", "dot", "dot_unchecked", "enable_grad", "is_grad_enabled",
-    "no_grad", "set_grad_enabled", "vsum",
+    "Value", "apply", "clamp", "constant", "dot", "dot_unchecked", "enable_grad",
+    "is_grad_enabled", "maximum", "minimum", "no_grad", "set_grad_enabled", "vsum",
 ]
 
 _EXACT = 2**53  # ints up to here are exact as floats
@@ -207,6 +207,125 @@ class Value(Node):
         if isinstance(other, Value):  # see _reflected
             return _binary(R.POW, other, self)
         return _unary(R.exponential(real(other, "**")), self)
+
+    # === issue 22: more ops, comparisons and truthiness ===================================
+    # Each op's derivative is its rule's, in autograd/rules.py (the section marked issue 22).
+
+    def sin(self) -> Value:
+        return _unary(R.SIN, self)
+
+    def cos(self) -> Value:
+        return _unary(R.COS, self)
+
+    def tan(self) -> Value:
+        return _unary(R.TAN, self)
+
+    def asin(self) -> Value:
+        return _unary(R.ASIN, self)
+
+    def acos(self) -> Value:
+        return _unary(R.ACOS, self)
+
+    def atan(self) -> Value:
+        return _unary(R.ATAN, self)
+
+    def asinh(self) -> Value:
+        return _unary(R.ASINH, self)
+
+    def acosh(self) -> Value:
+        return _unary(R.ACOSH, self)
+
+    def atanh(self) -> Value:
+        return _unary(R.ATANH, self)
+
+    def sinh(self) -> Value:
+        return _unary(R.SINH, self)
+
+    def cosh(self) -> Value:
+        return _unary(R.COSH, self)
+
+    def log1p(self) -> Value:
+        """``log(1 + x)``, exact for tiny ``x``."""
+        return _unary(R.LOG1P, self)
+
+    def expm1(self) -> Value:
+        """``exp(x) - 1``, exact for tiny ``x``."""
+        return _unary(R.EXPM1, self)
+
+    def exp2(self) -> Value:
+        """``2 ** x``."""
+        return _unary(R.EXP2, self)
+
+    def sign(self) -> Value:
+        """-1, 0 or 1; its derivative is 0 (at 0 too, as in PyTorch)."""
+        return _unary(R.SIGN, self)
+
+    def log2(self) -> Value:
+        return _unary(R.LOG2, self)
+
+    def log10(self) -> Value:
+        return _unary(R.LOG10, self)
+
+    def erf(self) -> Value:
+        return _unary(R.ERF, self)
+
+    def softplus(self) -> Value:
+        """``log(1 + exp(x))``, computed without overflow."""
+        return _unary(R.SOFTPLUS, self)
+
+    def gelu(self) -> Value:
+        """``x * Phi(x)``, Phi the standard normal CDF (the exact, erf form)."""
+        return _unary(R.GELU, self)
+
+    def silu(self) -> Value:
+        """``x * sigmoid(x)`` (also called swish)."""
+        return _unary(R.SILU, self)
+
+    def leaky_relu(self, slope: Number = 0.01) -> Value:
+        """``x`` if ``x > 0`` else ``slope * x``; at 0 the derivative is ``slope`` (torch's)."""
+        return _unary(R.leaky_relu(real(slope, "leaky_relu", "slope")), self)
+
+    def elu(self, alpha: Number = 1.0) -> Value:
+        """``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)``; at 0 the derivative is ``alpha``."""
+        return _unary(R.elu(real(alpha, "elu", "alpha")), self)
+
+    def clamp(self, lo: Number | None = None, hi: Number | None = None) -> Value:
+        """``x`` limited to ``[lo, hi]`` (either bound may be None); the gradient passes
+        inside and at the bounds, and is 0 outside (torch.clamp's convention)."""
+        return _unary(_clamp_rule(lo, hi), self)
+
+    def __mod__(self, other: Operand) -> Value:
+        if other.__class__ is not Value and not isinstance(other, Value):
+            other = _lift(other, "%")
+        return _binary(R.MOD, self, other)
+
+    def __rmod__(self, other: Number) -> Value:
+        return _binary(R.MOD, _reflected(other, "%"), self)
+
+    # Comparisons read ``.data`` and give a plain bool: nothing is recorded, as in PyTorch,
+    # so ``max(values)``, ``sorted(values)`` and ``if loss < best:`` work.  ``==`` and
+    # ``hash`` stay identity: graphs and optimisers key their nodes by them.
+
+    def __lt__(self, other: Operand) -> bool:
+        o = _compared(other)
+        return NotImplemented if o is None else self.data < o
+
+    def __le__(self, other: Operand) -> bool:
+        o = _compared(other)
+        return NotImplemented if o is None else self.data <= o
+
+    def __gt__(self, other: Operand) -> bool:
+        o = _compared(other)
+        return NotImplemented if o is None else self.data > o
+
+    def __ge__(self, other: Operand) -> bool:
+        o = _compared(other)
+        return NotImplemented if o is None else self.data >= o
+
+    def __bool__(self) -> bool:
+        """By value, as ``bool(torch.tensor(0.0))`` and a float: ``Value(0.0)`` is False."""
+        return self.data != 0.0
+
 
     # --- graph utilities ----------------------------------------------------------
 
@@ -450,3 +569,45 @@ def dot_unchecked(
 
 
 _ONLY_VALUES = {Value}
+
+
+# === issue 22: module-level ops =========================================================
+
+open_value_class(Value)  # compiled: hashed by identity despite <, and open to new methods
+
+
+def _compared(x: Any) -> Any:
+    """What a Value is compared with: a Value's data, a real number, or None (not comparable)."""
+    if isinstance(x, Value):
+        return x.data
+    return x if isinstance(x, numbers.Real) else None
+
+
+def _clamp_rule(lo: Any, hi: Any) -> Rule:
+    if lo is None and hi is None:
+        raise ValueError("clamp: needs lo or hi (or both), got neither")
+    low = None if lo is None else real(lo, "clamp", "lo")
+    high = None if hi is None else real(hi, "clamp", "hi")
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"clamp: lo must be <= hi, got lo={lo!r}, hi={hi!r}")
+    return R.clamp(low, high)
+
+
+def _operand(x: Any, op: str) -> Value:
+    return x if isinstance(x, Value) else _lift(x, op)
+
+
+def maximum(a: Operand, b: Operand) -> Value:
+    """The larger of ``a`` and ``b`` (as ``torch.maximum``): on a tie each gets half the
+    gradient, the mean of the two one-sided derivatives."""
+    return _binary(R.MAXIMUM, _operand(a, "maximum"), _operand(b, "maximum"))
+
+
+def minimum(a: Operand, b: Operand) -> Value:
+    """The smaller of ``a`` and ``b`` (as ``torch.minimum``); a tie splits the gradient."""
+    return _binary(R.MINIMUM, _operand(a, "minimum"), _operand(b, "minimum"))
+
+
+def clamp(x: Operand, lo: Number | None = None, hi: Number | None = None) -> Value:
+    """``x`` limited to ``[lo, hi]``: see :meth:`Value.clamp`."""
+    return _operand(x, "clamp").clamp(lo, hi)

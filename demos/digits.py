@@ -20,6 +20,7 @@ from typing import Any, Callable
 from autograd import vsum
 from demos import cli
 from demos.datasets import balanced_subset, load_digits, smallest_split
+from demos.modes import compare_modes, mode_line
 from demos.output import pyplot, save_figure, write_svg, wrote
 from demos.training import Progress, confusion_matrix, format_confusion, print_diagnosis
 from nn import (
@@ -268,6 +269,7 @@ def run(demo: DigitsDemo, args: argparse.Namespace) -> int:
         model, (X_train, X_test, y_train, y_test), args, side=demo.side
     )
 
+    print(mode_line(compare_modes(model, X_test[0], y_test[0])))
     print(f"\ntrained in {seconds:.1f} s; train accuracy: {train_acc:.1%}")
     print(f"test accuracy: {test_acc:.1%} ({sum(p == t for p, t in zip(pred, y_test))} of "
           f"{len(y_test)} test digits)")

@@ -8,8 +8,9 @@ its constant 1) to all its neurons, so the graph stays small and backward fast.
 
 Initial weights (biases start at 0):
 
-* relu: He/Kaiming uniform, ``U(-a, a)`` with ``a = sqrt(6 / fan_in)`` (variance ``2 / fan_in``),
-  which keeps the activations' scale from layer to layer when half the units are off;
+* relu and its smooth or leaky kin (leaky_relu, elu, gelu, silu, softplus): He/Kaiming
+  uniform, ``U(-a, a)`` with ``a = sqrt(6 / fan_in)`` (variance ``2 / fan_in``), which keeps
+  the activations' scale from layer to layer when half the units are (nearly) off;
 * tanh, sigmoid, linear: Xavier/Glorot uniform, ``a = sqrt(6 / (fan_in + fan_out))``
   (variance ``2 / (fan_in + fan_out)``), balancing the forward and backward signal.
 
@@ -41,7 +42,14 @@ ACTIVATIONS: dict[str, Callable[[Value], Value] | None] = {
     "tanh": Value.tanh,
     "sigmoid": Value.sigmoid,
     "linear": None,
+    # PyTorch's defaults: leaky_relu's slope 0.01, elu's alpha 1, gelu's exact (erf) form.
+    "leaky_relu": Value.leaky_relu,
+    "elu": Value.elu,
+    "gelu": Value.gelu,
+    "silu": Value.silu,
+    "softplus": Value.softplus,
 }
+_HE = frozenset({"relu", "leaky_relu", "elu", "gelu", "silu", "softplus"})
 
 Input = Sequence[Union[Value, float, int]]
 Output = Union[Value, list[Value]]
@@ -122,7 +130,7 @@ def init_bound(activation: str, fan_in: int, fan_out: int = 1) -> float:
     _check_activation(activation, "init_bound")
     fan_in = _check_size(fan_in, "fan_in", "init_bound")
     fan_out = _check_size(fan_out, "fan_out", "init_bound")
-    if activation == "relu":
+    if activation in _HE:
         return math.sqrt(6 / fan_in)  # He/Kaiming; int / int: exact even for a huge int
     return math.sqrt(6 / (fan_in + fan_out))  # Xavier/Glorot
 

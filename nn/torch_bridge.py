@@ -5,8 +5,11 @@ inside the functions that need it, so ``import nn`` never loads torch.
 
 An MLP's layer ``i`` becomes two entries of a ``torch.nn.Sequential``: a float64
 ``Linear`` at index ``2i`` and its activation module at ``2i + 1`` (``ReLU``,
-``Tanh``, ``Sigmoid``, or ``Identity`` for a linear layer, so every layer has
-both and the indices stay regular).  Neuron ``j``'s weights are row ``j`` of
+``Tanh``, ``Sigmoid``, ``LeakyReLU``, ``ELU``, ``GELU``, ``SiLU``, ``Softplus``, or
+``Identity`` for a linear layer, so every layer has both and the indices stay regular).
+The activations are torch's with their defaults (``LeakyReLU(0.01)``, ``ELU(1.0)``,
+``GELU()`` exact, ``Softplus(beta=1, threshold=20)``), the ones valuegrad's names mean; a
+module with other settings is refused by name.  Neuron ``j``'s weights are row ``j`` of
 the ``Linear``'s weight (torch stores ``(out_features, in_features)``), its bias
 is ``bias[j]``::
 
@@ -46,9 +49,16 @@ if TYPE_CHECKING:
     import torch
 
 # valuegrad activation <-> torch module class name (the classes are looked up on torch.nn).
-_MODULE_OF = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Identity"}
+_MODULE_OF = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Identity",
+              "leaky_relu": "LeakyReLU", "elu": "ELU", "gelu": "GELU", "silu": "SiLU",
+              "softplus": "Softplus"}
 _ACTIVATION_OF = {module: act for act, module in _MODULE_OF.items()}
-_SUPPORTED = "only Linear, ReLU, Tanh, Sigmoid, Identity are supported"
+_SUPPORTED = ("only Linear, ReLU, Tanh, Sigmoid, LeakyReLU, ELU, GELU, SiLU, Softplus, "
+              "Identity are supported")
+# The settings valuegrad's activations have (torch's defaults); others cannot be mapped.
+# Softplus's threshold (it returns x above it) changes its value by less than e^-20 there.
+_DEFAULTS = {"LeakyReLU": {"negative_slope": 0.01}, "ELU": {"alpha": 1.0},
+             "GELU": {"approximate": "none"}, "Softplus": {"beta": 1.0}}
 
 ModelOrModule = Union[MLP, "torch.nn.Sequential"]
 
@@ -222,6 +232,7 @@ def _read_sequential(module: Any, who: str) -> list[tuple[str, Any, str]]:
                     f"{who}: cannot map layer {key} ({child}): it comes {where}, but an MLP "
                     "layer is a Linear followed by at most one activation"
                 )
+            _check_settings(key, child, name, who)
             layers[-1][2:] = [_ACTIVATION_OF[name], (key, child)]
         elif type(child) is torch.nn.Linear:
             if id(child) in seen:
@@ -237,6 +248,16 @@ def _read_sequential(module: Any, who: str) -> list[tuple[str, Any, str]]:
     if not layers:
         raise ValueError(f"{who}: the Sequential has no Linear layer, so there is no MLP in it")
     return [(key, linear, act) for key, linear, act, _ in layers]
+
+
+def _check_settings(key: str, module: Any, name: str, who: str) -> None:
+    for field, default in _DEFAULTS.get(name, {}).items():
+        got = getattr(module, field)
+        if got != default:
+            raise ValueError(
+                f"{who}: cannot map layer {key} ({module}): valuegrad's {_ACTIVATION_OF[name]} "
+                f"has {field}={default!r}, got {got!r}"
+            )
 
 
 def _check_linear(key: str, linear: Any, before: list | None, who: str) -> None:

@@ -35,10 +35,48 @@ def _sigmoid(x: float) -> float:
 
 
 class _Floats:
-    """Plain-float versions of the named functions the instructions use."""
+    """Plain-float versions of the named functions the instructions use (written from each
+    function's definition, not taken from the engine's rules)."""
 
     exp, log, sqrt, tanh = math.exp, math.log, math.sqrt, math.tanh
     sigmoid = staticmethod(_sigmoid)
+    sin, cos, tan, asin, acos, atan = math.sin, math.cos, math.tan, math.asin, math.acos, math.atan
+    sinh, cosh, log1p, expm1, erf = math.sinh, math.cosh, math.log1p, math.expm1, math.erf
+    log2, log10 = math.log2, math.log10
+    maximum, minimum = max, min
+    asinh, acosh, atanh = math.asinh, math.acosh, math.atanh
+
+    @staticmethod
+    def exp2(x: float) -> float:
+        return 2.0**x
+
+    @staticmethod
+    def sign(x: float) -> float:
+        return float((x > 0.0) - (x < 0.0))
+
+    @staticmethod
+    def softplus(x: float) -> float:
+        return math.log(1.0 + math.exp(x))
+
+    @staticmethod
+    def gelu(x: float) -> float:
+        return 0.5 * x * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+    @staticmethod
+    def silu(x: float) -> float:
+        return x / (1.0 + math.exp(-x))
+
+    @staticmethod
+    def leaky_relu(x: float, slope: float) -> float:
+        return x if x > 0.0 else slope * x
+
+    @staticmethod
+    def elu(x: float, alpha: float) -> float:
+        return x if x > 0.0 else alpha * (math.exp(x) - 1.0)
+
+    @staticmethod
+    def clamp(x: float, lo: float, hi: float) -> float:
+        return min(max(x, lo), hi)
 
     @staticmethod
     def relu(x: float) -> float:
@@ -56,6 +94,16 @@ class _Floats:
 class _Values:
     exp, log, sqrt = Value.exp, Value.log, Value.sqrt
     tanh, sigmoid, relu = Value.tanh, Value.sigmoid, Value.relu
+    sin, cos, tan, asin, acos, atan = Value.sin, Value.cos, Value.tan, Value.asin, Value.acos, \
+        Value.atan
+    sinh, cosh, log1p, expm1, erf = Value.sinh, Value.cosh, Value.log1p, Value.expm1, Value.erf
+    log2, log10 = Value.log2, Value.log10
+    softplus, gelu, silu, leaky_relu, elu = Value.softplus, Value.gelu, Value.silu, \
+        Value.leaky_relu, Value.elu
+    clamp = Value.clamp
+    asinh, acosh, atanh, exp2, sign = Value.asinh, Value.acosh, Value.atanh, Value.exp2, \
+        Value.sign
+    maximum, minimum = staticmethod(autograd.maximum), staticmethod(autograd.minimum)
     vsum = staticmethod(autograd.vsum)
     dot = staticmethod(autograd.dot)
 
@@ -67,6 +115,9 @@ class Op(NamedTuple):
     const: st.SearchStrategy
     apply: Callable[[Any, list, float], Any]  # (backend, operands, const) -> result
     engine_ops: frozenset  # engine op symbols (Value.op) it records, guards included
+    # How far the operands are from the op's kink (None: the op has none); programs()
+    # keeps every kinked op at least KINK_MARGIN away.
+    kink_distance: Callable[[list, float], float] | None = None
 
 
 def _one(draw: st.DrawFn) -> int:
@@ -136,7 +187,59 @@ OPS: dict[str, Op] = {
         _fs("dot", "*"),
     ),
 }
-KINKED = ("abs", "relu")
+
+
+def _mod_distance(a: float, b: float) -> float:
+    """How far ``a`` is from a jump of ``a % b`` (a multiple of ``b``)."""
+    r = abs(a % b)
+    return min(r, abs(b) - r)
+
+
+# Issue 22's ops: each keeps [-BOUND, BOUND] and its domain by construction.
+OPS.update({
+    "sin": Op(_one, _NONE, lambda L, a, c: L.sin(a[0]), _fs("sin")),
+    "cos": Op(_one, _NONE, lambda L, a, c: L.cos(a[0]), _fs("cos")),
+    "tan": Op(_one, _NONE, lambda L, a, c: L.tan(a[0] * 0.3), _fs("tan", "*")),
+    "asin": Op(_one, _NONE, lambda L, a, c: L.asin(a[0] * 0.2), _fs("asin", "*")),
+    "acos": Op(_one, _NONE, lambda L, a, c: L.acos(a[0] * 0.2), _fs("acos", "*")),
+    "atan": Op(_one, _NONE, lambda L, a, c: L.atan(a[0]), _fs("atan")),
+    "asinh": Op(_one, _NONE, lambda L, a, c: L.asinh(a[0]), _fs("asinh")),
+    "acosh": Op(_one, _NONE, lambda L, a, c: L.acosh(a[0] * a[0] * 0.25 + 1.05),
+                _fs("acosh", "*", "+")),
+    "atanh": Op(_one, _NONE, lambda L, a, c: L.atanh(a[0] * 0.2), _fs("atanh", "*")),
+    "exp2": Op(_one, _NONE, lambda L, a, c: L.exp2(a[0] * 0.5), _fs("exp2", "*")),
+    "sign": Op(_one, _NONE, lambda L, a, c: L.sign(a[0]), _fs("sign"), lambda a, c: abs(a[0])),
+    "sinh": Op(_one, _NONE, lambda L, a, c: L.sinh(a[0] * 0.5), _fs("sinh", "*")),
+    "cosh": Op(_one, _NONE, lambda L, a, c: L.cosh(a[0] * 0.5), _fs("cosh", "*")),
+    "log1p": Op(_one, _NONE, lambda L, a, c: L.log1p(a[0] * 0.2), _fs("log1p", "*")),
+    "expm1": Op(_one, _NONE, lambda L, a, c: L.expm1(a[0] * 0.25), _fs("expm1", "*")),
+    "log2": Op(_one, _NONE, lambda L, a, c: L.log2(a[0] * a[0] * 0.5 + 0.5),
+               _fs("log2", "*", "+")),
+    "log10": Op(_one, _NONE, lambda L, a, c: L.log10(a[0] * a[0] + 0.5), _fs("log10", "*", "+")),
+    "erf": Op(_one, _NONE, lambda L, a, c: L.erf(a[0]), _fs("erf")),
+    "softplus": Op(_one, _NONE, lambda L, a, c: L.softplus(a[0] * 0.9), _fs("softplus", "*")),
+    "gelu": Op(_one, _NONE, lambda L, a, c: L.gelu(a[0]), _fs("gelu")),
+    "silu": Op(_one, _NONE, lambda L, a, c: L.silu(a[0]), _fs("silu")),
+    "leaky_relu": Op(_one, st.floats(0.0, 0.9), lambda L, a, c: L.leaky_relu(a[0], c),
+                     _fs("leaky_relu[c]"), lambda a, c: abs(a[0])),
+    "elu": Op(_one, st.floats(0.1, 2.0), lambda L, a, c: L.elu(a[0], c), _fs("elu[c]"),
+              lambda a, c: abs(a[0])),
+    "maximum": Op(_two, _NONE, lambda L, a, c: L.maximum(a[0], a[1]), _fs("maximum"),
+                  lambda a, c: abs(a[0] - a[1])),
+    "minimum": Op(_two, _NONE, lambda L, a, c: L.minimum(a[0], a[1]), _fs("minimum"),
+                  lambda a, c: abs(a[0] - a[1])),
+    # clamp to [c - 1, c + 1]
+    "clamp": Op(_one, st.floats(-3.0, 3.0), lambda L, a, c: L.clamp(a[0], c - 1.0, c + 1.0),
+                _fs("clamp[c]"), lambda a, c: min(abs(a[0] - c + 1.0), abs(a[0] - c - 1.0))),
+    # % by a constant of either sign, and by a Value in [0.5, 2.5]
+    "modc": Op(_one, st.one_of(st.floats(-2.5, -0.5), st.floats(0.5, 2.5)),
+               lambda L, a, c: a[0] % c, _fs("%"), lambda a, c: _mod_distance(a[0], c)),
+    "mod": Op(_two, _NONE, lambda L, a, c: a[0] % (a[1] * a[1] * 0.125 + 0.5), _fs("%", "*", "+"),
+              lambda a, c: _mod_distance(a[0], a[1] * a[1] * 0.125 + 0.5)),
+})
+for _name in ("abs", "relu"):
+    OPS[_name] = OPS[_name]._replace(kink_distance=lambda a, c: abs(a[0]))
+KINKED = tuple(name for name, op in OPS.items() if op.kink_distance is not None)
 
 
 def engine_op_kind(symbol: str) -> str:
@@ -145,6 +248,8 @@ def engine_op_kind(symbol: str) -> str:
         return "**c"
     if symbol.endswith("**") and symbol != "**":
         return "c**"
+    if symbol.endswith("]"):  # leaky_relu[0.1], elu[1], clamp[0, 1]: per constant
+        return symbol.split("[")[0] + "[c]"
     return symbol
 
 
@@ -213,7 +318,7 @@ def programs(
         last = len(values) - 1
         # Favouring the newest node makes deep chains; any index makes fan-out.
         index = st.one_of(st.just(last), st.integers(0, last))
-        if name in KINKED:
+        if name in ("abs", "relu", "leaky_relu", "elu", "sign"):  # kinked at 0: safe operands
             safe = [i for i, v in enumerate(values) if abs(v) >= KINK_MARGIN]
             if not safe:
                 name, op = "neg", OPS["neg"]
@@ -221,6 +326,10 @@ def programs(
                 index = st.one_of(st.just(safe[-1]), st.sampled_from(safe))
         args = tuple(draw(index) for _ in range(op.arity(draw)))
         ins = Instr(name, args, draw(op.const))
+        near = op.kink_distance
+        if near is not None and near([values[i] for i in args], ins.const) < KINK_MARGIN:
+            ins = Instr("neg", args[:1])  # too close to a kink for finite differences
+            op = OPS["neg"]
         values.append(op.apply(_Floats, [values[i] for i in args], ins.const))
         instrs.append(ins)
     return Program(leaves, tuple(instrs))

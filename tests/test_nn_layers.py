@@ -308,8 +308,8 @@ def test_a_seed_may_be_any_int_including_numpy_and_huge_ones():
 
 
 def test_bad_construction_arguments():
-    with pytest.raises(ValueError, match=r"unknown activation 'gelu'; expected one of \['linear'"):
-        Neuron(3, "gelu")
+    with pytest.raises(ValueError, match=r"unknown activation 'swish'; expected one of \['elu'"):
+        Neuron(3, "swish")
     with pytest.raises(ValueError, match="MLP: unknown activation 'softmax'"):
         MLP(3, [2], output_activation="softmax")
     with pytest.raises(ValueError, match="nonlin=False means activation 'linear'"):
@@ -328,8 +328,8 @@ def test_bad_construction_arguments():
     with pytest.raises(ValueError, match="seed or rng, not both"):
         MLP(3, [2], seed=1, rng=random.Random(1))
     n = Neuron(2, seed=0)
-    with pytest.raises(ValueError, match="unknown activation 'elu'"):
-        n.activation = "elu"
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        n.activation = "swish"
     assert n.activation == "relu"
 
 
@@ -340,8 +340,8 @@ def test_setting_a_layers_activation_sets_every_neurons():
     layer.activation = "sigmoid"
     assert layer.activation == "sigmoid"
     assert [n.activation for n in layer.neurons] == ["sigmoid"] * 4
-    with pytest.raises(ValueError, match=r"Layer.activation: unknown activation 'gelu'"):
-        layer.activation = "gelu"
+    with pytest.raises(ValueError, match=r"Layer.activation: unknown activation 'swish'"):
+        layer.activation = "swish"
     assert layer.activation == "sigmoid"  # nothing changed by the refused name
 
 
@@ -391,3 +391,28 @@ def test_predict_proba_refuses_outputs_that_are_not_logits():
     with pytest.raises(ValueError, match=r"^MLP\.predict_class: expected 2 inputs, got 3$"):
         MLP(2, [3, 2], seed=0).predict_class([1.0, 2.0, 3.0])
 
+
+NEW_ACTIVATIONS = ["leaky_relu", "elu", "gelu", "silu", "softplus"]  # issue 22
+
+
+@pytest.mark.parametrize("act", NEW_ACTIVATIONS)
+def test_the_new_activations_build_initialise_and_train(act: str) -> None:
+    from nn import SGD, mse
+
+    assert init_bound(act, 16, 4) == math.sqrt(6 / 16)  # He, as relu
+    model = MLP(2, [8, 1], act, "linear", seed=1)
+    assert [layer.activation for layer in model.layers] == [act, "linear"]
+    assert model.layers[0](Value(0.5) for _ in range(2))[0].op.split("[")[0] == act
+    xs = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+    ys = [0.0, 1.0, 1.0, 0.0]  # xor: no linear model fits it
+    opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    def loss() -> Value:
+        return mse([model(x) for x in xs], ys)
+
+    first = loss().data
+    for _ in range(150):
+        opt.zero_grad()
+        loss().backward()
+        opt.step()
+    assert loss().data < 0.1 * first, (act, first, loss().data)

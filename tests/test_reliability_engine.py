@@ -822,8 +822,8 @@ _CLEAR_ERRORS: list[tuple[str, Callable[[], Any], type, str]] = [
      r"format_gradients: rows\[0\] must be a \(name, value, grad\) tuple, got 1"),
     ("init_bound(fan_in=None)", lambda: init_bound("relu", None), TypeError,  # type: ignore
      r"init_bound: fan_in must be an int >= 1, got None \(NoneType\)"),
-    ("init_bound('gelu')", lambda: init_bound("gelu", 3), ValueError,
-     r"init_bound: unknown activation 'gelu'"),
+    ("init_bound('swish')", lambda: init_bound("swish", 3), ValueError,
+     r"init_bound: unknown activation 'swish'"),
     ("MLP(10**400, [1])", lambda: MLP(10**400, [1]), ValueError,
      r"MLP: sizes about 10\^400 -> 1 make about 10\^400 parameters, more than a pure-Python"),
     ("MLP(2, [10**5, 10**5])", lambda: MLP(2, [10**5, 10**5]), ValueError,

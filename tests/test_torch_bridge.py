@@ -53,7 +53,7 @@ needs_torch = pytest.mark.skipif(
     torch is None, reason="PyTorch is not installed (pip install -e '.[torch]'); CI installs it"
 )
 RTOL = 1e-12
-ACTIVATIONS = ["relu", "tanh", "sigmoid", "linear"]
+ACTIVATIONS = list(nn.ACTIVATIONS)  # every activation valuegrad has, issue 22's included
 
 
 # --- comparing two computations ----------------------------------------------------------
@@ -290,12 +290,23 @@ _VALUE: dict[str, Callable[[float], float]] = {
     "tanh": math.tanh,
     "sigmoid": lambda z: 1.0 / (1.0 + math.exp(-z)),
     "linear": lambda z: z,
+    "leaky_relu": lambda z: z if z > 0.0 else 0.01 * z,
+    "elu": lambda z: z if z > 0.0 else math.expm1(z),
+    "gelu": lambda z: 0.5 * z * math.erfc(-z / math.sqrt(2.0)),
+    "silu": lambda z: z / (1.0 + math.exp(-z)),
+    "softplus": lambda z: math.log1p(math.exp(z)),
 }
 _SLOPE: dict[str, Callable[[float], float]] = {
     "relu": lambda z: 1.0 if z > 0.0 else 0.0,
     "tanh": lambda z: 1.0 - math.tanh(z) ** 2,
     "sigmoid": lambda z: (s := 1.0 / (1.0 + math.exp(-z))) * (1.0 - s),
     "linear": lambda z: 1.0,
+    "leaky_relu": lambda z: 1.0 if z > 0.0 else 0.01,
+    "elu": lambda z: 1.0 if z > 0.0 else math.exp(z),
+    "gelu": lambda z: 0.5 * math.erfc(-z / math.sqrt(2.0))
+    + z * math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi),
+    "silu": lambda z: (s := 1.0 / (1.0 + math.exp(-z))) * (1.0 + z * (1.0 - s)),
+    "softplus": lambda z: 1.0 / (1.0 + math.exp(-z)),
 }
 
 
@@ -627,11 +638,23 @@ def test_from_torch_names_the_first_layer_it_cannot_map() -> None:
     )
     assert _error(from_torch, net) == (
         "from_torch: cannot map layer 2 (Conv2d(1, 1, kernel_size=(3, 3), stride=(1, 1))): "
-        "only Linear, ReLU, Tanh, Sigmoid, Identity are supported"
+        "only Linear, ReLU, Tanh, Sigmoid, LeakyReLU, ELU, GELU, SiLU, Softplus, Identity are "
+        "supported"
     )
     cases = {
-        "layer 1 (LeakyReLU(negative_slope=0.01)): only Linear": torch.nn.Sequential(
-            torch.nn.Linear(2, 2), torch.nn.LeakyReLU()
+        "layer 1 (LeakyReLU(negative_slope=0.2)): valuegrad's leaky_relu has "
+        "negative_slope=0.01, got 0.2": torch.nn.Sequential(
+            torch.nn.Linear(2, 2), torch.nn.LeakyReLU(0.2)
+        ),
+        "layer 1 (ELU(alpha=0.5)): valuegrad's elu has alpha=1.0, got 0.5": torch.nn.Sequential(
+            torch.nn.Linear(2, 2), torch.nn.ELU(0.5)
+        ),
+        "layer 1 (GELU(approximate='tanh')): valuegrad's gelu has approximate='none', got "
+        "'tanh'": torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.GELU(approximate="tanh")),
+        "layer 1 (Softplus(beta=2.0, threshold=20.0)): valuegrad's softplus has beta=1.0, got "
+        "2.0": torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Softplus(beta=2.0)),
+        "layer 1 (PReLU(num_parameters=1)): only Linear": torch.nn.Sequential(
+            torch.nn.Linear(2, 2), torch.nn.PReLU()
         ),
         "layer 0 (ReLU()): it comes first": torch.nn.Sequential(
             torch.nn.ReLU(), torch.nn.Linear(2, 2)
