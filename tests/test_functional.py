@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from autograd import Value
 from autograd.functional import grad, hessian, hvp, jacobian, jvp, vjp
-from tests.strategies import OPS, Program, _Values, programs
+from tests.strategies import OPS, Program, _Floats, _Values, programs
 
 try:
     import torch
@@ -89,9 +89,20 @@ def approx(x: Any) -> Any:
     return pytest.approx(x, **CLOSE)
 
 
+def _torch_masks_a_zero_exponent(p: Program) -> bool:
+    """Whether some ``a ** b`` in ``p`` has an exponent of exactly 0.
+
+    torch's pow backward sets d(a**b)/da to 0 where b == 0 with a mask, so its second
+    derivatives lose the mixed term d2(a**b)/da db = 1/a there (valuegrad keeps it: see
+    test_a_zero_exponents_mixed_second_derivative_is_kept); such programs are not compared.
+    """
+    nodes = list(p.leaves) + _nodes(p, list(p.leaves), _Floats)
+    return any(ins.op == "powv" and math.tanh(nodes[ins.args[1]]) == 0.0 for ins in p.instrs)
+
+
 @st.composite
 def program_and_vector(draw: st.DrawFn) -> tuple[Program, list[float]]:
-    p = draw(programs(max_instrs=10))
+    p = draw(programs(max_instrs=10).filter(lambda p: not _torch_masks_a_zero_exponent(p)))
     return p, draw(st.lists(st.floats(-2.0, 2.0), min_size=len(p.leaves),
                             max_size=len(p.leaves)))
 
@@ -201,3 +212,12 @@ def test_shapes_follow_torch() -> None:
 def test_bad_input_is_named(call: Any, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         call()
+
+
+def test_a_zero_exponents_mixed_second_derivative_is_kept() -> None:
+    # f(x) = (sigmoid(x) + 0.5) ** (2 tanh x) at 0: base 1, exponent 0. By hand,
+    # (ln f)'' = 2 e' b'/b = 2 * 2 * 1/4 = 1 and (ln f)' = 0, so f''(0) = 1 (torch says 0.5).
+    def f(x: Any) -> Any:
+        return (x.sigmoid() + 0.5) ** (x.tanh() * 2.0)
+
+    assert hessian(f, [0.0]) == [[pytest.approx(1.0, rel=1e-12)]]
