@@ -23,6 +23,7 @@ import os
 import stat
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
 
@@ -341,6 +342,31 @@ def test_no_writer_replaces_a_fifo_a_socket_or_a_device_and_each_names_its_kind(
             assert (after.st_mode, after.st_rdev, after.st_ino) == (
                 before[name].st_mode, before[name].st_rdev, before[name].st_ino), (writer, name)
             assert sorted(os.listdir(tmp_path)) == listing  # no temp file left either
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_a_fifo_or_a_read_only_file_appearing_while_a_save_writes_is_still_refused(tmp_path):
+    path = tmp_path / "out.json"
+
+    def fifo_appears(tmp):
+        Path(tmp).write_text("new")
+        os.mkfifo(path)
+
+    with pytest.raises(OSError) as info:
+        write_atomic(path, fifo_appears)
+    assert str(info.value) == (f"cannot write '{path}': it is a FIFO (named pipe), not a "
+                               "regular file; save replaces only regular files")
+    assert stat.S_ISFIFO(path.lstat().st_mode) and os.listdir(tmp_path) == ["out.json"]
+    path.unlink()
+    path.write_text("old")
+
+    def made_read_only(tmp):
+        Path(tmp).write_text("new")
+        os.chmod(path, 0o444)
+
+    with pytest.raises(PermissionError, match=r"^cannot write '.*': the file is read-only"):
+        write_atomic(path, made_read_only)
+    assert path.read_text() == "old" and os.listdir(tmp_path) == ["out.json"]
 
 
 def test_a_save_to_a_full_device_says_the_disk_is_full_and_replaces_nothing(tmp_path):
