@@ -38,6 +38,7 @@ def _naming(path: Path, e: OSError, advice: str = "") -> OSError:
     except TypeError:  # a subclass with a constructor of its own
         err = OSError(message)
     err.errno = e.errno  # callers may still test for ENOSPC and the like
+    err._names_path = True  # type: ignore[attr-defined]  # so it is never reworded twice
     return err
 
 
@@ -194,7 +195,7 @@ def write_atomic(path: PathLike, write: Callable[[str], None]) -> Path:
     except BaseException as e:
         with contextlib.suppress(OSError):  # the first error is the one worth reporting
             os.remove(tmp)
-        if isinstance(e, OSError):
+        if isinstance(e, OSError) and not getattr(e, "_names_path", False):
             raise _naming(path, e) from e
         raise
     return path

@@ -224,7 +224,7 @@ def generate_traced(state: M.StateDict, tok: M.Tokenizer, seed: int, temperature
                     min_len: int = 4) -> tuple[list[int], M.Cache]:
     """A sampled name (at least ``min_len`` letters if 50 tries find one) and the cache that
     recorded its attention weights and queries."""
-    rng = random.Random(seed + 2)
+    rng = random.Random(checks.integer(seed, "generate_traced", "seed", low=0) + 2)
     best: tuple[list[int], M.Cache] | None = None
     with no_grad():
         for _ in range(50):

@@ -298,6 +298,13 @@ def test_a_seed_that_is_not_an_int_or_none_is_refused_by_everything_that_takes_o
             call()
         assert str(info.value) == (f"{who}: seed must be an int >= 0 or None, "
                                    f"got {checks.describe(seed)}")
+    # the microgpt demo's sampler takes a seed, never None (it adds to it)
+    from demos.microgpt import generate_traced
+
+    with pytest.raises(error) as info:
+        generate_traced(None, None, seed, 1.0)  # type: ignore[arg-type]
+    assert str(info.value) == f"generate_traced: seed must be an int >= 0, got " \
+        f"{checks.describe(seed)}"
 
 
 def test_a_seed_may_be_any_int_including_numpy_and_huge_ones():

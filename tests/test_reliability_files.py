@@ -23,6 +23,7 @@ import os
 import stat
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
 
@@ -343,6 +344,31 @@ def test_no_writer_replaces_a_fifo_a_socket_or_a_device_and_each_names_its_kind(
             assert sorted(os.listdir(tmp_path)) == listing  # no temp file left either
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_a_fifo_or_a_read_only_file_appearing_while_a_save_writes_is_still_refused(tmp_path):
+    path = tmp_path / "out.json"
+
+    def fifo_appears(tmp):
+        Path(tmp).write_text("new")
+        os.mkfifo(path)
+
+    with pytest.raises(OSError) as info:
+        write_atomic(path, fifo_appears)
+    assert str(info.value) == (f"cannot write '{path}': it is a FIFO (named pipe), not a "
+                               "regular file; save replaces only regular files")
+    assert stat.S_ISFIFO(path.lstat().st_mode) and os.listdir(tmp_path) == ["out.json"]
+    path.unlink()
+    path.write_text("old")
+
+    def made_read_only(tmp):
+        Path(tmp).write_text("new")
+        os.chmod(path, 0o444)
+
+    with pytest.raises(PermissionError, match=r"^cannot write '.*': the file is read-only"):
+        write_atomic(path, made_read_only)
+    assert path.read_text() == "old" and os.listdir(tmp_path) == ["out.json"]
+
+
 def test_a_save_to_a_full_device_says_the_disk_is_full_and_replaces_nothing(tmp_path):
     full = tmp_path / "full"
     try:
@@ -419,16 +445,19 @@ print("mine.json saved")
 
 
 def test_as_a_normal_user_a_file_open_would_refuse_is_refused_too():
-    """As a user who is not root: a 0444 file of one's own, and another user's 0644 file,
-    in a folder anyone may write to (so only the file's mode protects it)."""
+    """As user nobody (root drops to it with setpriv; root itself may write anything): a 0444
+    file of its own and root's 0644 file, in a folder anyone may write to (so only the
+    files' modes protect them, and a rename would replace either)."""
     import shutil
     import subprocess
     import tempfile
 
     nobody = 65534
     setpriv = shutil.which("setpriv")
-    if os.geteuid() != 0 and os.geteuid() != nobody:
-        pytest.skip("needs root to switch to another user, or to run as nobody")
+    if os.geteuid() != 0:  # run as a normal user, the test above is this test already
+        pytest.skip("needs root, to own a file nobody may not write and to become nobody")
+    if setpriv is None:
+        pytest.skip("setpriv is not installed: cannot drop root")
     folder = tempfile.mkdtemp()
     try:
         os.chmod(folder, 0o1777)  # sticky, as /tmp: writable by all
@@ -437,14 +466,14 @@ def test_as_a_normal_user_a_file_open_would_refuse_is_refused_too():
         MLP(2, [1], seed=0).save(theirs)
         os.chmod(ro, 0o444)
         os.chmod(theirs, 0o644)
-        if os.geteuid() == 0:
-            if setpriv is None:
-                pytest.skip("setpriv is not installed: cannot drop root")
-            os.chown(ro, nobody, nobody)
-            cmd = [setpriv, f"--reuid={nobody}", f"--regid={nobody}", "--clear-groups"]
-        else:
-            cmd = []
+        os.chown(ro, nobody, nobody)  # nobody's own read-only file; root keeps theirs.json
+        cmd = [setpriv, f"--reuid={nobody}", f"--regid={nobody}", "--clear-groups"]
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        probe = subprocess.run([*cmd, sys.executable, "-c", "import sys; sys.path.insert(0, "
+                                "sys.argv[1]); import nn", root], capture_output=True, timeout=60)
+        if probe.returncode != 0:  # e.g. a checkout or an interpreter under /root, mode 0700
+            pytest.skip(f"user nobody cannot run this interpreter on this checkout: "
+                        f"{probe.stderr.decode(errors='replace').strip()[-200:]}")
         run = subprocess.run([*cmd, sys.executable, "-c", _AS_NOBODY, root, folder],
                              capture_output=True, text=True, timeout=60,
                              env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
