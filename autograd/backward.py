@@ -16,13 +16,14 @@ import gc
 import numbers
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar, copy_context
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import checks
 from .checks import value
 from .grad_mode import enable_grad
-from .kinds import VjpShapeError, is_finite
+from .kinds import RuleKind, VjpShapeError, is_finite
 from .node import Node
 
 if TYPE_CHECKING:  # Value calls backward: this module sits below it
@@ -35,23 +36,25 @@ def _order(
     root: Value,
     include_leaves: bool,
     leaves_found: list | None = None,
-    seen: set | None = None,
-    stash: dict | None = None,
+    saved: list | None = None,
+    saved_leaves: list | None = None,
+    order: list | None = None,
 ) -> list[Value]:
     """Iterative DFS post-order: every node after all of its inputs.
 
     With ``include_leaves`` the leaves are in the order; without, the hot
     backward path never puts them on the stack: each leaf is done when the node
     that first reaches it is, and appended to ``leaves_found`` (so that list is
-    in no particular order).  Every node found, leaves too, goes into ``seen``
-    (a new set unless given).
+    in no particular order).  The order is appended to ``order`` if given (so a
+    caller keeps what a walk stopped midway found), else to a new list.
 
-    With a ``stash`` dict, the walk also zeroes every gradient it finds, saving
-    the nonzero ones in ``stash`` first; each node goes into ``seen`` only
-    *after* that, so a pass stopped at any point can restore every gradient it
-    changed from ``seen`` and ``stash`` alone.  Folding this into the walk is a
-    measured exception to "one job per function": a separate pass over the
-    nodes, even in C, costs ~45 ns per node, 10% of a backward pass.
+    With ``saved`` and ``saved_leaves`` lists (backward's pass), the walk also
+    zeroes every gradient it finds, appending its old value, bit for bit (a
+    ``-0.0`` too), to ``saved`` in step with the returned order, or to
+    ``saved_leaves`` in step with ``leaves_found``.  Each node is listed before
+    its old value and zeroed after it, so a pass stopped at any point restores
+    every gradient it changed by pairing the lists (see :func:`_restore`).
+    Zeroing in the walk spares a second pass over the nodes.
 
     One plain stack, no per-node tuples or iterators: a node popped for the
     first time goes back on the stack under a ``None`` mark, with its unseen
@@ -59,9 +62,9 @@ def _order(
     order as a recursive DFS would; when the mark comes off, all its inputs are
     in the order and the node is due.
     """
-    if seen is None:
-        seen = set()
-    order: list[Value] = []
+    seen: set = set()
+    if order is None:
+        order = []
     append = order.append
     add = seen.add
     stack: list = [root]
@@ -69,13 +72,14 @@ def _order(
     while stack:
         node = pop()
         if node is None:  # the node under the mark has all its inputs in order
-            append(pop())
+            node = pop()
+            append(node)
+            if saved is not None:
+                saved.append(node._grad)
+                node._grad = 0.0
             continue
         if node in seen:  # a second path's copy of a node already visited
             continue
-        if stash is not None and node.grad:
-            stash[node] = node.grad
-            node.grad = 0.0
         add(node)
         r = node._rule
         if r is None:
@@ -83,6 +87,9 @@ def _order(
                 append(node)
             elif leaves_found is not None:
                 leaves_found.append(node)
+                if saved_leaves is not None:
+                    saved_leaves.append(node._grad)
+                    node._grad = 0.0
             continue
         push(node)
         push(None)
@@ -91,13 +98,13 @@ def _order(
                 continue
             if p._rule is None and not include_leaves:
                 # A leaf is done here, not pushed and popped: a network's weights
-                # are most of its nodes (measured: 30% of an MLP step's ordering).
-                if stash is not None and p.grad:
-                    stash[p] = p.grad
-                    p.grad = 0.0
+                # are most of its nodes.
                 add(p)
                 if leaves_found is not None:
                     leaves_found.append(p)
+                    if saved_leaves is not None:
+                        saved_leaves.append(p._grad)
+                        p._grad = 0.0
                 continue
             push(p)
     return order
@@ -147,35 +154,51 @@ def backward(root: Value, gradient: Any = 1.0) -> None:
     """
     value(root, "backward", "root")
     seed = checks.seed(gradient, "backward")
+    if _pass_running.get():
+        raise RuntimeError(
+            "backward: called while a backward pass is running (from a rule's vjp or a "
+            "_backward closure?); it would overwrite the gradients that pass is summing: "
+            "compute the inner gradient with autograd.grad(), which touches no .grad"
+        )
     with _gc_paused():
-        _run_backward(root, seed)
+        # The pass runs in a copy of the context, where _run_backward raises the flag:
+        # leaving the copy drops it, however the pass ends (no reset an interrupt could skip).
+        copy_context().run(_run_backward, root, seed)
+
+
+# Whether a backward pass is running in this thread (or task): a second one started
+# from inside it (a vjp calling backward()) is refused.
+_pass_running: ContextVar[bool] = ContextVar("autograd_backward_running", default=False)
 
 
 def _run_backward(root: Value, seed: float) -> None:
+    _pass_running.set(True)
     # Every node starts the pass at zero; leaves get their old gradient added
     # back at the end, so they accumulate old + (this pass's total) exactly as
     # the docs say, whatever the old value.  Whatever stops the pass, everything
-    # is restored from ``seen`` and ``stash`` (see _order).
-    stash: dict = {}
-    seen: set = set()
+    # is restored from the walk's lists (see _order).
+    order: list = []
+    saved: list = []
     leaves: list = []
+    saved_leaves: list = []
     node, g = root, seed
     try:
-        order = _order(root, include_leaves=False, leaves_found=leaves, seen=seen, stash=stash)
+        _order(root, False, leaves, saved, saved_leaves, order)
         if not order:  # root is a leaf
-            total = root.grad + stash.get(root, 0.0) + seed
+            old = saved_leaves[0]
+            total = root._grad + old + seed
             if not is_finite(total):
-                raise _leaf_overflow(root, total, stash.get(root, 0.0))
-            root.grad = total
+                raise _leaf_overflow(root, total, old)
+            root._grad = total
             return
-        root.grad = seed
+        root._grad = seed
         for node in reversed(order):
-            g = node.grad
+            g = node._grad
             # A gradient is checked once, where it is read: the sum of everything
             # sent to this node.  Only on failure is the op that sent inf looked for.
             # (is_finite inlined: the one place a call per node was measured to cost.)
             if g - g != 0.0:
-                raise _overflow(node, order, _GRAD, stash.get)
+                raise _overflow(node, order, _GRAD, _old_grads(leaves, saved_leaves))
             r = node._rule
             if not g and r.finite:
                 # Every gradient it would send is a zero, and adding a zero changes
@@ -183,19 +206,19 @@ def _run_backward(root: Value, seed: float) -> None:
                 # and most nodes behind a dead relu or a met margin get here.
                 continue
             r.send(node, g)  # the node's kind adds g * each local derivative to its parents
-        for n, old in stash.items():
-            if n._rule is None:
-                n.grad += old
+        # A pass's total is never -0.0 (it sums from +0.0), so adding a zero old
+        # gradient changes no bit.
+        for n, old in zip(leaves, saved_leaves):
+            n._grad += old
         # No op reads a leaf's total: sum them all in C, and look for the
-        # culprit only if that sum is not a finite float (a user's vjp may have
-        # sent a complex, which passes the finite test).
+        # culprit only if that sum is not a finite float.
         total = sum(map(_GRAD, leaves))
         if total.__class__ is not float or not is_finite(total):
             for n in leaves:
-                if not _good_gradient(n.grad):
-                    raise _overflow(n, order, _GRAD, stash.get)
+                if not _good_gradient(n._grad):
+                    raise _overflow(n, order, _GRAD, _old_grads(leaves, saved_leaves))
     except BaseException as e:
-        late = _restore(seen, stash)
+        late = _restore(order, saved, leaves, saved_leaves)
         if late is not None:
             raise late from e
         why = _explain(node, g, e)
@@ -204,10 +227,20 @@ def _run_backward(root: Value, seed: float) -> None:
         raise why from e
 
 
+def _old_grads(leaves: list, saved_leaves: list) -> Callable:
+    """``old_of(leaf, default)``: a leaf's gradient from before the pass (for errors)."""
+    return dict(zip(leaves, saved_leaves)).get
+
+
 def _explain(node: Value, g: float, e: BaseException) -> BaseException:
     """What a failure in ``node``'s vjp means: a rule whose vjp does not return one
     number per input (named as such), no finite derivative at this point
-    (GradientError), or, for any other error, the error itself."""
+    (GradientError), a ``_rule`` slot edited by hand to hold something else than a
+    rule (named), or, for any other error, the error itself."""
+    if isinstance(e, (TypeError, AttributeError)):
+        bad = _bad_rule_slot(node)
+        if bad is not None:
+            return bad
     if isinstance(e, (ArithmeticError, ValueError, TypeError)) and not isinstance(
         e, (GradientError, VjpShapeError)
     ):
@@ -223,6 +256,33 @@ def _explain(node: Value, g: float, e: BaseException) -> BaseException:
         if not isinstance(e, TypeError):
             return _gradient_error(node, g, f"no finite derivative here ({e})")
     return e
+
+
+def _bad_rule_slot(root: Value) -> TypeError | None:
+    """The error for the first node behind ``root`` whose ``_rule`` slot holds
+    neither a rule nor None (a node put there by hand, a cycle of them), if any.
+
+    Walks as :func:`_order` does, but checks each slot before following it."""
+    seen: set = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node in seen or not isinstance(node, Node):
+            continue
+        seen.add(node)
+        r = node._rule
+        if r is None:
+            continue
+        if not isinstance(r, RuleKind):
+            return TypeError(
+                f"backward: the _rule slot of {node!r} must hold a Rule or None, got "
+                f"{checks.describe(r)} (was it set by hand?)"
+            )
+        try:
+            stack.extend(r.parents(node))
+        except Exception:  # a parent slot edited by hand: the error itself says more
+            continue
+    return None
 
 
 def _good_gradient(g: Any) -> bool:
@@ -269,35 +329,35 @@ def _leaf_overflow(leaf: Value, total: float, old: float) -> GradientError:
     )
 
 
-_GRAD = attrgetter("grad")
+_GRAD = attrgetter("_grad")
 
 
 def _leaf_name(leaf: Value) -> str:
-    return f"leaf {leaf.label!r} (data {leaf.data!r})" if leaf.label else f"leaf {leaf!r}"
+    return f"leaf {leaf.label!r} (data {leaf._data!r})" if leaf.label else f"leaf {leaf!r}"
 
 
 def _shown(node: Value, g: float) -> str:
     """``repr(node)`` as it reads while a pass has given it gradient ``g``."""
     lab = f", label={node.label!r}" if node.label else ""
-    return f"Value(data={node.data!r}, grad={g!r}{lab})"
+    return f"Value(data={node._data!r}, grad={g!r}{lab})"
 
 
-def _restore(seen: set, stash: dict) -> BaseException | None:
+def _restore(order: list, saved: list, leaves: list, saved_leaves: list) -> BaseException | None:
     """Put back every gradient a pass that did not finish may have changed.
 
-    ``seen`` holds every node whose gradient the pass touched (zero before,
-    unless in ``stash``), ``stash`` the nonzero ones.  A second interrupt while
-    restoring does not cut it short: it is finished first, and the interrupt
-    is returned for the caller to raise.
+    ``saved`` holds the old gradient of each node of ``order`` the walk zeroed, in
+    step with it, and ``saved_leaves`` those of ``leaves`` (a list may be one
+    node longer than its gradients: that node was not zeroed yet).  A second
+    interrupt while restoring does not cut it short: it is finished first, and
+    the interrupt is returned for the caller to raise.
     """
     late = None
     while True:
         try:
-            get = stash.get
-            for n in seen:
-                n.grad = get(n, 0.0)
-            for n, old in stash.items():
-                n.grad = old
+            for n, old in zip(order, saved):
+                n._grad = old
+            for n, old in zip(leaves, saved_leaves):
+                n._grad = old
             return late
         except BaseException as e:  # restoring is idempotent: start again
             late = e
@@ -320,7 +380,13 @@ def replay(
     """
     old_of = old_of or (lambda leaf, default: default)
     leaves: list = []
-    order = _order(root, include_leaves=False, leaves_found=leaves)
+    try:
+        order = _order(root, include_leaves=False, leaves_found=leaves)
+    except (TypeError, AttributeError) as e:
+        why = _explain(root, seed, e)
+        if why is e:
+            raise
+        raise why from e
     if not order:  # root is a leaf
         old = old_of(root, 0.0)
         total = 0.0 + old + seed  # as backward sums it
@@ -399,7 +465,6 @@ def grad(
             seed = gradient
         else:
             seed = make(checks.seed(gradient, "grad"))
-        zero = make(0.0)
         grads = {output: seed}
         get = grads.get
         node, g = output, seed
@@ -408,23 +473,28 @@ def grad(
                 g = grads[node]
                 r = node._rule
                 for p, gp in zip(r.parents(node), r.vjp_graph(node, g)):
-                    d = gp.data if isinstance(gp, Node) else gp
+                    if isinstance(gp, Node):
+                        d = gp._data
+                    else:  # a number: taken as the float pass takes it
+                        gp = d = checks.sent(gp, r.symbol)
                     if not _good_gradient(d):  # as backward checks what each op sends
                         if not isinstance(d, numbers.Real):
                             raise _not_a_number(node, gp)
-                        raise _gradient_error(node, g.data, f"gradient overflowed ({d!r})")
+                        raise _gradient_error(node, g._data, f"gradient overflowed ({d!r})")
                     prev = get(p)
                     grads[p] = gp if prev is None else prev + gp
         except (ArithmeticError, ValueError, TypeError) as e:
-            why = _explain(node, g.data, e)
+            why = _explain(node, g._data, e)
             if why is e:
                 raise
             raise why from e
-    out = [get(x, zero) for x in xs]
+    # An input the output does not depend on gets a zero of its own: one shared
+    # Value would tie every such input's later graph together.
+    out = [make(0.0) if get(x) is None else get(x) for x in xs]
     return out[0] if single else out
 
 
 def zero_grad(values: Value | Sequence[Value]) -> None:
     """Reset ``.grad`` of each value to 0.0."""
     for v in checks.values(values, "zero_grad", "values"):
-        v.grad = 0.0
+        v._grad = 0.0

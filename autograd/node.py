@@ -35,9 +35,10 @@ __all__ = ["Node", "collectable"]
 
 
 class Node:
-    """``data``, ``grad``, ``label``, the rule that made the node, two parent slots."""
+    """The value and gradient (``_data``, ``_grad``: floats, behind Value's checked
+    ``data`` and ``grad``), ``label``, the rule that made the node, two parent slots."""
 
-    __slots__ = ("data", "grad", "label", "_rule", "_a", "_b")
+    __slots__ = ("_data", "_grad", "label", "_rule", "_a", "_b")
 
     def __cinit__(self) -> None:
         # Called by the compiled build only, as each node is allocated.  The node
