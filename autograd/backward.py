@@ -8,6 +8,9 @@ structure and gradients are bit-identical in every process.
 Semantics (as in PyTorch): ``backward`` *sets* the gradient of every interior
 node to this pass's value and *adds* to the gradient of every leaf, which
 therefore accumulates across calls until it is zeroed.
+
+A pass fails fast; why it failed (which op sent an infinite gradient, a vjp of
+the wrong shape) is worked out afterwards, in :mod:`autograd.forensics`.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from contextvars import ContextVar, copy_context
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import checks
+from . import checks, forensics
 from .checks import value
+from .forensics import GradientError
 from .grad_mode import enable_grad
-from .kinds import RuleKind, VjpShapeError, is_finite
+from .kinds import is_finite
 from .node import Node
 
 if TYPE_CHECKING:  # Value calls backward: this module sits below it
@@ -133,15 +137,6 @@ def backward_order(root: Value) -> list[Value]:
     return _order(value(root, "backward_order", "root"), include_leaves=True)[::-1]
 
 
-class GradientError(FloatingPointError):
-    """A derivative that is infinite, or a gradient that overflows, during backward."""
-
-
-def _gradient_error(node: Value, g: float, why: str) -> GradientError:
-    """The error for ``node``, shown with ``g``, the gradient the pass gave it."""
-    return GradientError(f"backward through {node.op!r} at {_shown(node, g)}: {why}")
-
-
 def backward(root: Value, gradient: Any = 1.0) -> None:
     """Backpropagate from ``root``, filling ``.grad`` of every node it depends on.
 
@@ -188,7 +183,7 @@ def _run_backward(root: Value, seed: float) -> None:
             old = saved_leaves[0]
             total = root._grad + old + seed
             if not is_finite(total):
-                raise _leaf_overflow(root, total, old)
+                raise forensics.leaf_overflow_error(root, total, old)
             root._grad = total
             return
         root._grad = seed
@@ -198,7 +193,8 @@ def _run_backward(root: Value, seed: float) -> None:
             # sent to this node.  Only on failure is the op that sent inf looked for.
             # (is_finite inlined: the one place a call per node was measured to cost.)
             if g - g != 0.0:
-                raise _overflow(node, order, _GRAD, _old_grads(leaves, saved_leaves))
+                old_of = _old_grads(leaves, saved_leaves)
+                raise forensics.overflow_error(node, order, _GRAD, old_of)
             r = node._rule
             if not g and r.finite:
                 # Every gradient it would send is a zero, and adding a zero changes
@@ -215,13 +211,14 @@ def _run_backward(root: Value, seed: float) -> None:
         total = sum(map(_GRAD, leaves))
         if total.__class__ is not float or not is_finite(total):
             for n in leaves:
-                if not _good_gradient(n._grad):
-                    raise _overflow(n, order, _GRAD, _old_grads(leaves, saved_leaves))
+                if not checks.is_finite_real(n._grad):
+                    old_of = _old_grads(leaves, saved_leaves)
+                    raise forensics.overflow_error(n, order, _GRAD, old_of)
     except BaseException as e:
         late = _restore(order, saved, leaves, saved_leaves)
         if late is not None:
             raise late from e
-        why = _explain(node, g, e)
+        why = forensics.explain(node, g, e)
         if why is e:
             raise
         raise why from e
@@ -232,114 +229,7 @@ def _old_grads(leaves: list, saved_leaves: list) -> Callable:
     return dict(zip(leaves, saved_leaves)).get
 
 
-def _explain(node: Value, g: float, e: BaseException) -> BaseException:
-    """What a failure in ``node``'s vjp means: a rule whose vjp does not return one
-    number per input (named as such), no finite derivative at this point
-    (GradientError), a ``_rule`` slot edited by hand to hold something else than a
-    rule (named), or, for any other error, the error itself."""
-    if isinstance(e, (TypeError, AttributeError)):
-        bad = _bad_rule_slot(node)
-        if bad is not None:
-            return bad
-    if isinstance(e, (ArithmeticError, ValueError, TypeError)) and not isinstance(
-        e, (GradientError, VjpShapeError)
-    ):
-        try:
-            sent = node._rule.vjp_of(node, g)  # checks the shape of what the rule returns
-        except VjpShapeError as shape:
-            return shape
-        except BaseException:
-            sent = ()
-        for gp in sent:
-            if not isinstance(gp, numbers.Real):
-                return _not_a_number(node, gp)
-        if not isinstance(e, TypeError):
-            return _gradient_error(node, g, f"no finite derivative here ({e})")
-    return e
-
-
-def _bad_rule_slot(root: Value) -> TypeError | None:
-    """The error for the first node behind ``root`` whose ``_rule`` slot holds
-    neither a rule nor None (a node put there by hand, a cycle of them), if any.
-
-    Walks as :func:`_order` does, but checks each slot before following it."""
-    seen: set = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node in seen or not isinstance(node, Node):
-            continue
-        seen.add(node)
-        r = node._rule
-        if r is None:
-            continue
-        if not isinstance(r, RuleKind):
-            return TypeError(
-                f"backward: the _rule slot of {node!r} must hold a Rule or None, got "
-                f"{checks.describe(r)} (was it set by hand?)"
-            )
-        try:
-            stack.extend(r.parents(node))
-        except Exception:  # a parent slot edited by hand: the error itself says more
-            continue
-    return None
-
-
-def _good_gradient(g: Any) -> bool:
-    """A finite real number (a float, or an int a user's vjp returned)."""
-    return (g.__class__ is float or isinstance(g, numbers.Real)) and is_finite(g)
-
-
-def _not_a_number(node: Value, sent: Any) -> TypeError:
-    return TypeError(
-        f"backward: the vjp of rule {node.op!r} must return a number per input, "
-        f"got {checks.describe(sent)}"
-    )
-
-
-def _overflow(
-    target: Value, order: list[Value], grad_of: Callable[[Value], float], old_of: Callable
-) -> GradientError:
-    """The error for a gradient found non-finite at ``target``: it names the op
-    that sent ``target`` a non-finite gradient, or else says that finite
-    gradients overflowed when summed into it.  ``grad_of`` gives each node's
-    gradient in this pass, ``old_of(leaf, 0.0)`` a leaf's gradient before it."""
-    for node in reversed(order):
-        if node is target:
-            break
-        r = node._rule
-        ps, gs = r.parents(node), r.vjp_of(node, grad_of(node))
-        bad = [gp for p, gp in zip(ps, gs) if p is target and not _good_gradient(gp)]
-        if bad and not isinstance(bad[0], numbers.Real):
-            return _not_a_number(node, bad[0])
-        if bad:
-            sent = ", ".join(map(repr, gs)) if len(gs) <= 4 else f"{bad[0]!r} among {len(gs)}"
-            return _gradient_error(node, grad_of(node), f"gradient overflowed ({sent})")
-    g = grad_of(target)
-    if target._rule is not None:
-        why = f"the gradients sent to it overflowed when summed ({g!r})"
-        return _gradient_error(target, g, why)
-    return _leaf_overflow(target, g, old_of(target, 0.0))
-
-
-def _leaf_overflow(leaf: Value, total: float, old: float) -> GradientError:
-    return GradientError(
-        f"backward: the gradient of {_leaf_name(leaf)} overflowed ({total!r}"
-        + (f", with {old!r} accumulated before this pass)" if old else ")")
-    )
-
-
 _GRAD = attrgetter("_grad")
-
-
-def _leaf_name(leaf: Value) -> str:
-    return f"leaf {leaf.label!r} (data {leaf._data!r})" if leaf.label else f"leaf {leaf!r}"
-
-
-def _shown(node: Value, g: float) -> str:
-    """``repr(node)`` as it reads while a pass has given it gradient ``g``."""
-    lab = f", label={node.label!r}" if node.label else ""
-    return f"Value(data={node._data!r}, grad={g!r}{lab})"
 
 
 def _restore(order: list, saved: list, leaves: list, saved_leaves: list) -> BaseException | None:
@@ -383,7 +273,7 @@ def replay(
     try:
         order = _order(root, include_leaves=False, leaves_found=leaves)
     except (TypeError, AttributeError) as e:
-        why = _explain(root, seed, e)
+        why = forensics.explain(root, seed, e)
         if why is e:
             raise
         raise why from e
@@ -391,7 +281,7 @@ def replay(
         old = old_of(root, 0.0)
         total = 0.0 + old + seed  # as backward sums it
         if not is_finite(total):
-            raise _leaf_overflow(root, total, old)
+            raise forensics.leaf_overflow_error(root, total, old)
         return {root: 0.0 + seed}  # as backward gives it: a -0.0 seed gives 0.0
     grads = {root: seed}
     get = grads.get
@@ -403,8 +293,8 @@ def replay(
     try:
         for node in reversed(order):
             g = get(node, 0.0)
-            if not _good_gradient(g):
-                raise _overflow(node, order, grad_of, old_of)
+            if not checks.is_finite_real(g):
+                raise forensics.overflow_error(node, order, grad_of, old_of)
             r = node._rule
             ps = r.parents(node)
             if not g and r.finite:
@@ -416,7 +306,7 @@ def replay(
             if on_step is not None:
                 on_step(node, g, ps, sent)
     except (ArithmeticError, ValueError, TypeError) as e:
-        why = _explain(node, g, e)
+        why = forensics.explain(node, g, e)
         if why is e:
             raise
         raise why from e
@@ -427,8 +317,8 @@ def replay(
 
     for leaf in leaves:
         total = with_old(leaf)
-        if not _good_gradient(total):
-            raise _overflow(leaf, order, with_old, old_of)
+        if not checks.is_finite_real(total):
+            raise forensics.overflow_error(leaf, order, with_old, old_of)
     return grads
 
 
@@ -477,14 +367,15 @@ def grad(
                         d = gp._data
                     else:  # a number: taken as the float pass takes it
                         gp = d = checks.sent(gp, r.symbol)
-                    if not _good_gradient(d):  # as backward checks what each op sends
+                    if not checks.is_finite_real(d):  # as backward checks what each op sends
                         if not isinstance(d, numbers.Real):
-                            raise _not_a_number(node, gp)
-                        raise _gradient_error(node, g._data, f"gradient overflowed ({d!r})")
+                            raise forensics.not_a_number(node, gp)
+                        why = f"gradient overflowed ({d!r})"
+                        raise forensics.gradient_error(node, g._data, why)
                     prev = get(p)
                     grads[p] = gp if prev is None else prev + gp
         except (ArithmeticError, ValueError, TypeError) as e:
-            why = _explain(node, g._data, e)
+            why = forensics.explain(node, g._data, e)
             if why is e:
                 raise
             raise why from e

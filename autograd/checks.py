@@ -138,6 +138,11 @@ def integer(
     return int(x)
 
 
+def is_finite_real(x: Any) -> bool:
+    """A finite real number: a float, or an int or other real a user's vjp returned."""
+    return (x.__class__ is float or isinstance(x, numbers.Real)) and x - x == 0.0
+
+
 def flag(x: Any, op: str, name: str) -> bool:
     """A bool, exactly (``raise_on_failure="no"`` is a mistake, not a truthy value)."""
     if not isinstance(x, bool):
