@@ -6,10 +6,10 @@ cimport cython
 from autograd.kinds cimport RuleKind
 from autograd.node cimport Node
 
-@cython.locals(order=list, stack=list, node=Node, p=Node, r=RuleKind)
-cpdef list _order(object root, bint include_leaves, list leaves_found=*, set seen=*,
-                  dict stash=*)
+@cython.locals(seen=set, stack=list, node=Node, p=Node, r=RuleKind)
+cpdef list _order(object root, bint include_leaves, list leaves_found=*, list saved=*,
+                  list saved_leaves=*, list order=*)
 
-@cython.locals(stash=dict, seen=set, leaves=list, order=list, node=Node, r=RuleKind,
+@cython.locals(order=list, saved=list, leaves=list, saved_leaves=list, node=Node, r=RuleKind,
                g=cython.double)
 cpdef _run_backward(object root, double seed)

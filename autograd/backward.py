@@ -8,6 +8,9 @@ structure and gradients are bit-identical in every process.
 Semantics (as in PyTorch): ``backward`` *sets* the gradient of every interior
 node to this pass's value and *adds* to the gradient of every leaf, which
 therefore accumulates across calls until it is zeroed.
+
+A pass fails fast; why it failed (which op sent an infinite gradient, a vjp of
+the wrong shape) is worked out afterwards, in :mod:`autograd.forensics`.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ import gc
 import numbers
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar, copy_context
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import checks
+from . import checks, forensics
 from .checks import value
+from .forensics import GradientError
 from .grad_mode import enable_grad
-from .kinds import VjpShapeError, is_finite
+from .kinds import is_finite
 from .node import Node
 
 if TYPE_CHECKING:  # Value calls backward: this module sits below it
@@ -35,23 +40,25 @@ def _order(
     root: Value,
     include_leaves: bool,
     leaves_found: list | None = None,
-    seen: set | None = None,
-    stash: dict | None = None,
+    saved: list | None = None,
+    saved_leaves: list | None = None,
+    order: list | None = None,
 ) -> list[Value]:
     """Iterative DFS post-order: every node after all of its inputs.
 
     With ``include_leaves`` the leaves are in the order; without, the hot
     backward path never puts them on the stack: each leaf is done when the node
     that first reaches it is, and appended to ``leaves_found`` (so that list is
-    in no particular order).  Every node found, leaves too, goes into ``seen``
-    (a new set unless given).
+    in no particular order).  The order is appended to ``order`` if given (so a
+    caller keeps what a walk stopped midway found), else to a new list.
 
-    With a ``stash`` dict, the walk also zeroes every gradient it finds, saving
-    the nonzero ones in ``stash`` first; each node goes into ``seen`` only
-    *after* that, so a pass stopped at any point can restore every gradient it
-    changed from ``seen`` and ``stash`` alone.  Folding this into the walk is a
-    measured exception to "one job per function": a separate pass over the
-    nodes, even in C, costs ~45 ns per node, 10% of a backward pass.
+    With ``saved`` and ``saved_leaves`` lists (backward's pass), the walk also
+    zeroes every gradient it finds, appending its old value, bit for bit (a
+    ``-0.0`` too), to ``saved`` in step with the returned order, or to
+    ``saved_leaves`` in step with ``leaves_found``.  Each node is listed before
+    its old value and zeroed after it, so a pass stopped at any point restores
+    every gradient it changed by pairing the lists (see :func:`_restore`).
+    Zeroing in the walk spares a second pass over the nodes.
 
     One plain stack, no per-node tuples or iterators: a node popped for the
     first time goes back on the stack under a ``None`` mark, with its unseen
@@ -59,9 +66,9 @@ def _order(
     order as a recursive DFS would; when the mark comes off, all its inputs are
     in the order and the node is due.
     """
-    if seen is None:
-        seen = set()
-    order: list[Value] = []
+    seen: set = set()
+    if order is None:
+        order = []
     append = order.append
     add = seen.add
     stack: list = [root]
@@ -69,13 +76,14 @@ def _order(
     while stack:
         node = pop()
         if node is None:  # the node under the mark has all its inputs in order
-            append(pop())
+            node = pop()
+            append(node)
+            if saved is not None:
+                saved.append(node._grad)
+                node._grad = 0.0
             continue
         if node in seen:  # a second path's copy of a node already visited
             continue
-        if stash is not None and node.grad:
-            stash[node] = node.grad
-            node.grad = 0.0
         add(node)
         r = node._rule
         if r is None:
@@ -83,6 +91,9 @@ def _order(
                 append(node)
             elif leaves_found is not None:
                 leaves_found.append(node)
+                if saved_leaves is not None:
+                    saved_leaves.append(node._grad)
+                    node._grad = 0.0
             continue
         push(node)
         push(None)
@@ -91,13 +102,13 @@ def _order(
                 continue
             if p._rule is None and not include_leaves:
                 # A leaf is done here, not pushed and popped: a network's weights
-                # are most of its nodes (measured: 30% of an MLP step's ordering).
-                if stash is not None and p.grad:
-                    stash[p] = p.grad
-                    p.grad = 0.0
+                # are most of its nodes.
                 add(p)
                 if leaves_found is not None:
                     leaves_found.append(p)
+                    if saved_leaves is not None:
+                        saved_leaves.append(p._grad)
+                        p._grad = 0.0
                 continue
             push(p)
     return order
@@ -126,15 +137,6 @@ def backward_order(root: Value) -> list[Value]:
     return _order(value(root, "backward_order", "root"), include_leaves=True)[::-1]
 
 
-class GradientError(FloatingPointError):
-    """A derivative that is infinite, or a gradient that overflows, during backward."""
-
-
-def _gradient_error(node: Value, g: float, why: str) -> GradientError:
-    """The error for ``node``, shown with ``g``, the gradient the pass gave it."""
-    return GradientError(f"backward through {node.op!r} at {_shown(node, g)}: {why}")
-
-
 def backward(root: Value, gradient: Any = 1.0) -> None:
     """Backpropagate from ``root``, filling ``.grad`` of every node it depends on.
 
@@ -147,35 +149,52 @@ def backward(root: Value, gradient: Any = 1.0) -> None:
     """
     value(root, "backward", "root")
     seed = checks.seed(gradient, "backward")
+    if _pass_running.get():
+        raise RuntimeError(
+            "backward: called while a backward pass is running (from a rule's vjp or a "
+            "_backward closure?); it would overwrite the gradients that pass is summing: "
+            "compute the inner gradient with autograd.grad(), which touches no .grad"
+        )
     with _gc_paused():
-        _run_backward(root, seed)
+        # The pass runs in a copy of the context, where _run_backward raises the flag:
+        # leaving the copy drops it, however the pass ends (no reset an interrupt could skip).
+        copy_context().run(_run_backward, root, seed)
+
+
+# Whether a backward pass is running in this thread (or task): a second one started
+# from inside it (a vjp calling backward()) is refused.
+_pass_running: ContextVar[bool] = ContextVar("autograd_backward_running", default=False)
 
 
 def _run_backward(root: Value, seed: float) -> None:
+    _pass_running.set(True)
     # Every node starts the pass at zero; leaves get their old gradient added
     # back at the end, so they accumulate old + (this pass's total) exactly as
     # the docs say, whatever the old value.  Whatever stops the pass, everything
-    # is restored from ``seen`` and ``stash`` (see _order).
-    stash: dict = {}
-    seen: set = set()
+    # is restored from the walk's lists (see _order).
+    order: list = []
+    saved: list = []
     leaves: list = []
+    saved_leaves: list = []
     node, g = root, seed
     try:
-        order = _order(root, include_leaves=False, leaves_found=leaves, seen=seen, stash=stash)
+        _order(root, False, leaves, saved, saved_leaves, order)
         if not order:  # root is a leaf
-            total = root.grad + stash.get(root, 0.0) + seed
+            old = saved_leaves[0]
+            total = root._grad + old + seed
             if not is_finite(total):
-                raise _leaf_overflow(root, total, stash.get(root, 0.0))
-            root.grad = total
+                raise forensics.leaf_overflow_error(root, total, old)
+            root._grad = total
             return
-        root.grad = seed
+        root._grad = seed
         for node in reversed(order):
-            g = node.grad
+            g = node._grad
             # A gradient is checked once, where it is read: the sum of everything
             # sent to this node.  Only on failure is the op that sent inf looked for.
             # (is_finite inlined: the one place a call per node was measured to cost.)
             if g - g != 0.0:
-                raise _overflow(node, order, _GRAD, stash.get)
+                old_of = _old_grads(leaves, saved_leaves)
+                raise forensics.overflow_error(node, order, _GRAD, old_of)
             r = node._rule
             if not g and r.finite:
                 # Every gradient it would send is a zero, and adding a zero changes
@@ -183,121 +202,52 @@ def _run_backward(root: Value, seed: float) -> None:
                 # and most nodes behind a dead relu or a met margin get here.
                 continue
             r.send(node, g)  # the node's kind adds g * each local derivative to its parents
-        for n, old in stash.items():
-            if n._rule is None:
-                n.grad += old
+        # A pass's total is never -0.0 (it sums from +0.0), so adding a zero old
+        # gradient changes no bit.
+        for n, old in zip(leaves, saved_leaves):
+            n._grad += old
         # No op reads a leaf's total: sum them all in C, and look for the
-        # culprit only if that sum is not a finite float (a user's vjp may have
-        # sent a complex, which passes the finite test).
+        # culprit only if that sum is not a finite float.
         total = sum(map(_GRAD, leaves))
         if total.__class__ is not float or not is_finite(total):
             for n in leaves:
-                if not _good_gradient(n.grad):
-                    raise _overflow(n, order, _GRAD, stash.get)
+                if not checks.is_finite_real(n._grad):
+                    old_of = _old_grads(leaves, saved_leaves)
+                    raise forensics.overflow_error(n, order, _GRAD, old_of)
     except BaseException as e:
-        late = _restore(seen, stash)
+        late = _restore(order, saved, leaves, saved_leaves)
         if late is not None:
             raise late from e
-        why = _explain(node, g, e)
+        why = forensics.explain(node, g, e)
         if why is e:
             raise
         raise why from e
 
 
-def _explain(node: Value, g: float, e: BaseException) -> BaseException:
-    """What a failure in ``node``'s vjp means: a rule whose vjp does not return one
-    number per input (named as such), no finite derivative at this point
-    (GradientError), or, for any other error, the error itself."""
-    if isinstance(e, (ArithmeticError, ValueError, TypeError)) and not isinstance(
-        e, (GradientError, VjpShapeError)
-    ):
-        try:
-            sent = node._rule.vjp_of(node, g)  # checks the shape of what the rule returns
-        except VjpShapeError as shape:
-            return shape
-        except BaseException:
-            sent = ()
-        for gp in sent:
-            if not isinstance(gp, numbers.Real):
-                return _not_a_number(node, gp)
-        if not isinstance(e, TypeError):
-            return _gradient_error(node, g, f"no finite derivative here ({e})")
-    return e
+def _old_grads(leaves: list, saved_leaves: list) -> Callable:
+    """``old_of(leaf, default)``: a leaf's gradient from before the pass (for errors)."""
+    return dict(zip(leaves, saved_leaves)).get
 
 
-def _good_gradient(g: Any) -> bool:
-    """A finite real number (a float, or an int a user's vjp returned)."""
-    return (g.__class__ is float or isinstance(g, numbers.Real)) and is_finite(g)
+_GRAD = attrgetter("_grad")
 
 
-def _not_a_number(node: Value, sent: Any) -> TypeError:
-    return TypeError(
-        f"backward: the vjp of rule {node.op!r} must return a number per input, "
-        f"got {checks.describe(sent)}"
-    )
-
-
-def _overflow(
-    target: Value, order: list[Value], grad_of: Callable[[Value], float], old_of: Callable
-) -> GradientError:
-    """The error for a gradient found non-finite at ``target``: it names the op
-    that sent ``target`` a non-finite gradient, or else says that finite
-    gradients overflowed when summed into it.  ``grad_of`` gives each node's
-    gradient in this pass, ``old_of(leaf, 0.0)`` a leaf's gradient before it."""
-    for node in reversed(order):
-        if node is target:
-            break
-        r = node._rule
-        ps, gs = r.parents(node), r.vjp_of(node, grad_of(node))
-        bad = [gp for p, gp in zip(ps, gs) if p is target and not _good_gradient(gp)]
-        if bad and not isinstance(bad[0], numbers.Real):
-            return _not_a_number(node, bad[0])
-        if bad:
-            sent = ", ".join(map(repr, gs)) if len(gs) <= 4 else f"{bad[0]!r} among {len(gs)}"
-            return _gradient_error(node, grad_of(node), f"gradient overflowed ({sent})")
-    g = grad_of(target)
-    if target._rule is not None:
-        why = f"the gradients sent to it overflowed when summed ({g!r})"
-        return _gradient_error(target, g, why)
-    return _leaf_overflow(target, g, old_of(target, 0.0))
-
-
-def _leaf_overflow(leaf: Value, total: float, old: float) -> GradientError:
-    return GradientError(
-        f"backward: the gradient of {_leaf_name(leaf)} overflowed ({total!r}"
-        + (f", with {old!r} accumulated before this pass)" if old else ")")
-    )
-
-
-_GRAD = attrgetter("grad")
-
-
-def _leaf_name(leaf: Value) -> str:
-    return f"leaf {leaf.label!r} (data {leaf.data!r})" if leaf.label else f"leaf {leaf!r}"
-
-
-def _shown(node: Value, g: float) -> str:
-    """``repr(node)`` as it reads while a pass has given it gradient ``g``."""
-    lab = f", label={node.label!r}" if node.label else ""
-    return f"Value(data={node.data!r}, grad={g!r}{lab})"
-
-
-def _restore(seen: set, stash: dict) -> BaseException | None:
+def _restore(order: list, saved: list, leaves: list, saved_leaves: list) -> BaseException | None:
     """Put back every gradient a pass that did not finish may have changed.
 
-    ``seen`` holds every node whose gradient the pass touched (zero before,
-    unless in ``stash``), ``stash`` the nonzero ones.  A second interrupt while
-    restoring does not cut it short: it is finished first, and the interrupt
-    is returned for the caller to raise.
+    ``saved`` holds the old gradient of each node of ``order`` the walk zeroed, in
+    step with it, and ``saved_leaves`` those of ``leaves`` (a list may be one
+    node longer than its gradients: that node was not zeroed yet).  A second
+    interrupt while restoring does not cut it short: it is finished first, and
+    the interrupt is returned for the caller to raise.
     """
     late = None
     while True:
         try:
-            get = stash.get
-            for n in seen:
-                n.grad = get(n, 0.0)
-            for n, old in stash.items():
-                n.grad = old
+            for n, old in zip(order, saved):
+                n._grad = old
+            for n, old in zip(leaves, saved_leaves):
+                n._grad = old
             return late
         except BaseException as e:  # restoring is idempotent: start again
             late = e
@@ -320,12 +270,18 @@ def replay(
     """
     old_of = old_of or (lambda leaf, default: default)
     leaves: list = []
-    order = _order(root, include_leaves=False, leaves_found=leaves)
+    try:
+        order = _order(root, include_leaves=False, leaves_found=leaves)
+    except (TypeError, AttributeError) as e:
+        why = forensics.explain(root, seed, e)
+        if why is e:
+            raise
+        raise why from e
     if not order:  # root is a leaf
         old = old_of(root, 0.0)
         total = 0.0 + old + seed  # as backward sums it
         if not is_finite(total):
-            raise _leaf_overflow(root, total, old)
+            raise forensics.leaf_overflow_error(root, total, old)
         return {root: 0.0 + seed}  # as backward gives it: a -0.0 seed gives 0.0
     grads = {root: seed}
     get = grads.get
@@ -337,8 +293,8 @@ def replay(
     try:
         for node in reversed(order):
             g = get(node, 0.0)
-            if not _good_gradient(g):
-                raise _overflow(node, order, grad_of, old_of)
+            if not checks.is_finite_real(g):
+                raise forensics.overflow_error(node, order, grad_of, old_of)
             r = node._rule
             ps = r.parents(node)
             if not g and r.finite:
@@ -350,7 +306,7 @@ def replay(
             if on_step is not None:
                 on_step(node, g, ps, sent)
     except (ArithmeticError, ValueError, TypeError) as e:
-        why = _explain(node, g, e)
+        why = forensics.explain(node, g, e)
         if why is e:
             raise
         raise why from e
@@ -361,8 +317,8 @@ def replay(
 
     for leaf in leaves:
         total = with_old(leaf)
-        if not _good_gradient(total):
-            raise _overflow(leaf, order, with_old, old_of)
+        if not checks.is_finite_real(total):
+            raise forensics.overflow_error(leaf, order, with_old, old_of)
     return grads
 
 
@@ -399,7 +355,6 @@ def grad(
             seed = gradient
         else:
             seed = make(checks.seed(gradient, "grad"))
-        zero = make(0.0)
         grads = {output: seed}
         get = grads.get
         node, g = output, seed
@@ -408,23 +363,29 @@ def grad(
                 g = grads[node]
                 r = node._rule
                 for p, gp in zip(r.parents(node), r.vjp_graph(node, g)):
-                    d = gp.data if isinstance(gp, Node) else gp
-                    if not _good_gradient(d):  # as backward checks what each op sends
+                    if isinstance(gp, Node):
+                        d = gp._data
+                    else:  # a number: taken as the float pass takes it
+                        gp = d = checks.sent(gp, r.symbol)
+                    if not checks.is_finite_real(d):  # as backward checks what each op sends
                         if not isinstance(d, numbers.Real):
-                            raise _not_a_number(node, gp)
-                        raise _gradient_error(node, g.data, f"gradient overflowed ({d!r})")
+                            raise forensics.not_a_number(node, gp)
+                        why = f"gradient overflowed ({d!r})"
+                        raise forensics.gradient_error(node, g._data, why)
                     prev = get(p)
                     grads[p] = gp if prev is None else prev + gp
         except (ArithmeticError, ValueError, TypeError) as e:
-            why = _explain(node, g.data, e)
+            why = forensics.explain(node, g._data, e)
             if why is e:
                 raise
             raise why from e
-    out = [get(x, zero) for x in xs]
+    # An input the output does not depend on gets a zero of its own: one shared
+    # Value would tie every such input's later graph together.
+    out = [make(0.0) if get(x) is None else get(x) for x in xs]
     return out[0] if single else out
 
 
 def zero_grad(values: Value | Sequence[Value]) -> None:
     """Reset ``.grad`` of each value to 0.0."""
     for v in checks.values(values, "zero_grad", "values"):
-        v.grad = 0.0
+        v._grad = 0.0

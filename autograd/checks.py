@@ -139,6 +139,11 @@ def integer(
     return int(x)
 
 
+def is_finite_real(x: Any) -> bool:
+    """A finite real number: a float, or an int or other real a user's vjp returned."""
+    return (x.__class__ is float or isinstance(x, numbers.Real)) and x - x == 0.0
+
+
 def flag(x: Any, op: str, name: str) -> bool:
     """A bool, exactly (``raise_on_failure="no"`` is a mistake, not a truthy value)."""
     if not isinstance(x, bool):
@@ -220,6 +225,54 @@ def seed(gradient: Any, op: str) -> float:
         return real(gradient, op, "gradient")
     except OverflowError as e:  # a huge int: wrong value, not an arithmetic accident
         raise ValueError(str(e)) from None
+
+
+def stored(x: Any, field: str) -> float:
+    """What may be stored in a node's ``.data`` or ``.grad`` (``field``, as
+    ``"Value.data"``): a real number, as the float it equals.
+
+    An int or a numpy scalar becomes a float, as the compiled engine's C double
+    would make it, so both engines compute in the same floats; a complex, a str,
+    None or a Value (micrograd's slip ``x.grad += out``) is refused, naming the
+    field.  Infinities and NaN are kept: the next op or backward names them.
+    """
+    if isinstance(x, Node):
+        raise TypeError(
+            f"{field}: must be a number, got the Value {short(x)}; assign its number, "
+            f"{field.rpartition('.')[2]} = v.data"
+        )
+    if not isinstance(x, numbers.Real):
+        raise TypeError(f"{field}: must be a real number, got {describe(x)}")
+    try:
+        return float(x)
+    except OverflowError:
+        raise OverflowError(f"{field}: {describe(x)} is too large for a float") from None
+
+
+def sent(x: Any, symbol: str) -> float:
+    """A gradient a rule's vjp sent on the float pass, as the float it equals
+    (:func:`stored`'s rule: a numpy float32 would otherwise keep accumulating in
+    float32 in pure Python, where the compiled engine adds C doubles)."""
+    if isinstance(x, numbers.Real) and not isinstance(x, Node):
+        return float(x)
+    hint = "; on the float pass a vjp gets floats and returns floats" if isinstance(x, Node) else ""
+    raise TypeError(
+        f"backward: the vjp of rule {symbol!r} must return a number per input, "
+        f"got {describe(x)}{hint}"
+    )
+
+
+def forward_result(x: Any, symbol: str) -> float:
+    """What a rule's forward returned, as the float it equals; a str (which
+    ``float()`` would parse), a complex or a Value is refused, naming the rule."""
+    if not isinstance(x, numbers.Real) or isinstance(x, Node):
+        raise TypeError(
+            f"{symbol}: the rule's forward must return a real number, got {describe(x)}"
+        )
+    try:
+        return float(x)
+    except OverflowError:
+        raise OverflowError(f"{symbol}: result overflows a float, got {describe(x)}") from None
 
 
 # Calls whose argument is a number only: a Value there is a mistake, not an operand.

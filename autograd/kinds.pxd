@@ -15,12 +15,12 @@ cdef class RuleKind:
 
 cdef class Unary(RuleKind):
     cpdef record(self, Node out, Node x)
-    @cython.locals(a=Node, ga=cython.double)
+    @cython.locals(a=Node)
     cpdef send(self, Node node, double g)
 
 cdef class Binary(RuleKind):
     cpdef record(self, Node out, Node a, Node b)
-    @cython.locals(a=Node, b=Node, ga=cython.double, gb=cython.double)
+    @cython.locals(a=Node, b=Node)
     cpdef send(self, Node node, double g)
 
 cdef class Linear(Binary):

@@ -37,10 +37,10 @@ have a ``__new__`` that returns another class.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from typing import Any, Callable
 
-from .checks import describe, real, sequence
+from .checks import describe, real, sent, sequence
 from .grad_mode import grad_enabled_flag
 from .node import collectable
 
@@ -92,8 +92,11 @@ def _bad_vjp(node: Any, gs: Any) -> VjpShapeError:
 def _checked(node: Any, ps: Sequence, gs: Any) -> Any:
     """``gs`` if it holds one gradient per parent; zip would drop the rest without a word.
 
-    Any iterable is taken, as backward's unpacking takes it (a generator included).
+    Any ordered iterable is taken (a generator included); a dict (whose keys
+    unpacking would take) or a set (in no order) is refused.
     """
+    if isinstance(gs, (Mapping, Set, str, bytes)):
+        raise _bad_vjp(node, gs)
     try:
         n = len(gs)
     except TypeError:
@@ -191,12 +194,13 @@ class RuleKind:
         ``.grad``."""
         ps = self.parents(node)
         for p, gp in zip(ps, self.vjp_of(node, g)):
-            p.grad += gp
+            p._grad += gp
 
     def vjp_of(self, node: Any, g: float) -> Sequence[float]:
         """What the rule sends each parent for upstream ``g``, as floats (one per parent)."""
         ps = self.parents(node)
-        return _checked(node, ps, self.vjp_on(g, node.data, [p.data for p in ps]))
+        gs = _checked(node, ps, self.vjp_on(g, node._data, [p._data for p in ps]))
+        return [gp if gp.__class__ is float else sent(gp, self.symbol) for gp in gs]
 
     def vjp_graph(self, node: Any, g: Any) -> Sequence:
         """The same as differentiable Values (``grad(..., create_graph=True)``)."""
@@ -216,7 +220,7 @@ class RuleKind:
         if self.kink is None:
             return False
         try:
-            return self.kink_on([p.data for p in self.parents(node)])
+            return self.kink_on([p._data for p in self.parents(node)])
         except _UNDEFINED:
             return False
 
@@ -252,11 +256,14 @@ class Unary(RuleKind):
 
     def send(self, node: Any, g: float) -> None:
         a = node._a
-        (ga,) = self.vjp(g, node.data, a.data)
-        a.grad += ga
+        gs = self.vjp(g, node._data, a._data)
+        if gs.__class__ is not tuple:
+            gs = _checked(node, (a,), gs)
+        (ga,) = gs
+        a._grad += ga if ga.__class__ is float else sent(ga, self.symbol)
 
     def kink_within(self, node: Any, reach: float) -> bool:
-        u = node._a.data
+        u = node._a._data
         try:
             lo, hi = self._derivative_at(u - reach), self._derivative_at(u + reach)
         except _UNDEFINED:
@@ -296,9 +303,12 @@ class Binary(RuleKind):
     def send(self, node: Any, g: float) -> None:
         a = node._a
         b = node._b
-        ga, gb = self.vjp(g, node.data, a.data, b.data)
-        a.grad += ga
-        b.grad += gb
+        gs = self.vjp(g, node._data, a._data, b._data)
+        if gs.__class__ is not tuple:
+            gs = _checked(node, (a, b), gs)
+        ga, gb = gs
+        a._grad += ga if ga.__class__ is float else sent(ga, self.symbol)
+        b._grad += gb if gb.__class__ is float else sent(gb, self.symbol)
 
 
 class Linear(Binary):
@@ -333,8 +343,8 @@ class Linear(Binary):
     def send(self, node: Any, g: float) -> None:
         a = node._a
         b = node._b
-        a.grad += g * self.ca
-        b.grad += g * self.cb
+        a._grad += g * self.ca
+        b._grad += g * self.cb
 
 
 def _scaled(g: Any, c: float) -> Any:
@@ -369,8 +379,8 @@ class Product(Binary):
     def send(self, node: Any, g: float) -> None:
         a = node._a
         b = node._b
-        a.grad += g * b.data
-        b.grad += g * a.data
+        a._grad += g * b._data
+        b._grad += g * a._data
 
 
 def _product_vjp(g: Any, out: Any, a: Any, b: Any) -> tuple:
@@ -413,11 +423,13 @@ class Nary(RuleKind):
 
     def send(self, node: Any, g: float) -> None:
         ps = node._a
-        gs = self.vjp(g, node.data, [p.data for p in ps])
+        gs = self.vjp(g, node._data, [p._data for p in ps])
+        if gs.__class__ is not list and gs.__class__ is not tuple:
+            gs = _checked(node, ps, gs)
         if len(gs) != len(ps):  # zip would drop the rest without a word
             raise _bad_vjp(node, gs)
         for p, gp in zip(ps, gs):
-            p.grad += gp
+            p._grad += gp if gp.__class__ is float else sent(gp, self.symbol)
 
 
 class Bilinear(Nary):
@@ -463,9 +475,9 @@ class Bilinear(Nary):
         if len(qs) != len(first) or len(rs) != len(second):
             raise _bad_vjp(node, (qs, rs))
         for p, q in zip(first, qs):
-            p.grad += g * q.data
+            p._grad += g * q._data
         for p, q in zip(second, rs):
-            p.grad += g * q.data
+            p._grad += g * q._data
 
 
 def _bilinear_vjp(partners: Callable[[Sequence, Sequence], tuple[Sequence, Sequence]]) -> Callable:
@@ -545,23 +557,23 @@ class Closure(RuleKind):
         """What the closure adds to each parent for upstream ``g``, measured by
         running it with the parents' ``.grad`` zeroed; every ``.grad`` is put back."""
         ps = node._a
-        saved = [(p, p.grad) for p in ps]
-        own = node.grad
+        saved = [(p, p._grad) for p in ps]
+        own = node._grad
         try:
             for p in ps:
-                p.grad = 0.0
-            node.grad = g
+                p._grad = 0.0
+            node._grad = g
             self.send(node, g)
             counted: set = set()
             sent = []
             for p in ps:  # a child listed twice: all it got goes to its first place
-                sent.append(0.0 if p in counted else float(p.grad))
+                sent.append(0.0 if p in counted else float(p._grad))
                 counted.add(p)
             return sent
         finally:
             for p, old in saved:
-                p.grad = old
-            node.grad = own
+                p._grad = old
+            node._grad = own
 
     def vjp_graph(self, node: Any, g: Any) -> Sequence:
         if self.closure is None:
@@ -607,7 +619,7 @@ class LocalGrads(RuleKind):
 
     def send(self, node: Any, g: float) -> None:
         for child, local in zip(node._a, node._b):
-            child.grad += local * g  # microgpt's own order of the product
+            child._grad += local * g  # microgpt's own order of the product
 
     def vjp_of(self, node: Any, g: float) -> list[float]:
         return [local * g for local in node._b]

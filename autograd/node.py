@@ -40,13 +40,14 @@ __all__ = ["Node", "collectable", "open_value_class"]
 
 
 class Node:
-    """``data``, ``grad``, ``label``, the rule that made the node, two parent slots.
+    """The value and gradient (``_data``, ``_grad``: floats, behind Value's checked
+    ``data`` and ``grad``), ``label``, the rule that made the node, two parent slots.
 
     No ``__dict__``, so ``p.m = 0`` raises ``AttributeError``: one would cost every node
     memory (measured in docs/benchmarks.md) for a habit a dict keyed by the Value serves.
     """
 
-    __slots__ = ("data", "grad", "label", "_rule", "_a", "_b")
+    __slots__ = ("_data", "_grad", "label", "_rule", "_a", "_b")
 
     def __cinit__(self) -> None:
         # Called by the compiled build only, as each node is allocated.  The node

@@ -51,7 +51,7 @@ class Value(Node):
     ``Value(data, children, local_grads)``, with its ``_children`` and ``_local_grads``.
     """
 
-    __slots__ = ()  # Node's: data, grad, label, _rule and the two parent slots
+    __slots__ = ()  # Node's: _data, _grad, label, _rule and the two parent slots
 
     def __init__(
         self,
@@ -60,8 +60,8 @@ class Value(Node):
         _op: str | Sequence[float] = "",
         label: str = "",
     ) -> None:
-        self.data = real(data, "Value")
-        self.grad = 0.0
+        self._data = real(data, "Value")
+        self._grad = 0.0
         self.label = label
         self._rule = None
         if _children:
@@ -73,12 +73,37 @@ class Value(Node):
             else:  # microgpt's: the third argument is the local gradients
                 LOCAL_GRADS.record(self, children, _local_grads(_op, len(children)))
 
+    # --- the two numbers: always Python floats ------------------------------------
+    # The engine's own code writes the floats it computed straight into ``_data``
+    # and ``_grad``; what a user assigns (``p.data -= lr * p.grad``, micrograd's
+    # ``x.grad += ...``) goes through these setters, which store a real number as
+    # the float it equals and refuse anything else, naming the field, so both
+    # engines compute in the same floats.
+
+    @property
+    def data(self) -> float:
+        """The node's value."""
+        return self._data
+
+    @data.setter
+    def data(self, x: float) -> None:
+        self._data = x if x.__class__ is float else checks.stored(x, "Value.data")
+
+    @property
+    def grad(self) -> float:
+        """d(output)/d(this node), filled in by ``backward()``."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, x: float) -> None:
+        self._grad = x if x.__class__ is float else checks.stored(x, "Value.grad")
+
     # --- introspection ---------------------------------------------------------
 
     @property
     def op(self) -> str:
         """The op's symbol (``'+'``, ``'tanh'``, ``'**2'``...), ``''`` for a leaf."""
-        r = self._rule
+        r = _rule_of(self, "op")
         return "" if r is None else r.symbol
 
     @property
@@ -89,7 +114,7 @@ class Value(Node):
     @property
     def parents(self) -> tuple[Value, ...]:
         """The inputs of the op that produced this node, in order."""
-        r = self._rule
+        r = _rule_of(self, "parents")
         return () if r is None else r.parents(self)
 
     @property
@@ -104,13 +129,13 @@ class Value(Node):
     @property
     def _local_grads(self) -> tuple[float, ...]:
         """microgpt's: d self / d each parent, as floats (``()`` for a leaf)."""
-        r = self._rule
+        r = _rule_of(self, "_local_grads")
         return () if r is None else r.local_derivatives(self)
 
     @property
     def rule(self) -> Rule | None:
         """The derivative rule of the op that produced this node (None for a leaf)."""
-        return self._rule
+        return _rule_of(self, "rule")
 
     @property
     def is_leaf(self) -> bool:
@@ -125,10 +150,10 @@ class Value(Node):
 
     def __repr__(self) -> str:
         lab = f", label={self.label!r}" if self.label else ""
-        return f"Value(data={self.data!r}, grad={self.grad!r}{lab})"
+        return f"Value(data={self._data!r}, grad={self._grad!r}{lab})"
 
     def __float__(self) -> float:
-        return self.data
+        return self._data
 
     # --- unary ops ---------------------------------------------------------------
 
@@ -331,7 +356,7 @@ class Value(Node):
 
     def detach(self) -> Value:
         """A new leaf with the same data (and label), cut off from the graph."""
-        return Value(self.data, label=self.label)
+        return Value(self._data, label=self.label)
 
     def backward(self, gradient: Number = 1.0) -> None:
         """Reverse-mode backprop from this node; see :func:`autograd.backward`."""
@@ -347,23 +372,35 @@ class Value(Node):
         reads ``out.grad`` and adds into the children's ``.grad``), makes ``fn``
         this node's derivative: ``backward()`` calls it.
         """
-        r = self._rule
+        r = _rule_of(self, "_backward")
         if r is None:
             return _no_step
         if r.__class__ is Closure and r.closure is not None:
             return r.closure
-        return lambda: r.send(self, self.grad)
+        return lambda: r.send(self, self._grad)
 
     @_backward.setter
     def _backward(self, fn: Callable[[], None]) -> None:
         if not callable(fn):
             raise TypeError(f"_backward: must be a function of no arguments, got {describe(fn)}")
-        if self._rule is None:
+        if _rule_of(self, "_backward") is None:
             raise ValueError(
                 f"_backward: {self!r} is a leaf, with no inputs to send a gradient to; "
                 "set it on a node built with _children, as Value(data, (x,), 'op')"
             )
         Closure(self._rule.symbol, fn).adopt(self)
+
+
+def _rule_of(node: Value, op: str) -> Rule | None:
+    """``node``'s rule, or None for a leaf; anything else in the slot (a node put
+    there by hand, a cycle of them) is refused here, before a walk follows it."""
+    r = node._rule
+    if r is None or isinstance(r, RuleKind):
+        return r
+    raise TypeError(
+        f"{op}: the _rule slot of {node!r} must hold a Rule or None, got {describe(r)} "
+        "(was it set by hand?)"
+    )
 
 
 def _no_step() -> None:
@@ -401,8 +438,8 @@ def _reflected(x: Any, op: str) -> Value:
 def _lift(x: Any, op: str) -> Value:
     """Wrap a number as a constant leaf (as micrograd does)."""
     v = Value.__new__(Value)
-    v.data = real(x, op)
-    v.grad = 0.0
+    v._data = real(x, op)
+    v._grad = 0.0
     v.label = ""
     v._rule = None
     v._b = _CONSTANT  # the constant mark (see is_constant)
@@ -425,19 +462,19 @@ def _operands_text(operands: tuple) -> str:
     """
     if len(operands) <= _SHOWN_OPERANDS:
         return ", ".join(map(repr, operands))
-    largest = sorted(operands, key=lambda x: -abs(x.data))[:2]
+    largest = sorted(operands, key=lambda x: -abs(x._data))[:2]
     return f"{len(operands)} operands, the largest {', '.join(map(repr, largest))}"
 
 
 def _op_error(rule: Rule, exc: Exception, operands: tuple) -> Exception:
     """Turn a float-level failure into an error naming the op and its operands."""
-    bad = [x for x in operands if not isinstance(x.data, numbers.Real)]
+    bad = [x for x in operands if not isinstance(x._data, numbers.Real)]
     if bad:
         return TypeError(
             f"{rule.symbol}: operand {bad[0]!r} does not hold a float (was .data set by hand?)"
         )
-    datas = [x.data for x in operands]
-    bad = [x for x in operands if not is_finite(x.data)]
+    datas = [x._data for x in operands]
+    bad = [x for x in operands if not is_finite(x._data)]
     if bad:
         return FloatingPointError(
             f"{rule.symbol}: operand {bad[0]!r} is not finite (was .data set by hand?)"
@@ -456,14 +493,14 @@ def _op_error(rule: Rule, exc: Exception, operands: tuple) -> Exception:
 def _node(data: float) -> Value:
     """A new node holding ``data``; its rule's kind fills in the rest (``rule.record``)."""
     out = Value.__new__(Value)
-    out.data = data
-    out.grad = 0.0
+    out._data = data
+    out._grad = 0.0
     out.label = ""
     return out
 
 
 def _unary(rule: Rule, x: Value) -> Value:
-    xd = x.data
+    xd = x._data
     try:
         data = rule.forward(xd)
     except (ArithmeticError, ValueError, TypeError) as e:  # TypeError: .data set by hand
@@ -473,16 +510,16 @@ def _unary(rule: Rule, x: Value) -> Value:
     if data - data + (xd - xd) != 0.0:  # is_finite of both, inlined: once per op
         raise _op_error(rule, OverflowError(), (x,))
     out = Value.__new__(Value)  # _node inlined: this runs once per op
-    out.data = data
-    out.grad = 0.0
+    out._data = data
+    out._grad = 0.0
     out.label = ""
     rule.record(out, x)
     return out
 
 
 def _binary(rule: Rule, a: Value, b: Value) -> Value:
-    ad = a.data
-    bd = b.data
+    ad = a._data
+    bd = b._data
     try:
         data = rule.forward(ad, bd)
     except (ArithmeticError, ValueError, TypeError) as e:  # TypeError: .data set by hand
@@ -490,8 +527,8 @@ def _binary(rule: Rule, a: Value, b: Value) -> Value:
     if data - data + (ad - ad) + (bd - bd) != 0.0:  # operands too, as in _unary (inlined)
         raise _op_error(rule, OverflowError(), (a, b))
     out = Value.__new__(Value)  # _node inlined: this runs once per op
-    out.data = data
-    out.grad = 0.0
+    out._data = data
+    out._grad = 0.0
     out.label = ""
     rule.record(out, a, b)
     return out
@@ -507,11 +544,13 @@ def apply(rule: Rule, *args: Operand) -> Value:
         raise TypeError(f"apply: rule must be a Rule, got {describe(rule)}")
     rule.check_operands(len(args))
     vals = [x if isinstance(x, Value) else _lift(x, rule.symbol) for x in args]
-    datas = [x.data for x in vals]
+    datas = [x._data for x in vals]
     try:
-        data = float(rule.forward_on(datas))
-    except (ArithmeticError, ValueError, TypeError) as e:  # TypeError: .data set by hand
+        data = rule.forward_on(datas)
+    except (ArithmeticError, ValueError, TypeError) as e:
         raise _op_error(rule, e, vals) from None
+    if data.__class__ is not float:  # an int, a numpy scalar: its float; "3" is refused
+        data = checks.forward_result(data, rule.symbol)
     if not is_finite(data) or not all(map(is_finite, datas)):
         raise _op_error(rule, OverflowError(), vals)
     out = _node(data)
@@ -555,8 +594,8 @@ def dot_unchecked(
     if len(ws) != len(xs) or not ws:
         return dot(ws, xs)  # which says what is wrong
     try:
-        wd = [w.data for w in ws]
-        data = R.float_dot(wd, [x.data for x in xs] if xdata is None else xdata)
+        wd = [w._data for w in ws]
+        data = R.float_dot(wd, [x._data for x in xs] if xdata is None else xdata)
     except AttributeError:  # not all Values: dot() lifts numbers and names anything else
         return dot(ws, xs)
     except TypeError as e:  # .data set by hand
