@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import autograd as _autograd
 from autograd.grouping import set_default_grouping
 
 from .diagnose import DiagnosisReport, LayerStats, Problem, diagnose
@@ -27,6 +28,8 @@ from .module import Module, TrackedList
 from .optim import SGD, Adam, Optimizer
 from .serialize import ModelLoadError, load_model
 from .torch_bridge import from_torch, to_torch, torch_names, valuegrad_names
+
+__version__: str = _autograd.__version__  # one distribution (valuegrad), one version
 
 # draw_dot(loss) of a model's graph folds into neuron and layer boxes when it is too big.
 set_default_grouping(GROUPING)

@@ -286,8 +286,8 @@ class Layer(Module):
         return out[0] if len(out) == 1 else out
 
     def _forward(self, xs: list[Value]) -> list[Value]:
-        xs, xd = with_bias_input(xs)  # read once, not once per neuron
-        return [n._forward(xs, xd) for n in self.neurons]
+        xb, xd = with_bias_input(xs)  # read once, not once per neuron
+        return [n._forward(xb, xd) for n in self.neurons]
 
     def _describe(self) -> str:
         return f"{self.nin} -> {self.nout}, {self.activation}"

@@ -135,7 +135,7 @@ def to_torch(model: MLP, dtype: torch.dtype | None = None) -> torch.nn.Sequentia
     dtype = torch.float64 if dtype is None else dtype
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"to_torch: dtype must be a floating-point torch.dtype, got {dtype!r}")
-    modules = []
+    modules: list[Any] = []
     width = model.nin
     for layer, act in zip(model.layers, acts):
         # skip_init: no initial draw, so torch's global RNG is not advanced for weights
