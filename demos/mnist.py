@@ -42,6 +42,7 @@ MNIST = DigitsDemo(
     out=Path("out/mnist"), hidden=DEFAULT_HIDDEN, epochs=5, min_limit=MIN_LIMIT,
     limit_help="use only N digits, taken evenly from every class (quick runs; at least 3 a "
     "class)",
+    speedup="about 1.7x",
 )
 
 
