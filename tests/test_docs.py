@@ -61,7 +61,8 @@ class Block:
     skip: str = ""
 
     def where(self) -> str:
-        return f"{self.page.relative_to(ROOT)}:{self.line}"
+        page = self.page.relative_to(ROOT) if ROOT in self.page.parents else self.page
+        return f"{page}:{self.line}"
 
 
 def fences(text: str) -> list[tuple[str, int, int, list[str]]]:
@@ -143,10 +144,11 @@ def run_page(page: Path, workdir: Path) -> None:
                 raise AssertionError(f"{block.where()}: the example raised {e!r}") from e
         if block.expected is not None:
             got, want = _tidy(out.getvalue().split("\n")), _tidy(block.expected)
-            assert got == want, (
-                f"{block.where()}: the example prints\n" + "\n".join(got)
-                + "\n\nbut the page shows\n" + "\n".join(want)
-            )
+            if got != want:
+                raise AssertionError(
+                    f"{block.where()}: the example prints\n" + "\n".join(got)
+                    + "\n\nbut the page shows\n" + "\n".join(want)
+                )
     if skipped:  # after running every block that could run
         pytest.skip("; ".join(skipped))
 
@@ -219,7 +221,8 @@ def _commands(pattern: str) -> list[tuple[str, str]]:
     return found
 
 
-PYTHON_M = _commands(r"python3? -m [\w.]+(?:\s+[^\s`|;&)]+)*")
+# A module name, not a placeholder such as `python -m demos.<name>`, then its arguments.
+PYTHON_M = _commands(r"python3? -m [A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?![.\w<])(?:\s+[^\s`|;&)]+)*")
 
 
 def _help(module: str) -> str:
