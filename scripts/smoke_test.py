@@ -33,7 +33,7 @@ def main() -> None:
         where = Path(module.__file__).resolve().parent
         assert "site-packages" in where.parts, f"{module.__name__} imported from {where}"
         assert (where / "py.typed").is_file(), f"{module.__name__}: no py.typed in {where}"
-        assert here not in where.parents, f"{module.__name__} imported from the cwd {here}"
+        assert where.parent != here, f"{module.__name__} imported from the cwd {here}"
     dist = importlib.metadata.distribution("valuegrad")
     assert autograd.__version__ == nn.__version__ == dist.version, (
         autograd.__version__, nn.__version__, dist.version)
