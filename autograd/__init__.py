@@ -24,7 +24,9 @@ import os as _os
 import sys as _sys
 import warnings as _warnings
 
-from . import _pure
+from . import _pure, _version
+
+__version__: str = _version.VERSION  # the package's metadata reads the same line
 
 if _os.environ.get("VALUEGRAD_PURE", "") not in ("", "0"):
     # The optional compiled engine (python -m autograd._build) puts extension
@@ -62,7 +64,8 @@ from .value import (
 )
 
 COMPILED: bool = all(
-    not _sys.modules[f"{__name__}.{m}"].__file__.endswith(".py") for m in _pure.COMPILED_MODULES
+    not str(_sys.modules[f"{__name__}.{m}"].__file__).endswith(".py")
+    for m in _pure.COMPILED_MODULES
 )
 """Whether the compiled build of the engine is running (``python -m autograd._build``)."""
 

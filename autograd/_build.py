@@ -12,7 +12,10 @@ C compiler nothing is built and nothing changes.
 The extension modules land next to the ``.py`` files, where Python's import
 prefers them, with ``compiled-sources.json``, the digest of each source compiled:
 if a source changes afterwards, ``import autograd`` warns and runs the ``.py``
-files until the next build (:mod:`autograd._pure`).  ``VALUEGRAD_PURE=1`` in
+files until the next build (:mod:`autograd._pure`).  From an installed package
+(``pip install 'valuegrad[compiled]'`` into a virtual environment, no clone needed) it
+compiles the installed copy the same way; run ``--clean`` before ``pip uninstall``, which
+removes only the files it installed.  ``VALUEGRAD_PURE=1`` in
 the environment makes ``autograd`` import the ``.py`` files anyway;
 ``autograd.COMPILED`` says which engine is running.  Needs Cython (``pip install -e '.[compiled]'``)
 and a C compiler.
@@ -35,6 +38,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from autograd._pure import COMPILED_MODULES, MANIFEST, source_digests
@@ -51,7 +55,10 @@ def built_files() -> list[Path]:
     return sorted(found)
 
 
-TEMP = HERE.parent / "build" / "compiled-tmp"  # the compiler's object files
+# The compiler's object files: build/ in a clone; in an installed package (site-packages,
+# from `pip install valuegrad[compiled]`), a temp folder, not a stray build/ beside it.
+IN_CLONE = (HERE.parent / "setup.cfg").is_file()
+TEMP = HERE.parent / "build" / "compiled-tmp"
 
 
 def clean() -> None:
@@ -59,9 +66,10 @@ def clean() -> None:
     for path in [*built_files(), *HERE.glob(MANIFEST)]:
         path.unlink()
         print(f"removed {path.relative_to(HERE.parent)}")
-    shutil.rmtree(TEMP, ignore_errors=True)
-    with contextlib.suppress(OSError):  # build/ itself only if nothing else is in it
-        TEMP.parent.rmdir()
+    if IN_CLONE:
+        shutil.rmtree(TEMP, ignore_errors=True)
+        with contextlib.suppress(OSError):  # build/ itself only if nothing else is in it
+            TEMP.parent.rmdir()
 
 
 def build() -> None:
@@ -104,9 +112,10 @@ def build() -> None:
     digests = source_digests(HERE)  # of the sources as compiled (see autograd._pure)
     dist = Distribution({"name": "valuegrad-compiled", "ext_modules": modules})
     cmd = dist.get_command_obj("build_ext")
+    temp = TEMP if IN_CLONE else Path(tempfile.mkdtemp(prefix="valuegrad-compiled-"))
     cmd.inplace = True
-    cmd.build_temp = str(TEMP)
-    cmd.build_lib = str(TEMP / "lib")
+    cmd.build_temp = str(temp)
+    cmd.build_lib = str(temp / "lib")
     old = Path.cwd()
     try:
         # build_ext --inplace puts each module relative to the current directory.
@@ -117,6 +126,8 @@ def build() -> None:
         sys.exit(f"autograd._build: compiling failed ({e}); the pure-Python engine runs as it is")
     finally:
         os.chdir(old)
+        if not IN_CLONE:
+            shutil.rmtree(temp, ignore_errors=True)
     (HERE / MANIFEST).write_text(json.dumps(digests, indent=1) + "\n")
 
 

@@ -134,7 +134,7 @@ def integer(
     rng = _range_text(low, high, False, False)
     if not isinstance(x, numbers.Integral) or isinstance(x, bool):
         raise TypeError(f"{op}: {name} must be an int{rng}, got {describe(x)}")
-    if (low is not None and x < low) or (high is not None and x > high):
+    if (low is not None and x < low) or (high is not None and x > high):  # type: ignore[operator]  # an Integral compares with int
         raise ValueError(f"{op}: {name} must be an int{rng}, got {describe(x)}")
     return int(x)
 
@@ -220,7 +220,7 @@ def seed(gradient: Any, op: str) -> float:
     """The gradient a backward pass starts from: a finite number, or a Value's data
     (as PyTorch's ``backward(gradient=tensor)``)."""
     if isinstance(gradient, Node):
-        gradient = gradient.data
+        gradient = gradient.data  # type: ignore[attr-defined]  # Node's fields are __slots__ (node.pxd types them)
     try:
         return real(gradient, op, "gradient")
     except OverflowError as e:  # a huge int: wrong value, not an arithmetic accident

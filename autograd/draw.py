@@ -269,7 +269,7 @@ def _check_budget(max_nodes: Any) -> None:
 def _scene(order: list, cons: dict, grouping: Grouping | None, level: str, params: set) -> Scene:
     if level == "none":
         return Scene(order, cons, {})
-    groups = grouping.levels[level](order, cons)
+    groups = grouping.levels[level](order, cons)  # type: ignore[union-attr]  # levels come from grouping
     return Scene(order, cons, plan(order, cons, groups, params))
 
 
@@ -298,7 +298,7 @@ def _choose(
     raise ValueError(
         f"draw_dot: the graph is too big or too tangled to draw: {len(order)} values, "
         f"{'; '.join(sizes)}; the budget for max_nodes={max_nodes} is {max_nodes} nodes, "
-        f"{8 * max_nodes} edges and {LAYOUT_PER_NODE * max_nodes} ranked nodes (nodes plus "
+        f"{8 * max_nodes} edges and {LAYOUT_PER_NODE * max_nodes} ranked nodes (nodes plus "  # type: ignore[operator]  # not None here
         "one per rank each edge crosses; past it Graphviz can take minutes). Draw a sub-graph "
         "instead: pass an intermediate Value as root (one neuron's output, one layer's "
         "activation), draw a smaller model or batch, or raise max_nodes."

@@ -161,7 +161,7 @@ def _keep_owner_and_mode(tmp: str, target: Path) -> None:
     os.chmod(tmp, stat.S_IMODE(old.st_mode) & 0o777)  # never set-id bits on a copy
 
 
-def write_atomic(path: PathLike, write: Callable[[str], None]) -> Path:
+def write_atomic(path: PathLike, write: Callable[[str], object]) -> Path:
     """Let ``write(tmp)`` fill a temp file beside ``path``, then move it into place.
 
     The temp file sits in the same folder (so ``os.replace`` is atomic), is

@@ -399,7 +399,7 @@ def _kink_notes(out: Value, leaves: list[Value], hs: list[float]) -> list[str]:
     its local derivative jumps within that reach.
     """
     order = topological_order(out)
-    kinked = [n for n in order if n.rule is not None and n.rule.kink is not None]
+    kinked = [n for n in order if n.rule is not None and n.rule.kink is not None]  # type: ignore[attr-defined]  # Rule(...) makes RuleKinds (kinds.Rule is a factory)
     notes = [""] * len(leaves)
     if not kinked:
         return notes
@@ -413,7 +413,7 @@ def _kink_notes(out: Value, leaves: list[Value], hs: list[float]) -> list[str]:
             if not any(p in tangent for p in ps):
                 continue
             if node not in partials:
-                partials[node] = node.rule.local_derivatives(node)
+                partials[node] = node.rule.local_derivatives(node)  # type: ignore[attr-defined]  # Rule(...) makes RuleKinds (kinds.Rule is a factory)
             tangent[node] = sum(d * tangent.get(p, 0.0) for d, p in zip(partials[node], ps))
         found = []
         for node in kinked:
@@ -429,10 +429,10 @@ def _near_kink(node: Value, tangent: dict, reach: float) -> list[str]:
     moves = [abs(tangent.get(p, 0.0)) * reach for p in ps]
     if not any(m > 0.0 for m in moves):
         return []
-    what = f"{rule.symbol}{f' ({node.label})' if node.label else ''} input"
+    what = f"{rule.symbol}{f' ({node.label})' if node.label else ''} input"  # type: ignore[union-attr]  # Rule(...) makes RuleKinds (kinds.Rule is a factory)
     u = ps[0].data
-    if rule.at_kink(node):
+    if rule.at_kink(node):  # type: ignore[union-attr]  # Rule(...) makes RuleKinds (kinds.Rule is a factory)
         return [f"{what} {u:.3g} is at its kink"]
-    if rule.kink_within(node, moves[0]):
+    if rule.kink_within(node, moves[0]):  # type: ignore[union-attr]  # Rule(...) makes RuleKinds (kinds.Rule is a factory)
         return [f"{what} {u:.3g} is within {moves[0]:.1g} of its kink"]
     return []

@@ -212,12 +212,12 @@ def render_svgs(
     Pictures rendered before the failure stay written (the error's ``written``);
     its ``dot_paths`` name the ``.dot`` files saved for the rest.
     """
-    paths = [Path(p) for p in paths]
-    done = []
-    for k, (graph, path) in enumerate(zip(graphs, paths)):
+    out_paths = [Path(p) for p in paths]
+    done: list[Path] = []
+    for k, (graph, path) in enumerate(zip(graphs, out_paths)):
         try:
             svg = run_graphviz(graph.source, graph.engine, "svg", timeout).decode("utf-8")
         except RenderError as e:
-            raise _kept_source(e, graphs[k:], paths[k:], done) from None
+            raise _kept_source(e, graphs[k:], out_paths[k:], done) from None
         done.append(write_text_atomic(path, svg))
     return done

@@ -215,7 +215,7 @@ DOT = Rule(
     "dot",
     0,
     _dot_forward,
-    None,  # made from the partners, by the Bilinear kind
+    None,  # type: ignore[arg-type]  # made from the partners, by the Bilinear kind
     law="dot: each weight gets its input, and back",
     partners=_dot_partners,
     finite=True,
@@ -256,7 +256,7 @@ def _per_constant(make: Callable[[float], Rule]) -> Callable[[float], Rule]:
 @_per_constant
 def power(c: float) -> Rule:
     """The rule for ``x ** c`` with a constant exponent (shared per exponent)."""
-    return Rule(
+    return Rule(  # type: ignore[return-value]  # Rule(...) makes RuleKinds (kinds.Rule is a factory)
         f"**{c}",
         1,
         # A float to an int power is never complex: no need for _pow's check.
@@ -270,7 +270,7 @@ def power(c: float) -> Rule:
 @_per_constant
 def exponential(c: float) -> Rule:
     """The rule for ``c ** x`` with a constant base (shared per base)."""
-    return Rule(
+    return Rule(  # type: ignore[return-value]  # Rule(...) makes RuleKinds (kinds.Rule is a factory)
         f"{c}**",
         1,
         lambda x: _pow(c, x),

@@ -95,7 +95,7 @@ def _beyond_float(node: Value, k: int, local: float, upstream: float, added: flo
         ctx.prec, ctx.Emax, ctx.Emin = 17, 10**6, -(10**6)
         try:
             d = [Decimal(p.data) for p in node.parents]
-            exact = Decimal(node.rule.vjp_on(Decimal(1), Decimal(node.data), d)[k])
+            exact = Decimal(node.rule.vjp_on(Decimal(1), Decimal(node.data), d)[k])  # type: ignore[union-attr]  # Rule(...) makes RuleKinds (kinds.Rule is a factory)
         except Exception:  # a rule that needs floats (log...): the ratio of what it sent
             if not (upstream and math.isfinite(added)):
                 return fmt(local)
@@ -105,8 +105,8 @@ def _beyond_float(node: Value, k: int, local: float, upstream: float, added: flo
 
 def _law(node: Value, locals_: tuple) -> str:
     r = node.rule
-    law = r.law or f"{r.symbol}: local derivative from its rule"
-    if r.at_kink(node):
+    law = r.law or f"{r.symbol}: local derivative from its rule"  # type: ignore[union-attr]  # Rule(...) makes RuleKinds (kinds.Rule is a factory)
+    if r.at_kink(node):  # type: ignore[union-attr]  # Rule(...) makes RuleKinds (kinds.Rule is a factory)
         if any(locals_):  # max(a, b) on a tie: the rule picks one side
             law += " (at its kink, where the rule picks a one-sided derivative)"
         else:
@@ -153,7 +153,7 @@ def trace_backward(root: Value, gradient: Any = 1.0) -> BackwardTrace:
         # derivatives): it adds nothing, and neither does the trace.
         # Only called once backward's own step ran (or skipped the op): a rule of
         # your own that fails at upstream 1 but not at the real one shows nan.
-        locals_ = node.rule.local_derivatives(node)
+        locals_ = node.rule.local_derivatives(node)  # type: ignore[union-attr]  # Rule(...) makes RuleKinds (kinds.Rule is a factory)
         contribs = []
         for k, (p, local) in enumerate(zip(ps, locals_)):
             if sent is not None:

@@ -32,7 +32,7 @@ MNIST = DigitsDemo(
     prog="python -m demos.mnist",
     description="Train 3Blue1Brown's MLP(784, [16, 16, 10]) on 5,000 28x28 MNIST digits.",
     data_name=f"MNIST digits ({SIDE}x{SIDE})", side=SIDE, n_data=MNIST_DIGITS, load=load_mnist,
-    out=Path("out/mnist"), hidden=DEFAULT_HIDDEN, epochs=5,
+    out=Path("out/mnist"), hidden=DEFAULT_HIDDEN, epochs=5, speedup="about 1.7x",
 )
 
 

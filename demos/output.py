@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import autograd
 from autograd.files import write_atomic, write_text_atomic
 from autograd.render import RenderError, describe_paths, render_svgs
 
@@ -81,6 +82,16 @@ def pyplot(enabled: bool = True) -> Any | None:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def engine_line(speedup: str = "") -> str:
+    """Which engine runs this demo; on the pure one, with ``speedup`` (measured for the demo,
+    as in docs/demos.md), the one command that builds the compiled engine."""
+    if autograd.COMPILED:
+        return "engine: compiled"
+    if not speedup:
+        return "engine: pure Python"
+    return f"engine: pure Python (python -m autograd._build compiles it: {speedup} faster)"
 
 
 def wrote(path: str | Path, what: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import autograd as _autograd
 from autograd.grouping import set_default_grouping
 
 from .data import accuracy, argmax, minibatches, predict_classes, train_test_split
@@ -31,6 +32,8 @@ from .optim import SGD, Adam, Optimizer
 from .run import LayerRun, NetworkRun, run_layers
 from .serialize import ModelLoadError, load_model
 from .torch_bridge import from_torch, to_torch, torch_names, valuegrad_names
+
+__version__: str = _autograd.__version__  # one distribution (valuegrad), one version
 
 # draw_dot(loss) of a model's graph folds into neuron and layer boxes when it is too big.
 set_default_grouping(GROUPING)

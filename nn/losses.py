@@ -31,7 +31,7 @@ def _values(x: Any, who: str, what: str) -> list[Value]:
         if isinstance(v, Value):
             out.append(v)
         elif isinstance(v, numbers.Real) and not isinstance(v, bool):
-            out.append(Value(v))
+            out.append(Value(v))  # type: ignore[arg-type]  # Value takes any Real
         else:
             raise TypeError(
                 f"{who}: {what}[{i}] must be a Value or a number, got {checks.describe(v)}"
@@ -69,7 +69,7 @@ def _class_index(target: Any, n: int, who: str) -> int:
         raise TypeError(
             f"{who}: target must be a class index (int), got {target!r} ({type(target).__name__})"
         )
-    if not 0 <= target < n:
+    if not 0 <= target < n:  # type: ignore[operator]  # an Integral compares with int
         raise ValueError(
             f"{who}: target class index {target!r} is out of range for {n} logits "
             f"(expected 0..{n - 1})"
@@ -130,7 +130,8 @@ def hinge_loss(scores: Scalar | Sequence[Scalar], labels: int | Sequence[int]) -
     for i, y in enumerate(ys):
         if isinstance(y, bool) or y not in (-1, 1):
             raise ValueError(f"hinge_loss: labels must be -1 or +1, got {y!r} at index {i}")
-    return vsum([(1.0 - s * y).relu() for s, y in zip(ss, ys)]) / len(ss)
+    # y is -1 or +1 (checked above), which mypy cannot see through numbers.Real
+    return vsum([(1.0 - s * y).relu() for s, y in zip(ss, ys)]) / len(ss)  # type: ignore[attr-defined, operator]
 
 
 def l2_penalty(params: Module | Iterable[Value], alpha: float = 1e-4) -> Value:

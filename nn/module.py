@@ -96,7 +96,7 @@ class Module:
         is reached, for the message.
         """
         named: list[tuple[str, Value]] = []
-        made: dict[str, str] = {}  # name -> how it is reached (when tracing)
+        made: dict[str, str | None] = {}  # name -> how it is reached (when tracing)
         seen: set[int] = set()
         cacheable = True
 

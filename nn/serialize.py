@@ -403,7 +403,7 @@ def load_model(path: PathLike) -> Module:
     try:
         # Count first: building a huge architecture before noticing that a tiny file
         # cannot fill it would take minutes and gigabytes (or never finish).
-        implied = builder._parameter_count(arch)
+        implied = builder._parameter_count(arch)  # type: ignore[attr-defined]  # BUILDERS' classes have it
         found = len(doc["parameters"])
         if implied != found:
             raise ModelLoadError(
@@ -411,7 +411,7 @@ def load_model(path: PathLike) -> Module:
                 f"{found:,}",
                 "parameters",
             )
-        model = builder._from_architecture(arch)
+        model = builder._from_architecture(arch)  # type: ignore[attr-defined]  # as above
     except ModelLoadError:
         raise  # a ValueError too, but it already says what is wrong
     except KeyError as e:

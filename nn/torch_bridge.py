@@ -134,7 +134,7 @@ def to_torch(model: MLP, dtype: torch.dtype | None = None) -> torch.nn.Sequentia
         raise TypeError(f"to_torch: dtype must be a floating-point torch.dtype, got {dtype!r}")
     if dtype not in _dtypes(torch):  # float8 and the like: Linear has no kernels for them
         raise TypeError(f"to_torch: dtype must be one of {_dtype_names(torch)}, got {dtype!r}")
-    modules = []
+    modules: list[Any] = []
     width = model.nin
     for layer, act in zip(model.layers, acts):
         # skip_init: no initial draw, so torch's global RNG is not advanced for weights

@@ -270,3 +270,23 @@ def test_format_confusion_is_a_square_grid_from_the_one_table_formatter():
         "        1    5    6    0\n"
         "        2    0    0   12")
     assert format_confusion([[1, 0], [0, 1]]).splitlines()[1] == "        0   1   0"  # width >= 3
+
+
+@pytest.mark.parametrize("demo", ["digits", "mnist"])
+def test_digits_and_mnist_say_which_engine_ran(demo, tmp_path, capsys):
+    """As demos.microgpt does; on the pure engine with the one command that compiles it."""
+    import autograd
+    from demos import mnist
+
+    module = {"digits": digits, "mnist": mnist}[demo]
+    module.main(["--epochs", "1", "--hidden", "4,4", "--limit", "30", "--no-plots", "--quiet",
+                 "--out", str(tmp_path)])
+    lines = capsys.readouterr().out.splitlines()
+    engine = [s for s in lines if s.startswith("engine: ")]
+    if autograd.COMPILED:
+        assert engine == ["engine: compiled"]
+    else:
+        assert engine == [
+            f"engine: pure Python (python -m autograd._build compiles it: "
+            f"{module.__dict__[demo.upper()].speedup} faster)"
+        ]
