@@ -375,10 +375,10 @@ def grad(
                     prev = get(p)
                     grads[p] = gp if prev is None else prev + gp
         except (ArithmeticError, ValueError, TypeError) as e:
-            why = forensics.explain(node, g._data, e)
-            if why is e:
+            err = forensics.explain(node, g._data, e)
+            if err is e:
                 raise
-            raise why from e
+            raise err from e
     # An input the output does not depend on gets a zero of its own: one shared
     # Value would tie every such input's later graph together.
     out = [make(0.0) if get(x) is None else get(x) for x in xs]

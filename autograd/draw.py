@@ -285,7 +285,9 @@ def _choose(
     fallback, sizes = None, []
     for level in levels:
         scene = _scene(order, cons, grouping, level, params)
-        too_big = "" if max_nodes is None else over_budget(scene, max_nodes)
+        if max_nodes is None:
+            return scene
+        too_big = over_budget(scene, max_nodes)
         if not too_big:
             return scene
         # Too many edges to read (fully connected layers neuron by neuron) is still

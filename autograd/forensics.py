@@ -96,7 +96,7 @@ def not_a_number(node: Value, sent: Any) -> TypeError:
 
 def overflow_error(
     target: Value, order: list[Value], grad_of: Callable[[Value], float], old_of: Callable
-) -> GradientError:
+) -> GradientError | TypeError:
     """The error for a gradient found non-finite at ``target``: it names the op
     that sent ``target`` a non-finite gradient, or else says that finite
     gradients overflowed when summed into it.  ``grad_of`` gives each node's

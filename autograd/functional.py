@@ -42,8 +42,8 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..
     """
     checks.function(f, "grad", "f")
     many = not isinstance(argnums, int)
-    nums = (checks.sequence(argnums, "grad", "argnums", "ints") if many else [argnums])
-    nums = [checks.integer(n, "grad", "argnums", low=0) for n in nums]
+    picked = checks.sequence(argnums, "grad", "argnums", "ints") if many else [argnums]
+    nums: list[int] = [checks.integer(n, "grad", "argnums", low=0) for n in picked]
 
     def gradient(*args: Any) -> Any:
         for n in nums:

@@ -147,7 +147,8 @@ class GradientPaths:
 
     def _rows(self) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
         head = ("#", "contribution", "running sum", "path", "local derivatives")
-        rows, running = [], []
+        rows: list[tuple[str, ...]] = []
+        running: list[float] = []
         for i, p in enumerate(self.paths, 1):
             running.append(p.contribution)
             rows.append((str(i), fmt(p.contribution), fmt(math.fsum(running)), p.text(),

@@ -453,7 +453,7 @@ MOD = Rule(
 
 
 def _leaky_relu_rule(slope: float) -> Rule:
-    return Rule(
+    return Rule(  # type: ignore[return-value]  # Rule(...) makes RuleKinds (kinds.Rule is a factory)
         f"leaky_relu[{slope:g}]",
         1,
         lambda x: x if x > 0.0 else slope * x,
@@ -465,7 +465,7 @@ def _leaky_relu_rule(slope: float) -> Rule:
 
 
 def _elu_rule(alpha: float) -> Rule:
-    return Rule(
+    return Rule(  # type: ignore[return-value]  # Rule(...) makes RuleKinds (kinds.Rule is a factory)
         f"elu[{alpha:g}]",
         1,
         lambda x: x if x > 0.0 else alpha * math.expm1(x),
@@ -507,7 +507,7 @@ def _clamp_rule(lo: float | None, hi: float | None) -> Rule:
         return (g if low <= _data(x) <= high else g * 0.0,)
 
     shown = ", ".join("" if c is None else f"{c:g}" for c in (lo, hi))
-    return Rule(
+    return Rule(  # type: ignore[return-value]  # Rule(...) makes RuleKinds (kinds.Rule is a factory)
         f"clamp[{shown}]", 1, forward, vjp,
         law="clamp passes inside [lo, hi] (bounds included), else 0",
         kink=lambda x: x == low or x == high,

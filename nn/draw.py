@@ -581,7 +581,9 @@ def _network_hops(e: Any, acts: list, where: tuple) -> list:
     li, _, i = where
     out = []
     for p in e.paths:
-        hops, prev, d = [], ("loss", 0), 1.0
+        hops: list[_Hop] = []
+        prev: tuple[Any, int] = ("loss", 0)
+        d = 1.0
         for node, local in zip(p.nodes[1:], p.locals):
             d *= local
             here = at.get(node)

@@ -306,8 +306,8 @@ class Layer(Module):
 
     def _run(self, xs: list[Value]) -> tuple[list[Value], list[Value]]:
         """The layer on ``xs``: every neuron's weighted input ``z`` and activation ``a``."""
-        xs, xd = with_bias_input(xs)  # read once, not once per neuron
-        zs = [n._weighted_input(xs, xd) for n in self.neurons]
+        xb, xd = with_bias_input(xs)  # read once, not once per neuron
+        zs = [n._weighted_input(xb, xd) for n in self.neurons]
         return zs, [n._activate(z) for n, z in zip(self.neurons, zs)]
 
     def _describe(self) -> str:

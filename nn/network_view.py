@@ -92,6 +92,7 @@ def network_view(
     weights = [[list(n.w) for n in layer.neurons] for layer in layers]
     wgrad = dgrad = None
     if loss is not None:
+        assert run is not None and acts is not None and desired is not None  # a loss needs x
         objective = loss_of(loss, acts[-1], target, desired, softmax)
         wgrad, dgrad = _backprop(objective, run, weights)
     active = _active_layers(step, len(layers), desired is not None)

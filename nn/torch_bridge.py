@@ -57,8 +57,9 @@ _SUPPORTED = ("only Linear, ReLU, Tanh, Sigmoid, LeakyReLU, ELU, GELU, SiLU, Sof
               "Identity are supported")
 # The settings valuegrad's activations have (torch's defaults); others cannot be mapped.
 # Softplus's threshold (it returns x above it) changes its value by less than e^-20 there.
-_DEFAULTS = {"LeakyReLU": {"negative_slope": 0.01}, "ELU": {"alpha": 1.0},
-             "GELU": {"approximate": "none"}, "Softplus": {"beta": 1.0}}
+_DEFAULTS: dict[str, dict[str, object]] = {
+    "LeakyReLU": {"negative_slope": 0.01}, "ELU": {"alpha": 1.0},
+    "GELU": {"approximate": "none"}, "Softplus": {"beta": 1.0}}
 
 ModelOrModule = Union[MLP, "torch.nn.Sequential"]
 
