@@ -27,6 +27,7 @@ from .losses import (
     softmax,
 )
 from .module import Module, TrackedList
+from .network_view import Scale
 from .optim import SGD, Adam, Optimizer
 from .run import LayerRun, NetworkRun, run_layers
 from .serialize import ModelLoadError, load_model
@@ -51,6 +52,7 @@ __all__ = [
     "Neuron",
     "Optimizer",
     "Problem",
+    "Scale",
     "TrackedList",
     "accuracy",
     "argmax",
