@@ -342,7 +342,7 @@ def _edge_style(w: float, gw: float | None, sc: Scale, faint: bool) -> dict:
     if gw is not None:  # this layer's update is shown
         t = strength(gw, sc.grad)
         return {"color": _direction_color(gw, t), "penwidth": f"{0.4 + 3.6 * t:.2f}"}
-    if faint:  # backprop view, another step's layer
+    if faint:  # backprop view, another step's layer; or a connection carrying 0
         return {"color": FAINT, "penwidth": "0.6"}
     t = strength(w, sc.weight)
     alpha = round(255 * (0.15 + 0.85 * t**1.5))  # weak weights fade, strong ones stand out
@@ -379,7 +379,8 @@ def _draw_edges(
                 gw = wgrad[li][j][i] if showing else None
                 eid = _edge_id(w, f"layers.{li}.neurons.{j}.w.{i}")
                 tip = f"{eid}: w = {fmt(w.data)}" + ("" if gw is None else f", grad = {fmt(gw)}")
-                style = _edge_style(w.data, gw, sc, wgrad is not None)
+                idle = inputs is not None and inputs[li][i] == 0.0  # carries 0 for this x
+                style = _edge_style(w.data, gw, sc, wgrad is not None or idle)
                 g.edge(
                     cols[li].ids[i], cols[li + 1].ids[j], id=eid, tooltip=tip, dir="none", **style
                 )
@@ -503,6 +504,7 @@ def _legend(st: NetworkView, sc: Scale, fixed: bool) -> list:
             [
                 legend_label("line:"),
                 *colour_key("weight"),
+                *([swatch("grey: carries 0 (its source is 0)", FAINT)] if has_x else []),
                 legend_label(f"(width ∝ √|weight|; {scale_text(sc.weight, fixed)})"),
             ]
         )
