@@ -43,7 +43,7 @@ ENCODES = {
     "contribution": "the contribution's sign",
 }
 # Series told apart by colour (layers in a plot) use neither blue nor red: those mean signs.
-SERIES = ("#762a83", "#e08214", "#1b7837", "#525252", "#8c510a", "#c51b7d", "#35978f")
+SERIES = ("#762a83", "#e08214", "#1b7837", "#525252", "#8c510a", "#9970ab", "#5aae61")
 MIN_TINT = 0.12  # the faintest shade of anything non-zero: small is never drawn as 0
 
 # role: (fill, border); blue and red are kept for signs only.
