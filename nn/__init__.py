@@ -80,12 +80,12 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # draw.py is optional at import time (another module, and it pulls in graphviz).
-    if name == "draw_network":
+    if name in ("draw_network", "draw_sequence"):
         try:
-            from .draw import draw_network
+            from . import draw
         except ModuleNotFoundError as e:
             if e.name != f"{__name__}.draw":
                 raise  # draw exists but something it needs (graphviz?) is missing
-            raise AttributeError("nn.draw_network is not available: nn/draw.py is missing") from e
-        return draw_network
+            raise AttributeError(f"nn.{name} is not available: nn/draw.py is missing") from e
+        return getattr(draw, name)
     raise AttributeError(f"module 'nn' has no attribute {name!r}")

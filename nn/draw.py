@@ -50,7 +50,7 @@ from .network_view import LOSSES, NetworkView, Scale, loss_of, network_view, sca
 if TYPE_CHECKING:
     import graphviz
 
-__all__ = ["LOSSES", "draw_network"]
+__all__ = ["LOSSES", "draw_network", "draw_sequence"]
 
 AUTO_FAN_IN = 16  # above this fan-in only the strongest connections per neuron are drawn
 AUTO_TOP_K = 6
@@ -148,6 +148,34 @@ def draw_network(
     notes = _notes(left_out, target, state.loss, state.softmax, state.acts is not None)
     g.attr(label=caption(title, legend, notes))
     return g
+
+
+def draw_sequence(
+    models: Sequence[Any],
+    x: Sequence[float] | None = None,
+    target: int | Sequence[float] | None = None,
+    *,
+    titles: Sequence[str] | None = None,
+    scale: Scale | None = None,
+    **options: Any,
+) -> list[graphviz.Digraph]:
+    """:func:`draw_network` of each of ``models`` (snapshots of one model during training),
+    all on one scale so that they compare by eye.
+
+    ``scale``: default ``nn.Scale.of(models, [x], [target])``, the largest of each
+    quantity over every snapshot; each legend says it is fixed.  ``titles``: one per
+    model; ``options``: the rest of :func:`draw_network`'s keywords (``step=``...).
+    """
+    models = list(models)
+    if titles is not None and len(titles) != len(models):
+        raise ValueError(f"draw_sequence: {len(titles)} titles for {len(models)} models")
+    if scale is None:
+        kw = {k: options[k] for k in ("loss", "softmax") if k in options}
+        scale = Scale.of(models, None if x is None else [x],
+                         None if target is None else [target], **kw)
+    return [draw_network(m, x, target, scale=scale,
+                         title=None if titles is None else titles[n], **options)
+            for n, m in enumerate(models)]
 
 
 def _check_scale(scale: Any) -> Scale | None:
