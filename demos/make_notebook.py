@@ -239,17 +239,11 @@ print(f"{model.num_parameters():,} parameters, each with a name such as",
 outputs = model(x)
 probabilities = [p.data for p in softmax(outputs)]
 print("output activations:", " ".join(f"{k}:{p:.2f}" for k, p in enumerate(probabilities)))
-draw_network(model, x)
 '''),
     md('''
-The input is drawn as the image it is. Each neuron is shaded by its activation for this "3"
-(darker is more active; a dashed circle is exactly 0) and each connection is blue for a positive
-weight and red for a negative one, wider for a larger weight; a connection from a pixel or
-neuron at 0 carries nothing for this "3" and is grey. Into each first-hidden neuron only the 6
-connections carrying most for this "3" (largest |weight × activation|) are drawn. The output
-layer's activations are the softmax of its raw outputs, so they sum to 1 and can be read as the
-network's confidence in each digit. Untrained, with random weights, the network has no idea:
-every digit gets about 0.1.
+The output layer's activations are the softmax of its raw outputs, so they sum to 1 and can be
+read as the network's confidence in each digit. Untrained, with random weights, the network has
+no idea: every digit gets about 0.1. Part 3 draws it beside the trained network.
 
 ## 3. Training it
 
@@ -285,6 +279,13 @@ before, after = draw_sequence([untrained, model], x, titles=["untrained", "train
 display(before, after)  # on one scale (each legend gives it): widths and greys compare
 '''),
     md('''
+The input is drawn as the image it is. Each neuron is shaded by its activation for this "3"
+(darker is more active; a dashed circle is exactly 0) and each connection is blue for a positive
+weight and red for a negative one, wider for a larger weight; a connection from a pixel or
+neuron at 0 carries nothing for this "3" and is grey. Into each first-hidden neuron only the 6
+connections carrying most for this "3" (largest |weight × activation|) are drawn. Both pictures
+are on one scale, so widths and greys compare by eye.
+
 Trained, the network reads the "3" as a 3: output 3 is lit and the others are dark, and it
 reads the test digits it has never seen as well. (`python -m demos.digits` trains a larger
 network, `MLP(64, [32, 32, 10])`, for longer, to 97.8% on the same test digits.)
