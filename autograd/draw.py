@@ -48,6 +48,7 @@ from .style import (
     ROLES,
     caption,
     cell,
+    colour_key,
     fmt,
     grad_legend,
     html_label,
@@ -331,6 +332,7 @@ def draw_dot(
     max_nodes: int | None = MAX_NODES,
     group: Grouping | None = None,
     highlight: GradientPaths | None = None,
+    scale: Any = None,
 ) -> graphviz.Digraph:
     """A ``graphviz.Digraph`` of everything ``root`` depends on.
 
@@ -353,7 +355,13 @@ def draw_dot(
     ``highlight``: an :func:`~autograd.explain_gradient` result; its listed paths
     are drawn over the graph, each edge as wide as the |sum| of the listed
     contributions along it, blue where that sum is positive, red where negative.
+
+    ``scale``: the |grad| shaded at full colour (a number, or an object with a
+    ``grad`` attribute such as ``nn.Scale``), so that pictures of one model
+    compare; default: this picture's largest gradient below the root.  The
+    legend says which.
     """
+    fixed = _check_scale(scale)
     grouping = group if group is not None else default_grouping()
     _check_options(root, rankdir, collapse, grouping)
     _check_budget(max_nodes)
@@ -368,7 +376,7 @@ def draw_dot(
                   "collapse='none', or an intermediate Value as root, shows them",)
     is_param = grouping.is_parameter if grouping else None
     options = DrawOptions(root, params=ps, rankdir=rankdir, title=title, legend=legend,
-                          is_parameter=is_param, marked=marked, notes=notes)
+                          is_parameter=is_param, marked=marked, notes=notes, scale=fixed)
     g = build_picture(scene, options)
     g.format = format
     return g
@@ -523,6 +531,15 @@ def _op_node(g: Any, s: Scene, v: Value, o: DrawOptions) -> None:
             g.edge(s.node(p), op)
 
 
+def _check_scale(scale: Any) -> float | None:
+    """draw_dot's ``scale=``: None, a positive number, or an object whose ``grad`` is one."""
+    if scale is None:
+        return None
+    if hasattr(scale, "grad") and not isinstance(scale, Value):
+        return checks.number(scale.grad, "draw_dot", "scale.grad", low=0.0, low_open=True)
+    return checks.number(scale, "draw_dot", "scale", low=0.0, low_open=True)
+
+
 def _highlight(highlight: Any) -> tuple[dict | None, tuple[str, ...]]:
     """The edges an explanation marks, and the caption's note on them."""
     if highlight is None:
@@ -570,7 +587,9 @@ def _caption(s: Scene, o: DrawOptions, roles: set, scale: float) -> str:
     rows, notes = [], list(o.notes)
     if o.legend:
         rows.append([legend_label("role:")] + [swatch(r, ROLES[r][1]) for r in ROLES if r in roles])
-        rows.append(grad_legend(scale))
+        rows += grad_legend(scale, fixed=o.scale is not None)
+        if o.marked:
+            rows.append([legend_label("wide edges:"), *colour_key("contribution", "+", "−")])
         if s.groups:
             kinds = sorted({x.kind for x in s.groups})
             notes.insert(

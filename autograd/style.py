@@ -1,9 +1,12 @@
 """How every picture looks: palette, number format, label text and HTML-like widgets.
 
-The one place that decides a picture's colours (blue positive, red negative, a
-colour per role), how a number is written (:func:`fmt`, also in the text
-tables) and how any text becomes DOT (:func:`html_text`, :func:`plain_text`:
-exactly as written, Graphviz's escapes included, cut visibly when too long).
+The one place that decides a picture's colours and states what they mean
+(:data:`COLOUR_LANGUAGE`: blue positive / more positive, red negative / more
+negative; each legend then says which number's sign, or which move, is
+coloured: :func:`colour_key`), a colour per role, how a number is written
+(:func:`fmt`, also in the text tables) and how any text becomes DOT
+(:func:`html_text`, :func:`plain_text`: exactly as written, Graphviz's escapes
+included, cut visibly when too long).
 Shared by :mod:`autograd.draw`, :mod:`autograd.trace` and :mod:`nn.draw`; it
 imports no Graphviz, so it is cheap to load.
 """
@@ -29,7 +32,21 @@ LINE = "#8c8c8c"
 HIGHLIGHT = "#f1b300"
 FONT = "Helvetica"
 
-# role: (fill, border); blue and red are kept for gradients only.
+# The one colour language of every picture, page and plot.  What is "positive" differs
+# (a weight, a value, one descent step's move), so every legend says which (ENCODES).
+COLOUR_LANGUAGE = "blue = positive / more positive, red = negative / more negative"
+ENCODES = {
+    "weight": "the weight's sign",
+    "value": "the value's sign",
+    "grad": "the gradient's sign",
+    "step": "the direction one descent step moves it",
+    "contribution": "the contribution's sign",
+}
+# Series told apart by colour (layers in a plot) use neither blue nor red: those mean signs.
+SERIES = ("#762a83", "#e08214", "#1b7837", "#525252", "#8c510a", "#9970ab", "#5aae61")
+MIN_TINT = 0.12  # the faintest shade of anything non-zero: small is never drawn as 0
+
+# role: (fill, border); blue and red are kept for signs only.
 ROLES = {
     "input": ("#d9f0d3", "#1b7837"),
     "parameter": ("#fee0b6", "#b35806"),
@@ -155,16 +172,27 @@ def mix(c1: str, c2: str, t: float) -> str:
     return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(a, b))
 
 
+def strength(x: float, scale: float) -> float:
+    """How strongly (0..1) a magnitude ``|x|`` is drawn against ``scale`` (full at or above it).
+
+    ``MIN_TINT + (1 - MIN_TINT) * sqrt(|x| / scale)``: the square root keeps small
+    values visible next to large ones, and anything non-zero gets at least
+    ``MIN_TINT``, so a small value never looks like 0.  Exactly 0 is 0.
+    """
+    if x == 0.0 or not scale > 0.0:
+        return 0.0
+    return MIN_TINT + (1.0 - MIN_TINT) * min(1.0, abs(x) / scale) ** 0.5
+
+
 def signed_shade(x: float, scale: float, base: str = NEUTRAL) -> tuple[float, str]:
     """How strongly (0..1) and in which colour a signed quantity is drawn.
 
-    The strength is ``sqrt(|x| / scale)`` so that small values stay visible
-    next to large ones; zero (and anything below a billionth of the scale) is
-    ``base``.
+    Blue for positive, red for negative (:data:`COLOUR_LANGUAGE`), as strong as
+    :func:`strength` says; exactly zero is ``base``.
     """
-    if scale <= 0.0 or abs(x) <= scale * 1e-9:
+    t = strength(x, scale)
+    if t == 0.0:
         return 0.0, base
-    t = min(1.0, abs(x) / scale) ** 0.5
     return t, mix(base, BLUE if x > 0.0 else RED, t)
 
 
@@ -229,14 +257,29 @@ def caption(title: str, rows: Iterable[Iterable[str]], notes: Iterable[str] = ()
     return '<<TABLE BORDER="0" CELLSPACING="2" CELLPADDING="1">' + "".join(parts) + "</TABLE>>"
 
 
-def grad_legend(scale: float, what: str = "grad") -> list[str]:
-    """Legend entries for the gradient colours, calibrated to ``scale``."""
-    cells = [legend_label(f"{what}:")]
+def colour_key(encodes: str, positive: str = "positive", negative: str = "negative",
+               glyphs: tuple[str, str] = ("■", "■")) -> list[str]:
+    """A legend's statement of what its blue and red encode: ``colour = <encodes>: blue
+    <positive>, red <negative>``.  ``encodes`` is a key of :data:`ENCODES` (or the text)."""
+    what = ENCODES.get(encodes, encodes)
+    return [legend_label(f"colour = {what}:"), swatch(f"blue {positive}", BLUE, glyphs[0]),
+            swatch(f"red {negative}", RED, glyphs[1])]
+
+
+def scale_text(scale: float, fixed: bool) -> str:
+    """How a picture's scale was chosen, for its legend."""
+    return (f"fixed scale: full at {fmt(scale)} and above" if fixed
+            else f"scale: this picture's largest, {fmt(scale)}")
+
+
+def grad_legend(scale: float, what: str = "grad", fixed: bool = False) -> list[list[str]]:
+    """Legend rows for the gradient colours: what they encode, and the scale of the shades."""
+    cells = [legend_label(f"{what} shade:")]
     for x in (-scale, -scale / 4, 0.0, scale / 4, scale):
         _, fill = signed_shade(x, scale)
-        cells.append(swatch(fmt(x), fill) if x else swatch(fmt(x), LINE, "□"))
-    cells.append(legend_label("(shade ∝ √|grad|)"))
-    return cells
+        cells.append(swatch(fmt(x), fill) if x else swatch(f"{fmt(x)} exactly", LINE, "□"))
+    cells.append(legend_label(f"(∝ √|{what}|, any non-zero tinted; {scale_text(scale, fixed)})"))
+    return [colour_key("grad", f"{what} > 0", f"{what} < 0"), cells]
 
 
 

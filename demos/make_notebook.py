@@ -74,6 +74,10 @@ This notebook runs that story on valuegrad, a scalar autograd engine in which ev
 5. **Checking the gradients** against finite differences with `gradcheck`.
 6. **Forward mode**: the same gradient the other way round, and why training uses backprop.
 
+Every picture speaks one colour language: **blue = positive / more positive, red = negative /
+more negative**, and its legend says what is coloured there: a weight's sign, a gradient's sign,
+or the direction one gradient-descent step moves a weight.
+
 Open it from a clone of the repository after `pip install -e '.[notebook]'` (pictures need
 Graphviz: `sudo apt-get install graphviz`). It runs in about 20 seconds.
 '''),
@@ -106,6 +110,7 @@ from nn import (
     accuracy,
     cross_entropy,
     draw_network,
+    draw_sequence,
     format_gradients,
     minibatches,
     predict_classes,
@@ -199,7 +204,7 @@ for v in [n, s, b, w1, x1, w2, x2]:
     print(f"{v.label:>5}  {by_hand[v.label]:+8.4f}  {v.grad:+11.4f}")
     assert math.isclose(v.grad, by_hand[v.label], rel_tol=1e-12, abs_tol=1e-15), v.label
 draw_dot(o, rankdir="TB", params=[w1, w2, b],
-         title="after o.backward(): blue gradients > 0, red < 0")
+         title="after o.backward(): colour = each gradient's sign, blue > 0, red < 0")
 '''),
     md('''
 `trace_backward` replays the same pass one operation at a time: each step's upstream gradient
@@ -235,15 +240,11 @@ print(f"{model.num_parameters():,} parameters, each with a name such as",
 outputs = model(x)
 probabilities = [p.data for p in softmax(outputs)]
 print("output activations:", " ".join(f"{k}:{p:.2f}" for k, p in enumerate(probabilities)))
-draw_network(model, x)
 '''),
     md('''
-The input is drawn as the image it is. Each neuron is shaded by its activation for this "3"
-(darker is more active) and each connection is blue for a positive weight and red for a
-negative one, wider for a larger weight; for the first hidden layer only each neuron's 6
-strongest connections are drawn. The output layer's activations are the softmax of its raw
-outputs, so they sum to 1 and can be read as the network's confidence in each digit. Untrained,
-with random weights, the network has no idea: every digit gets about 0.1.
+The output layer's activations are the softmax of its raw outputs, so they sum to 1 and can be
+read as the network's confidence in each digit. Untrained, with random weights, the network has
+no idea: every digit gets about 0.1. Part 3 draws it beside the trained network.
 
 ## 3. Training it
 
@@ -274,9 +275,18 @@ for epoch in range(1, epochs + 1):
     code('''
 probabilities = [p.data for p in softmax(model(x))]
 print("output activations:", " ".join(f"{k}:{p:.2f}" for k, p in enumerate(probabilities)))
-draw_network(model, x)
+untrained = MLP(64, [16, 16, 10], seed=0)  # part 2's network, rebuilt from its seed
+before, after = draw_sequence([untrained, model], x, titles=["untrained", "trained"])
+display(before, after)  # on one scale (each legend gives it): widths and greys compare
 '''),
     md('''
+The input is drawn as the image it is. Each neuron is shaded by its activation for this "3"
+(darker is more active; a dashed circle is exactly 0) and each connection is blue for a positive
+weight and red for a negative one, wider for a larger weight; a connection from a pixel or
+neuron at 0 carries nothing for this "3" and is grey. Into each first-hidden neuron only the 6
+connections carrying most for this "3" (largest |weight × activation|) are drawn. Both pictures
+are on one scale, so widths and greys compare by eye.
+
 Trained, the network reads the "3" as a 3: output 3 is lit and the others are dark, and it
 reads the test digits it has never seen as well. (`python -m demos.digits` trains a larger
 network, `MLP(64, [32, 32, 10])`, for longer, to 97.8% on the same test digits.)

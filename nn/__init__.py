@@ -28,6 +28,7 @@ from .losses import (
     softmax,
 )
 from .module import Module, TrackedList
+from .network_view import Scale
 from .optim import SGD, Adam, Optimizer
 from .run import LayerRun, NetworkRun, run_layers
 from .serialize import ModelLoadError, load_model
@@ -54,6 +55,7 @@ __all__ = [
     "Neuron",
     "Optimizer",
     "Problem",
+    "Scale",
     "TrackedList",
     "accuracy",
     "argmax",
@@ -81,12 +83,12 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # draw.py is optional at import time (another module, and it pulls in graphviz).
-    if name == "draw_network":
+    if name in ("draw_network", "draw_sequence"):
         try:
-            from .draw import draw_network
+            from . import draw
         except ModuleNotFoundError as e:
             if e.name != f"{__name__}.draw":
                 raise  # draw exists but something it needs (graphviz?) is missing
-            raise AttributeError("nn.draw_network is not available: nn/draw.py is missing") from e
-        return draw_network
+            raise AttributeError(f"nn.{name} is not available: nn/draw.py is missing") from e
+        return getattr(draw, name)
     raise AttributeError(f"module 'nn' has no attribute {name!r}")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from autograd.files import write_atomic
+from autograd.style import SERIES
 from autograd.table import format_table
 
 from .health import (
@@ -190,6 +191,8 @@ class DiagnosisReport:
 
 
 LOG_DECADES = 16  # the gradient panels span at most this many powers of ten
+# What the plot's colours encode, said in its legend (the colour language: autograd.style).
+LEGEND_TITLE = "line colour = the layer (not a sign: blue and red mean signs elsewhere)"
 
 
 def _histogram(values: list[float], lo: float, hi: float, bins: int) -> tuple[list, list]:
@@ -212,8 +215,8 @@ def _figure(plt: Any, report: DiagnosisReport) -> Any:
     flagged: dict[str, list[str]] = {}
     for p in report.problems:
         flagged.setdefault(p.layer, []).append(p.kind)
-    colors = plt.get_cmap("viridis")
-    n = len(report.layers)
+    # Layers are told apart by colours that are neither blue nor red: those mean signs.
+    colors = [SERIES[i % len(SERIES)] for i in range(len(report.layers))]
     panels = (
         ("activations", lambda s: s.activations, False,
          "activations (layer outputs)", "value"),
@@ -239,7 +242,7 @@ def _figure(plt: Any, report: DiagnosisReport) -> Any:
                 label = f"{s.name} ({s.activation})"
                 if s.name in flagged:
                     label += ": " + ", ".join(flagged[s.name])
-                ax.plot(xs, ys, color=colors(i / max(1, n - 1)), lw=1.6 if log else 1.3,
+                ax.plot(xs, ys, color=colors[i], lw=1.6 if log else 1.3,
                         label=label, ls="--" if s.name in flagged else "-")
         else:
             ax.text(0.5, 0.5, "all zero", ha="center", va="center", transform=ax.transAxes)
@@ -253,7 +256,7 @@ def _figure(plt: Any, report: DiagnosisReport) -> Any:
             ax.text(0.01, 0.98, textwrap.fill(note, 60), transform=ax.transAxes, va="top",
                     fontsize=7, color="0.4")
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7, loc="upper right")
+    axes[0].legend(fontsize=7, loc="upper right", title=LEGEND_TITLE, title_fontsize=7)
     by_kind: dict[str, list[str]] = {}
     for p in report.problems:
         by_kind.setdefault(p.kind, []).append(p.layer)

@@ -34,20 +34,23 @@ from autograd.style import (
     MUTED,
     RED,
     caption,
+    colour_key,
     fmt,
     label_text,
     legend_label,
     mix,
     plain_text,
+    scale_text,
+    strength,
     swatch,
 )
 
-from .network_view import LOSSES, NetworkView, loss_of, network_view
+from .network_view import LOSSES, NetworkView, Scale, loss_of, network_view, scale_of
 
 if TYPE_CHECKING:
     import graphviz
 
-__all__ = ["LOSSES", "draw_network"]
+__all__ = ["LOSSES", "draw_network", "draw_sequence"]
 
 AUTO_FAN_IN = 16  # above this fan-in only the strongest connections per neuron are drawn
 AUTO_TOP_K = 6
@@ -81,16 +84,9 @@ def _direction_color(g: float, t: float) -> str:
     return (RED if g > 0.0 else BLUE) + f"{round(255 * (0.3 + 0.7 * t)):02x}"
 
 
-def _strength(values: list) -> float:
-    m = max((abs(v) for v in values), default=0.0)
-    return m if m > 0.0 else 1.0
-
-
-def _column_shade(vals: list[float], probabilities: bool) -> list[float]:
-    if probabilities:
-        return [max(0.0, min(1.0, v)) for v in vals]
-    top = max(vals, default=0.0)
-    return [max(0.0, v) / top if top > 0.0 else 0.0 for v in vals]
+def _column_shade(vals: list[float], scale: float) -> list[float]:
+    """Each neuron's grey: √|value| against the picture's fixed ``scale``, never 0 unless 0."""
+    return [strength(v, scale) for v in vals]
 
 
 def draw_network(
@@ -106,6 +102,7 @@ def draw_network(
     title: str | None = None,
     explain: str | Value | None = None,
     explain_k: int = 5,
+    scale: Scale | None = None,
 ) -> graphviz.Digraph:
     """The network as the explainer draws it: a ``graphviz.Digraph`` (shows inline in Jupyter).
 
@@ -123,6 +120,12 @@ def draw_network(
     mse.  ``input_shape``: draw the input as an image of this (rows, cols)
     shape (default: square images of 64 or more pixels).
 
+    ``scale``: an :class:`nn.Scale`, the |weight|, |gradient|, |activation| and
+    |input| drawn full, so that several pictures (snapshots during training, a
+    page's views) compare by eye: ``nn.Scale.of([m0, m5, m20], [x], [3])``.
+    Default: this picture's own largest of each (not per layer); the legend
+    says which.
+
     ``explain``: a weight (its name in ``named_parameters()``, or the Value);
     the picture then shows why that weight's gradient is what it is: its
     ``explain_k`` largest paths to the loss (:func:`autograd.explain_gradient`)
@@ -135,18 +138,54 @@ def draw_network(
         model, x, target, step=step, top_k=top_k, softmax=softmax, loss=loss,
         input_shape=input_shape,
     )
-    g, left_out = _network_picture(state)
+    sc = _check_scale(scale) or scale_of(state)
+    g, left_out = _network_picture(state, sc)
     if title is None:
         title = _default_title(
             model, state.layers, state.nin, state.step, state.acts is not None, target
         )
-    legend = _legend(state.desired is not None, state.acts is not None, state.step)
+    legend = _legend(state, sc, scale is not None)
     notes = _notes(left_out, target, state.loss, state.softmax, state.acts is not None)
     g.attr(label=caption(title, legend, notes))
     return g
 
 
-def _network_picture(st: NetworkView) -> tuple[graphviz.Digraph, list[str]]:
+def draw_sequence(
+    models: Sequence[Any],
+    x: Sequence[float] | None = None,
+    target: int | Sequence[float] | None = None,
+    *,
+    titles: Sequence[str] | None = None,
+    scale: Scale | None = None,
+    **options: Any,
+) -> list[graphviz.Digraph]:
+    """:func:`draw_network` of each of ``models`` (snapshots of one model during training),
+    all on one scale so that they compare by eye.
+
+    ``scale``: default ``nn.Scale.of(models, [x], [target])``, the largest of each
+    quantity over every snapshot; each legend says it is fixed.  ``titles``: one per
+    model; ``options``: the rest of :func:`draw_network`'s keywords (``step=``...).
+    """
+    models = list(models)
+    if titles is not None and len(titles) != len(models):
+        raise ValueError(f"draw_sequence: {len(titles)} titles for {len(models)} models")
+    if scale is None:
+        kw = {k: options[k] for k in ("loss", "softmax") if k in options}
+        scale = Scale.of(models, None if x is None else [x],
+                         None if target is None else [target], **kw)
+    return [draw_network(m, x, target, scale=scale,
+                         title=None if titles is None else titles[n], **options)
+            for n, m in enumerate(models)]
+
+
+def _check_scale(scale: Any) -> Scale | None:
+    if scale is not None and not isinstance(scale, Scale):
+        raise TypeError("draw_network: scale must be an nn.Scale (e.g. nn.Scale.of(model, "
+                        f"[x], [target])) or None, got {checks.describe(scale)}")
+    return scale
+
+
+def _network_picture(st: NetworkView, sc: Scale) -> tuple[graphviz.Digraph, list[str]]:
     """The columns, the connections and the outputs of ``st``, without the caption; and
     notes on the connections left out."""
     g = new_picture(
@@ -162,20 +201,24 @@ def _network_picture(st: NetworkView) -> tuple[graphviz.Digraph, list[str]]:
     )
     g.attr("node", fixedsize="true", style="filled", penwidth="1")
     shape, n_layers = st.shape, len(st.layers)
-    cols = _columns(st.layers, st.acts, st.current, shape, st.nin)
+    cols = _columns(st.layers, st.acts, st.current, shape, st.nin, sc)
     title_y = max(y for col in cols for _, y in col.xy) + 0.55  # every column's title in line
     for c, col in enumerate(cols):
         shown = st.dgrad and c and _rings_shown(c, st.step, st.active, n_layers)
         rings = st.dgrad[c - 1] if shown else None
-        _draw_column(g, c, col, shape if c == 0 else None, rings, title_y)
+        _draw_column(g, c, col, shape if c == 0 else None, rings, title_y, sc.grad)
     # An image hides the first connections' start: their arrows go where the lines show.
     image_right = max(x for x, _ in cols[0].xy) + _pixel_size(shape) / 2 if shape else None
-    left_out = _draw_edges(g, cols, st.weights, st.wgrad, st.active, st.top_k, image_right)
+    inputs = [[a.data for a in col] for col in st.acts[:-1]] if st.acts else None
+    left_out = _draw_edges(g, cols, st.weights, st.wgrad, st.active, st.top_k, sc, inputs,
+                           image_right)
     _draw_outputs(g, cols[-1], st.compared, st.desired, st.step)
     return g, left_out
 
 
-def _columns(layers: list, acts: list | None, current: list | None, shape: Any, nin: int) -> list:
+def _columns(
+    layers: list, acts: list | None, current: list | None, shape: Any, nin: int, sc: Scale
+) -> list:
     sizes = [nin] + [len(layer.neurons) for layer in layers]
     gap = 2.6
     x0 = 0.0 if shape is None else 0.8
@@ -199,9 +242,8 @@ def _columns(layers: list, acts: list | None, current: list | None, shape: Any, 
             shade, text = [0.0] * n, [""] * n
         else:
             probs = c == len(sizes) - 1 and current is not None and _all_in_unit(vals)
-            shade = (
-                _column_shade(vals, probs) if c else _column_shade([abs(v) for v in vals], False)
-            )
+            # Probabilities are absolute already; everything else on the picture's scale.
+            shade = _column_shade(vals, 1.0 if probs else sc.activation if c else sc.input)
             text = [f"{v:.2f}" for v in vals]
         prefix = "x" if c == 0 else f"L{c - 1}n"
         cols.append(_Column(name, [f"{prefix}{j}" for j in range(n)], xy, shade, text))
@@ -226,7 +268,8 @@ def _grid_xy(shape: tuple[int, int]) -> list:
 
 
 def _draw_column(
-    g: Any, c: int, col: _Column, shape: Any, rings: list | None, title_y: float
+    g: Any, c: int, col: _Column, shape: Any, rings: list | None, title_y: float,
+    grad_scale: float,
 ) -> None:
     n = len(col.ids)
     if shape is not None:
@@ -242,17 +285,18 @@ def _draw_column(
                 fillcolor=_grey(t),
                 color="#bdbdbd",
                 penwidth="0.5",
+                **_zero_outline(t),
             )
         xmid = sum(x for x, _ in col.xy) / n
     else:
         size = 0.42 if n <= 16 else max(0.18, min(0.42, 8.5 / n - 0.08))
-        scale = _strength(rings) if rings else 1.0
         for j, (nid, (x, y), t, text) in enumerate(zip(col.ids, col.xy, col.shade, col.text)):
-            ring = {"color": MUTED}
+            ring = {"color": MUTED, **_zero_outline(t)}
             if rings is not None and rings[j] != 0.0:
+                rt = strength(rings[j], grad_scale)
                 ring = {
-                    "color": _direction_color(rings[j], abs(rings[j]) / scale)[:7],
-                    "penwidth": "3",
+                    "color": _direction_color(rings[j], rt)[:7],
+                    "penwidth": f"{1.2 + 2.4 * rt:.2f}",
                 }
             g.node(
                 nid,
@@ -291,26 +335,44 @@ def _draw_column(
     )
 
 
+def _zero_outline(t: float) -> dict:
+    """A node whose value is exactly 0 is white with a dashed outline: off, not small."""
+    return {"style": "filled,dashed"} if t == 0.0 else {}
+
+
 def _rings_shown(c: int, step: int | None, active: set, n_layers: int) -> bool:
     # A ring says which way the neuron's weighted input should move: shown on the
     # layer whose incoming weights the step updates (all layers in the full view).
     return (c - 1) in active or (step == 1 and c == n_layers)
 
 
-def _kept(strength: list, k: int | None) -> list:
-    """Indices of the connections to draw into one neuron: all, or the k strongest."""
-    if k is None or len(strength) <= k:
-        return list(range(len(strength)))
-    return sorted(range(len(strength)), key=lambda i: -abs(strength[i]))[:k]
+def _kept(by: list, k: int | None, drop_zeros: bool) -> list:
+    """Indices of the connections to draw into one neuron: all, or the k largest ``|by|``
+    (without those whose ``by`` is exactly 0 when ``drop_zeros``: they carry nothing)."""
+    if k is None or len(by) <= k:
+        return list(range(len(by)))
+    order = sorted(range(len(by)), key=lambda i: -abs(by[i]))
+    if drop_zeros:
+        order = [i for i in order if by[i] != 0.0]
+    return order[:k]
 
 
-def _edge_style(w: float, gw: float | None, wscale: float, gscale: float, faint: bool) -> dict:
+def _ranking(showing: bool, has_x: bool) -> str:
+    """What "strongest" means for a layer's connections, as the notes say it."""
+    if showing:
+        return "largest |gradient|"
+    if has_x:
+        return "largest |weight × activation| (what flows for this input)"
+    return "largest |weight|"
+
+
+def _edge_style(w: float, gw: float | None, sc: Scale, faint: bool) -> dict:
     if gw is not None:  # this layer's update is shown
-        t = abs(gw) / gscale
+        t = strength(gw, sc.grad)
         return {"color": _direction_color(gw, t), "penwidth": f"{0.4 + 3.6 * t:.2f}"}
-    if faint:  # backprop view, another step's layer
+    if faint:  # backprop view, another step's layer; or a connection carrying 0
         return {"color": FAINT, "penwidth": "0.6"}
-    t = abs(w) / wscale
+    t = strength(w, sc.weight)
     alpha = round(255 * (0.15 + 0.85 * t**1.5))  # weak weights fade, strong ones stand out
     return {"color": f"{BLUE if w >= 0 else RED}{alpha:02x}", "penwidth": f"{0.3 + 3.2 * t:.2f}"}
 
@@ -322,25 +384,31 @@ def _draw_edges(
     wgrad: list | None,
     active: set,
     top_k: int | None,
+    sc: Scale,
+    inputs: list | None = None,
     image_right: float | None = None,
 ) -> list:
-    """Draw the connections; return notes on what was left out."""
+    """Draw the connections; return notes on what was left out (and by what the kept rank)."""
     notes = []
-    wscale = _strength([w.data for layer in weights for ws in layer for w in ws])
     for li, layer in enumerate(weights):
         fan_in = len(layer[0])
         k = top_k if top_k is not None else (AUTO_TOP_K if fan_in > AUTO_FAN_IN else None)
         showing = li in active
-        gscale = _strength([gw for gs in wgrad[li] for gw in gs]) if showing else 1.0
         drawn, marks, sources = 0, [], {}
         for j, ws in enumerate(layer):
-            by = wgrad[li][j] if showing else [w.data for w in ws]
-            for i in _kept(by, k):
+            if showing:
+                by = wgrad[li][j]
+            elif inputs is not None:  # what each connection carries for this input
+                by = [w.data * a for w, a in zip(ws, inputs[li])]
+            else:
+                by = [w.data for w in ws]
+            for i in _kept(by, k, drop_zeros=showing or inputs is not None):
                 w = ws[i]
                 gw = wgrad[li][j][i] if showing else None
                 eid = _edge_id(w, f"layers.{li}.neurons.{j}.w.{i}")
                 tip = f"{eid}: w = {fmt(w.data)}" + ("" if gw is None else f", grad = {fmt(gw)}")
-                style = _edge_style(w.data, gw, wscale, gscale, wgrad is not None)
+                idle = inputs is not None and inputs[li][i] == 0.0  # carries 0 for this x
+                style = _edge_style(w.data, gw, sc, wgrad is not None or idle)
                 g.edge(
                     cols[li].ids[i], cols[li + 1].ids[j], id=eid, tooltip=tip, dir="none", **style
                 )
@@ -356,10 +424,11 @@ def _draw_edges(
                     marks.append((abs(gw), gw, src, dst, eid))
         total = fan_in * len(layer)
         if drawn < total:
+            zeros = "; those carrying exactly 0 are left out" if showing or inputs else ""
             notes.append(
-                f"{_short(cols[li].title)} → {_short(cols[li + 1].title)}: the {k} strongest of "
-                f"{fan_in} connections into each neuron are drawn ({total - drawn:,} of "
-                f"{total:,} left out)"
+                f"{_short(cols[li].title)} → {_short(cols[li + 1].title)}: into each neuron, "
+                f"the {k} of {fan_in} connections with the {_ranking(showing, inputs is not None)}"
+                f" are drawn{zeros} ({total - drawn:,} of {total:,} left out)"
             )
         _mark_strongest(g, marks)
         # Lines from an image's pixels run under it: outline the pixels they start from.
@@ -454,42 +523,50 @@ def _default_title(
     return f"Backprop step {step}: adjust the weights into {_layer_name(li, len(layers))}"
 
 
-def _legend(backprop: bool, has_x: bool, step: int | None) -> list:
+def _legend(st: NetworkView, sc: Scale, fixed: bool) -> list:
+    """The caption's legend: each row says what its colour encodes, and its scale."""
+    backprop, has_x, step = st.desired is not None, st.acts is not None, st.step
     rows = []
     if not backprop:
         rows.append(
             [
-                legend_label("weight:"),
-                swatch("positive", BLUE),
-                swatch("negative", RED),
-                legend_label("(line width ∝ |weight|)"),
+                legend_label("line:"),
+                *colour_key("weight"),
+                *([swatch("grey: carries 0 (its source is 0)", FAINT)] if has_x else []),
+                legend_label(f"(width ∝ √|weight|; {scale_text(sc.weight, fixed)})"),
             ]
         )
     elif step != 1:
         rows.append(
             [
-                legend_label("one gradient-descent step makes a weight:"),
-                swatch("more positive (grad < 0)", BLUE, _UP),
-                swatch("more negative (grad > 0)", RED, _DOWN),
-                legend_label("(line width ∝ |grad| within each layer)"),
+                legend_label("line:"),
+                *colour_key("step", "more positive (grad < 0)", "more negative (grad > 0)",
+                            (_UP, _DOWN)),
+                swatch("grey: grad exactly 0", FAINT),
             ]
         )
+        rows.append([legend_label(f"line width ∝ √|grad|, the same scale in every layer; "
+                                  f"{scale_text(sc.grad, fixed)}")])
     if backprop:
         rows.append(
             [
-                legend_label("ring: the neuron's weighted input should"),
-                swatch("rise", BLUE, "○"),
-                swatch("fall", RED, "○"),
+                legend_label("ring:"),
+                *colour_key("the direction descent pushes the neuron's weighted input",
+                            "rise", "fall", ("○", "○")),
             ]
         )
     if has_x:
         rows.append(
             [
-                legend_label("activation:"),
-                swatch("0", MUTED, "□"),
-                swatch("largest in its column", _grey(1.0)),
+                legend_label("neuron grey = its activation (∝ √|a|):"),
+                swatch("0 exactly (dashed)", MUTED, "□"),
+                swatch(f"small ({fmt(sc.activation / 100)})", _grey(strength(0.01, 1.0))),
+                swatch(f"{fmt(sc.activation)}", _grey(1.0)),
+                legend_label(scale_text(sc.activation, fixed)
+                             + ("; probabilities on 0 … 1" if st.softmax else "")),
             ]
         )
+        rows.append([legend_label(f"input grey ∝ √|x|; {scale_text(sc.input, fixed)}")])
     return rows
 
 
@@ -527,8 +604,9 @@ def _draw_explained(
     weight, where = _explained_weight(model, state.weights, explain)
     objective = loss_of(state.loss, state.acts[-1], target, state.desired, state.softmax)
     e = explain_gradient(objective, weight, k)
-    g, _ = _network_picture(state)
-    cols = _columns(state.layers, state.acts, state.current, state.shape, state.nin)
+    sc = scale_of(state)
+    g, _ = _network_picture(state, sc)
+    cols = _columns(state.layers, state.acts, state.current, state.shape, state.nin, sc)
     hops = _network_hops(e, state.acts, where)
     _draw_paths(g, cols, hops, e, objective)
     name = _edge_id(weight, "the weight")
@@ -625,8 +703,8 @@ def _path_color(w: float) -> str:
 
 
 def _path_legend() -> list:
-    return [[legend_label("path:"), swatch("contributes +", BLUE), swatch("contributes −", RED),
-             swatch("0 (an inactive neuron on it)", MUTED),
+    return [[legend_label("path:"), *colour_key("contribution", "+", "−"),
+             swatch("grey: 0 (an inactive neuron on it)", MUTED),
              legend_label("(width ∝ √|contribution|; ×d: the hop's local derivative)")]]
 
 

@@ -30,7 +30,7 @@ from .losses import cross_entropy, mse
 from .losses import softmax as softmax_of
 from .run import NetworkRun, check_model, run_layers
 
-__all__ = ["LOSSES", "NetworkView", "network_view"]
+__all__ = ["LOSSES", "NetworkView", "Scale", "network_view"]
 
 LOSSES = ("cross_entropy", "mse")
 WHO = "draw_network"  # the public call whose arguments these are
@@ -57,6 +57,77 @@ class NetworkView:
     wgrad: list | None  # d loss / d weight per connection
     dgrad: list | None  # d loss / d pre-activation per neuron
     active: set  # layers whose connections show their update
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The magnitudes a network picture draws at full width or shade: one per quantity.
+
+    ``weight``: |weight| (forward view's line widths); ``grad``: |gradient| (a
+    backprop step's line widths and rings); ``activation``: a hidden or output
+    neuron's |activation| (its grey); ``input``: an input's |value| (a pixel's
+    grey).  Anything at or above the scale is drawn full; anything non-zero at
+    least faintly (:data:`autograd.style.MIN_TINT`).  Pass one ``Scale`` to every
+    picture of a sequence (``draw_network(..., scale=s)``) and their widths and
+    shades compare by eye; :meth:`of` measures one that covers them all.
+    """
+
+    weight: float = 1.0
+    grad: float = 1.0
+    activation: float = 1.0
+    input: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("weight", "grad", "activation", "input"):
+            v = checks.number(getattr(self, name), "Scale", name, low=0.0, low_open=True)
+            object.__setattr__(self, name, v)
+
+    @classmethod
+    def of(cls, models: Any, xs: Any = None, targets: Any = None, *,
+           loss: str | None = None, softmax: bool | None = None) -> Scale:
+        """The largest of each quantity over ``models`` (one MLP or several: snapshots of one
+        during training), each run on the inputs ``xs`` (a list of inputs) with ``targets``
+        (one per input, or None for the forward view only)."""
+        models = [models] if isinstance(models, MLP) else list(models)
+        if not models:
+            raise ValueError("Scale.of: needs at least one model, got none")
+        xs = [None] if xs is None else list(xs)
+        targets = [None] * len(xs) if targets is None else list(targets)
+        if len(targets) != len(xs):
+            raise ValueError(f"Scale.of: {len(targets)} targets for {len(xs)} inputs")
+        top = dict.fromkeys(("weight", "grad", "activation", "input"), 0.0)
+        for model in models:
+            for x, t in zip(xs, targets):
+                found = maxima(network_view(model, x, t, loss=loss, softmax=softmax))
+                top = {k: max(m, found[k]) for k, m in top.items()}
+        return cls(**{k: (m if m > 0.0 else 1.0) for k, m in top.items()})
+
+
+def maxima(v: NetworkView) -> dict:
+    """The largest |weight|, |gradient|, |activation| and |input| one view draws (0 if none)."""
+    top = {"weight": _largest(w.data for ws in _all(v.weights) for w in ws),
+           "grad": 0.0, "activation": 0.0, "input": 0.0}
+    if v.wgrad is not None:
+        top["grad"] = max(_largest(g for gs in _all(v.wgrad) for g in gs),
+                          _largest(g for d in v.dgrad for g in d))
+    if v.acts is not None:
+        top["input"] = _largest(a.data for a in v.acts[0])
+        hidden = [a.data for col in v.acts[1:-1] for a in col]
+        top["activation"] = _largest(hidden + ([] if v.softmax else list(v.current)))
+    return top
+
+
+def scale_of(v: NetworkView) -> Scale:
+    """The scale of one picture on its own: its largest of each quantity."""
+    return Scale(**{k: (m if m > 0.0 else 1.0) for k, m in maxima(v).items()})
+
+
+def _all(layers: list) -> list:
+    return [ws for layer in layers for ws in layer]
+
+
+def _largest(xs: Any) -> float:
+    return max((abs(x) for x in xs), default=0.0)
 
 
 def network_view(

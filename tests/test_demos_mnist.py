@@ -94,7 +94,8 @@ def test_mnist_smoke(tmp_path, capsys):
     assert "MLP(784, [6, 6, 10]): backpropagation for target 3" in svg
     assert svg.count("<polygon") > 784 and "<title>x783</title>" in svg  # every pixel a square
     assert ">x783</text>" not in svg  # ... not a named circle
-    assert "the 6 strongest of 784 connections into each neuron are drawn" in svg
+    assert ("into each neuron, the 6 of 784 connections with the largest |gradient| are drawn"
+            in svg)
 
 
 def test_mnist_learns(tmp_path, capsys):

@@ -226,7 +226,8 @@ def test_svg_has_labels_colours_and_legend(tmp_path):
     assert signed_shade(-4.0, 6.0)[1] in fills(b) and r > bl
     assert ROLES["output"][0] in fills(node_by_label(svg, "L"))
     all_text = " ".join(texts(svg))
-    for word in ("L = (a*b + c) * f", "role:", "input", "interior", "output", "grad:"):
+    for word in ("L = (a*b + c) * f", "role:", "input", "interior", "output", "grad shade:",
+                 "colour = the gradient's sign:"):
         assert word in all_text
     assert len(groups(svg, "edge")) == 9  # 6 inputs to ops, 3 ops to their results
 

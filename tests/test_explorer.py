@@ -205,7 +205,7 @@ def test_predict_is_the_engines_forward_pass(server, three):
     assert d["pixels"] == pixels and d["view"] == "forward"
     assert d["svg"].startswith("<svg") and "weights and activations" in d["svg"]
     drawn = engine.drawn_edges(d["svg"])
-    assert len(drawn) == 32 * 6 + 32 * 6 + 10 * 6  # the 6 strongest into each neuron
+    assert len(drawn) == 32 * 6 + 32 * 6 + 10 * 6  # 6 into each neuron, by |w × a|
     assert sorted(d["connections"]) == sorted(drawn)
     for c in d["connections"].values():
         assert c["product"] == c["value"] * c["input_value"]

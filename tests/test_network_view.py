@@ -102,7 +102,11 @@ def test_arrows_agree_with_backward_on_a_real_digit(three, loss, says):
     assert note(g) == f"gradients of {says} from autograd.grad;"
     grads, outs = engine_gradients(model, three, 3, loss or "cross_entropy")
     es = edges(g)
-    assert len(es) == 16 * 6 + 16 * 16 + 16 * 10  # top 6 of 64 into each first-layer neuron
+    # Into each first-layer neuron its 6 largest |gradient| of 64, none whose gradient is 0
+    # (a weight that does not move): a neuron that is off draws none.
+    moving = [sum(grads[f"layers.0.neurons.{j}.w.{i}"] != 0.0 for i in range(64))
+              for j in range(16)]
+    assert len(es) == sum(min(6, m) for m in moving) + 16 * 16 + 16 * 10
     signs = {"blue": 0, "red": 0}
     for name, attrs in es.items():
         gw = grads[name]
@@ -179,8 +183,9 @@ def test_64_inputs_are_an_image_and_say_what_was_left_out(three):
     g = nn.draw_network(model, three)
     assert g.source.count("shape=square") == 64
     assert (
-        "the 6 strongest of 64 connections into each neuron are drawn (928 of 1,024 left out)"
-        in (g.source)
+        "input → hidden 1: into each neuron, the 6 of 64 connections with the largest "
+        "|weight × activation| (what flows for this input) are drawn; those carrying exactly 0 "
+        "are left out (928 of 1,024 left out)" in g.source
     )
     g2 = nn.draw_network(model, three, top_k=2)
     assert len([e for e in edges(g2) if e.startswith("layers.0.")]) == 16 * 2
@@ -197,7 +202,8 @@ def test_a_28x28_input_is_a_smaller_image_whose_line_starts_are_outlined():
     src = g.source
     assert src.count("shape=square") == 784
     assert src.count('width=0.200') >= 784  # 5.6 inches tall, not 28 x 0.26 = 7.3
-    assert "the 6 strongest of 784 connections into each neuron are drawn" in src
+    assert ("input → hidden 1: into each neuron, the 6 of 784 connections with the largest "
+            "|gradient| are drawn" in src)
     # Lines from pixels run under the image: each pixel a visible line starts from is
     # outlined in the colour of its widest line.
     widest: dict[str, tuple[float, str]] = {}

@@ -150,6 +150,8 @@ class Explorer:
         _, X_test, _, y_test = train_test_split(X, y, TEST_FRACTION, seed=SPLIT_SEED)
         self.test_pixels = [[round(v * DIGITS_MAX_LEVEL) for v in x] for x in X_test]
         self.test_labels = y_test
+        # Every view of every page on one scale, so that pictures compare (nn.Scale).
+        self.scale = engine.page_scale(model, self.test_pixels, self.test_labels)
 
     # --- models ---------------------------------------------------------------------------
 
@@ -256,7 +258,7 @@ class Explorer:
         pixels = self._pixels(body, "predict")
         s = self._session(body, "predict")
         with s.lock:
-            data, picture = engine.forward_view(s.model, pixels)
+            data, picture = engine.forward_view(s.model, pixels, self.scale)
             data["sgd_steps"] = s.steps
         self._drawn(data, self._svg(picture))
         data["pixels"] = pixels
@@ -269,7 +271,7 @@ class Explorer:
         step = whole(required(body, "step", "step"), "step", "step", 1, self.n_steps)
         s = self._session(body, "step")
         with s.lock:
-            data, picture = engine.step_view(s.model, pixels, target, step)
+            data, picture = engine.step_view(s.model, pixels, target, step, self.scale)
             data["sgd_steps"] = s.steps
         self._drawn(data, self._svg(picture), [w["name"] for w in data["top_weights"]])
         data["pixels"] = pixels

@@ -32,7 +32,7 @@ from typing import Any
 from autograd import Value, explain_gradient, trace_backward
 from autograd.paths import count_text
 from demos.output import strip_svg_comments
-from nn import MLP, SGD, NetworkRun, cross_entropy, draw_network, run_layers, softmax
+from nn import MLP, SGD, NetworkRun, Scale, cross_entropy, draw_network, run_layers, softmax
 
 INK_SIDE = 64  # the page sends its drawing as 64x64 ink coverage
 INK_MAX = 255
@@ -157,10 +157,24 @@ def _summary(f: Forward, target: int | None = None, loss: float | None = None) -
 # --- the views -------------------------------------------------------------------------------
 
 
-def forward_view(model: MLP, pixels: Sequence[float]) -> tuple[dict, Any]:
+SCALE_DIGITS = 20  # test digits the page's fixed scale is measured on
+
+
+def page_scale(model: MLP, pixels: Sequence[Sequence[float]], labels: Sequence[int]) -> Scale:
+    """The one scale every view of a page draws on (``nn.Scale``), measured once on the
+    loaded model and a few test digits with their labels as targets: views of other digits,
+    steps and the model after SGD steps then compare by eye (larger values draw full)."""
+    xs = [model_input(p) for p in pixels[:SCALE_DIGITS]]
+    return Scale.of(model, xs, list(labels[: len(xs)]))
+
+
+def forward_view(
+    model: MLP, pixels: Sequence[float], scale: Scale | None = None
+) -> tuple[dict, Any]:
     """Probabilities, prediction and, per connection, weight x input; plus the picture to render.
 
-    The picture is returned unrendered so a caller can render it outside a lock.
+    The picture is returned unrendered so a caller can render it outside a lock; it is
+    drawn on ``scale`` (the page's fixed :func:`page_scale`; None: its own).
     """
     f = forward(model, pixels)
     data = _summary(f)
@@ -175,7 +189,7 @@ def forward_view(model: MLP, pixels: Sequence[float]) -> tuple[dict, Any]:
         }
         for li, j, i, w in _weights(model)
     }
-    return data, draw_network(model, model_input(pixels))
+    return data, draw_network(model, model_input(pixels), scale=scale)
 
 
 def explanation(model: MLP, step: int, target: int) -> str:
@@ -197,8 +211,11 @@ def explanation(model: MLP, step: int, target: int) -> str:
     )
 
 
-def step_view(model: MLP, pixels: Sequence[float], target: int, step: int) -> tuple[dict, Any]:
-    """Backprop step ``step`` (1 = outputs, 2.. = weights into the layers, last to first)."""
+def step_view(
+    model: MLP, pixels: Sequence[float], target: int, step: int, scale: Scale | None = None
+) -> tuple[dict, Any]:
+    """Backprop step ``step`` (1 = outputs, 2.. = weights into the layers, last to first),
+    drawn on ``scale`` as :func:`forward_view`."""
     f = forward(model, pixels)
     logits = f.run.outputs
     loss = cross_entropy(logits, target)
@@ -262,7 +279,7 @@ def step_view(model: MLP, pixels: Sequence[float], target: int, step: int) -> tu
         )
         data["top_weights"] = ranked[:TOP_WEIGHTS]
     data["connections"] = connections
-    picture = draw_network(model, model_input(pixels), target, step=step)
+    picture = draw_network(model, model_input(pixels), target, step=step, scale=scale)
     return data, picture
 
 

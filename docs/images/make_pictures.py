@@ -5,6 +5,8 @@ Run from the repository root: ``python -m docs.images.make_pictures``.
 
 from __future__ import annotations
 
+import io
+import random
 from pathlib import Path
 
 import nn
@@ -51,6 +53,7 @@ def main() -> None:
         p.data *= 0.3  # deep, narrow, small weights: docs/nn.md's vanishing gradient
     written.append(nn.diagnose(deep, xs[:200], ys[:200]).plot(HERE / "diagnose_vanishing.png"))
     written += paths_pictures(digits, xs[i])
+    written.append(training_picture(HERE / "network_training.png"))
     for path in written:
         print(f"{path.relative_to(HERE.parents[1])}: {path.stat().st_size / 1024:.0f} KiB")
 
@@ -72,6 +75,62 @@ def paths_pictures(digits: nn.MLP, three: list) -> list[Path]:
     out.append(render_svg(nn.draw_network(digits, three, 3, explain=top),
                           HERE / "paths_network.svg"))
     return out
+
+
+SNAPSHOTS = (0, 5, 20, 45)  # SGD steps after which the network is drawn
+
+
+def training_snapshots(steps: tuple = SNAPSHOTS) -> tuple[list, list, list, list]:
+    """MLP(64, [16, 16, 10]) trained by minibatch SGD on the digits (lr 0.1, 32 a batch),
+    copied after each of ``steps``; with the test digits and labels."""
+    X, y = load_digits()
+    X_train, X_test, y_train, y_test = nn.train_test_split(X, y, 0.2, seed=0)
+    model = nn.MLP(64, [16, 16, 10], seed=0)
+    opt, rng, done = nn.SGD(model.parameters(), lr=0.1), random.Random(0), 0
+
+    def copy() -> nn.MLP:
+        m = nn.MLP(64, [16, 16, 10], seed=0)
+        m.load_state_dict(model.state_dict())
+        return m
+
+    snaps = [copy()] if 0 in steps else []
+    while done < max(steps):
+        for batch in nn.minibatches(len(X_train), 32, rng):
+            loss = sum((nn.cross_entropy(model(X_train[i]), y_train[i]) for i in batch),
+                       start=0.0) * (1.0 / len(batch))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            done += 1
+            if done in steps:
+                snaps.append(copy())
+            if done == max(steps):
+                break
+    return snaps, list(steps), X_test, y_test
+
+
+def training_picture(path: Path) -> Path:
+    """docs/pictures.md's snapshots: backprop for a test "3" after 0, 5, 20 and 45 SGD
+    steps, drawn by nn.draw_sequence on one scale, in a 2 x 2 grid."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    snaps, steps, X_test, y_test = training_snapshots()
+    three = X_test[y_test.index(3)]
+    titles = [f"after {k} SGD steps: test accuracy "
+              f"{nn.accuracy(nn.predict_classes(m, X_test), y_test):.1%}"
+              for k, m in zip(steps, snaps)]
+    pictures = nn.draw_sequence(snaps, three, 3, titles=titles)
+    fig, axes = plt.subplots(2, 2, figsize=(16, 15))
+    for ax, picture in zip(axes.flat, pictures):
+        ax.imshow(plt.imread(io.BytesIO(picture.pipe(format="png")), format="png"))
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
 
 
 if __name__ == "__main__":

@@ -399,7 +399,8 @@ function renderPinned() {
     const unpin = el("button", {type: "button", class: "ghost small"}, "unpin");
     unpin.addEventListener("click", () => pin(null));
     box.replaceChildren(el("p", {class: "muted small"}, `${state.pinned} is not drawn in this view ` +
-      "(only each neuron's strongest connections are)."), unpin);
+      "(into each neuron only the connections with the largest |weight × activation|, or in a " +
+      "backprop step the largest |gradient|, are drawn: the picture's notes say so)."), unpin);
     return;
   }
   if (!c) {
