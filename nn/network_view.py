@@ -107,10 +107,10 @@ def maxima(v: NetworkView) -> dict:
     """The largest |weight|, |gradient|, |activation| and |input| one view draws (0 if none)."""
     top = {"weight": _largest(w.data for ws in _all(v.weights) for w in ws),
            "grad": 0.0, "activation": 0.0, "input": 0.0}
-    if v.wgrad is not None:
+    if v.wgrad is not None and v.dgrad is not None:
         top["grad"] = max(_largest(g for gs in _all(v.wgrad) for g in gs),
                           _largest(g for d in v.dgrad for g in d))
-    if v.acts is not None:
+    if v.acts is not None and v.current is not None:
         top["input"] = _largest(a.data for a in v.acts[0])
         hidden = [a.data for col in v.acts[1:-1] for a in col]
         top["activation"] = _largest(hidden + ([] if v.softmax else list(v.current)))
