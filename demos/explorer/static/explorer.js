@@ -20,6 +20,7 @@ const state = {
   timer: 0,
   testIndex: -1,
   training: false,   // the page asks the server for chunks of training while true
+  looping: false,    // a chunk (or the view after it) is still on its way
   curve: null,       // what the charts plot (see newCurve)
 };
 
@@ -745,17 +746,18 @@ function markTraining() {
   $("train-toggle").dataset.state = state.training ? "running" : "paused";
 }
 
+// Stops asking for chunks; resolves once the chunk on its way (if any) is drawn and the
+// server has been told, so a reset that follows cannot race it.
 async function pauseTraining() {
   if (!state.training) return;
   state.training = false;
   markTraining();
-  try { await api("/api/pause", {session: state.session}); } catch (e) { /* the lease expires anyway */ }
+  while (state.looping) await sleep(30);
 }
 
 $("train-toggle").addEventListener("click", () => {
   if (state.training) {
     pauseTraining();
-    setTrainStatus(`Paused at step ${lastStep()}. ` + $("train-status").dataset.summary, "");
   } else {
     state.training = true;
     markTraining();
@@ -769,7 +771,20 @@ function lastStep() {
 }
 
 async function trainLoop() {
+  if (state.looping) return;  // the loop that is running goes on
+  state.looping = true;
+  try {
+    await trainChunks();
+  } finally {
+    // After the last chunk has answered, so the server lets another page train at once.
+    try { await api("/api/pause", {session: state.session}); } catch (e) { /* expires anyway */ }
+    state.looping = false;
+  }
+}
+
+async function trainChunks() {
   setTrainStatus("Training…", "");
+  const status = $("train-status");
   while (state.training) {
     let r;
     try {
@@ -781,13 +796,13 @@ async function trainLoop() {
     } catch (e) {
       if (e.status === 503 && state.training) {
         setTrainStatus(`${e.message} (waiting)`, "warn");
-        await sleep(2000);
+        for (let i = 0; i < 20 && state.training; i++) await sleep(100);
         continue;
       }
       state.training = false;
       markTraining();
       setTrainStatus(e.message, "error");
-      break;
+      return;
     }
     addTestPoint(r.first_step - 1, r.test_before);
     r.losses.forEach((loss, i) => state.curve.batch.push([r.first_step + i, loss]));
@@ -795,7 +810,6 @@ async function trainLoop() {
     drawCharts();
     const t = r.test;
     const summary = `Test digits: ${pct(t)} right, loss ${fmt(t.loss)}. ${readAs(t)}`.trim();
-    const status = $("train-status");
     status.dataset.summary = summary;
     status.dataset.steps = r.train_steps;
     status.dataset.accuracy = t.accuracy;
@@ -807,11 +821,13 @@ async function trainLoop() {
         ? `Stopped: ${r.message}. Lower the learning rate, or reset.`
         : `Stopped: this page's model has taken the limit of ${r.steps_limit.toLocaleString()} training steps; reset it to train again.`;
       setTrainStatus(`${where} ${summary} ${why}`, "warn");
-    } else {
-      setTrainStatus(`${where} ${summary}`, "");
+      await refreshView();
+      return;
     }
+    setTrainStatus(`${where} ${summary}`, "");
     await refreshView();
   }
+  setTrainStatus(`Paused at step ${lastStep()}. ${status.dataset.summary || ""}`.trim(), "");
 }
 
 // Redraw the current view (forward or a backprop step) with the weights as they are now.
