@@ -223,11 +223,13 @@ class Explorer:
             for other, until in list(self._training.items()):
                 if until < now or other not in self._sessions:
                     del self._training[other]
-            if sid not in self._training and len(self._training) >= self.max_training:
+            n = len(self._training)
+            if sid not in self._training and n >= self.max_training:
+                others = f"{n} other page is" if n == 1 else f"{n} other pages are"
                 raise ClientError(
                     503,
-                    f"train: busy: {len(self._training)} other pages are training (at most "
-                    f"{self.max_training} at once); try again when one pauses",
+                    f"train: busy: {others} training (at most {self.max_training} at once); "
+                    "try again when one pauses",
                 )
             self._training[sid] = math.inf  # while its chunk runs
 
