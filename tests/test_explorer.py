@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import re
 import socket
 import subprocess
@@ -20,13 +21,21 @@ from pathlib import Path
 import pytest
 from explorer_http import error_of, raw, request, start, status_of, untrained
 
-from autograd import Value, checks
+from autograd import Value, checks, no_grad, vsum
 from demos.datasets import load_digits
 from demos.digits import SPLIT_SEED, TEST_FRACTION
 from demos.explorer import api, engine
 from demos.explorer.api import Explorer
 from demos.explorer.server import MAX_BODY
-from nn import MLP, accuracy, cross_entropy, predict_classes, softmax, train_test_split
+from nn import (
+    MLP,
+    accuracy,
+    cross_entropy,
+    minibatches,
+    predict_classes,
+    softmax,
+    train_test_split,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,6 +57,14 @@ def three():
     _, X_test, _, y_test = train_test_split(X, y, TEST_FRACTION, seed=SPLIT_SEED)
     i = y_test.index(3)
     return [round(v * 16) for v in X_test[i]], i
+
+
+def few_test_digits(explorer: Explorer, n: int = 8) -> Explorer:
+    """Measure SGD steps on ``n`` test digits only: for tests about something else (locks,
+    caps), where evaluating all 359 after every step would only take time."""
+    X, y = explorer.test_set
+    explorer.test_set = (X[:n], y[:n])
+    return explorer
 
 
 def new_session(server) -> str:
@@ -121,6 +138,9 @@ def test_info(server):
     assert info["model"] == "MLP(64, [32, 32, 10])" and info["steps"] == 4
     assert info["layers"] == ["hidden layer 1", "hidden layer 2", "the output layer"]
     assert info["test_digits"] == 359
+    assert info["train"] == {"digits": 1438, "lr_max": 10.0, "batch_max": 128,
+                             "steps_per_request": 100, "seconds_per_request": 1.0,
+                             "steps_limit": 5000, "pages_at_once": 2}
 
 
 def test_testdigit_by_index_and_by_label(server, three):
@@ -272,6 +292,13 @@ def test_sgd_moves_each_weight_by_minus_lr_times_grad_on_the_pages_own_model(ser
         p.data = p.data - 0.25 * g
     after = [p.data for p in softmax(model([p / 16 for p in pixels]))]
     assert r["after"]["probabilities"] == after and r["after"]["p_target"] > r["before"]["p_target"]
+    # What the step did to the whole test set, as predict_classes measures it.
+    X_test, y_test = server.explorer.test_set
+    for when, m in (("before", untrained()), ("after", model)):
+        predicted = predict_classes(m, X_test)
+        t = r["test"][when]
+        assert (t["accuracy"], t["count"]) == (accuracy(predicted, y_test), 359)
+        assert t["read_as"] == [predicted.count(k) for k in range(10)]
     # Per page: this session's views see the step, another page's and the shared model's do not.
     _, _, mine = request(server, "POST", "/api/predict", {"pixels": pixels, "session": sid})
     _, _, theirs = request(server, "POST", "/api/predict", {"pixels": pixels, "session": other})
@@ -290,7 +317,7 @@ def test_sgd_moves_each_weight_by_minus_lr_times_grad_on_the_pages_own_model(ser
 def test_concurrent_steps_on_one_session_are_serialised(three):
     """8 threads x 3 identical SGD steps on one page's model give what 24 steps in a row give."""
     pixels, _ = three
-    srv = start()
+    srv = start(few_test_digits(Explorer(untrained())))
     try:
         sid = new_session(srv)
         body = {"pixels": pixels, "target": 5, "lr": 0.05, "session": sid}
@@ -919,3 +946,237 @@ def test_paths_refuses_bad_requests(server, three, extra, fragment):
     pixels, _ = three
     status, _, d = request(server, "POST", "/api/paths", {"pixels": pixels, "target": 3, **extra})
     assert status == 400 and fragment in d["error"], d
+
+
+# --- POST /api/train and /api/pause: minibatch SGD a chunk at a time, bounded -------------------
+
+
+@pytest.fixture(scope="module")
+def digits_split():
+    X, y = load_digits()
+    return train_test_split(X, y, TEST_FRACTION, seed=SPLIT_SEED)
+
+
+def by_hand(model: MLP, X: list, y: list, lr: float, batches: list) -> list[float]:
+    """Minibatch SGD written out: mean cross-entropy over each batch, p -= lr * grad."""
+    losses = []
+    for batch in batches:
+        loss = vsum([cross_entropy(model(X[i]), y[i]) for i in batch]) / len(batch)
+        model.zero_grad()
+        loss.backward()
+        for p in model.parameters():
+            p.data -= lr * p.grad
+        losses.append(loss.data)
+    return losses
+
+
+def measured(model: MLP, X: list, y: list) -> tuple[float, float]:
+    """Accuracy and mean loss on (X, y), computed apart from the explorer."""
+    acc = accuracy(predict_classes(model, X), y)
+    with no_grad():
+        losses = [cross_entropy(model(x), t).data for x, t in zip(X, y)]
+    return acc, math.fsum(losses) / len(y)
+
+
+def test_training_is_minibatch_sgd_as_written_by_hand(three, digits_split, monkeypatch):
+    monkeypatch.setattr(api, "TRAIN_SECONDS", 60.0)  # the step counts, not the clock, decide
+    X_train, _, y_train, _ = digits_split
+    pixels, _ = three
+    srv = start(few_test_digits(Explorer(untrained()), 40))
+    X_test, y_test = srv.explorer.test_set
+    try:
+        sid = new_session(srv)
+        body = {"session": sid, "lr": 0.5, "batch_size": 16, "steps": 3}
+        status, _, r = request(srv, "POST", "/api/train", body)
+        assert status == 200 and r["steps"] == 3 and r["stopped"] == "steps"
+        assert (r["first_step"], r["sgd_steps"], r["train_steps"], r["epoch"], r["seen"]) == (
+            1, 3, 3, 1, 48)
+        batches = minibatches(len(X_train), 16, random.Random(0))  # as the explorer's: seeded
+        model = untrained()
+        acc, loss = measured(model, X_test, y_test)
+        assert r["test_before"]["accuracy"] == acc
+        assert r["test_before"]["loss"] == pytest.approx(loss, rel=1e-12)
+        assert r["losses"] == by_hand(model, X_train, y_train, 0.5, [next(batches) for _ in "abc"])
+        acc, loss = measured(model, X_test, y_test)
+        assert r["test"]["accuracy"] == acc and r["test"]["loss"] == pytest.approx(loss, rel=1e-12)
+        assert r["test"]["correct"] == round(acc * 40) and sum(r["test"]["read_as"]) == 40
+        # The next chunk goes on with the same pass over the data; the page's views see it.
+        _, _, r2 = request(srv, "POST", "/api/train", {**body, "steps": 2})
+        assert r2["first_step"] == 4 and r2["test_before"] == r["test"]
+        assert r2["losses"] == by_hand(model, X_train, y_train, 0.5, [next(batches) for _ in "ab"])
+        _, _, d = request(srv, "POST", "/api/predict", {"pixels": pixels, "session": sid})
+        assert d["probabilities"] == engine.forward(model, pixels).probs and d["sgd_steps"] == 5
+        # Another batch size starts a new pass; reset forgets the training.
+        _, _, r3 = request(srv, "POST", "/api/train", {**body, "batch_size": 8, "steps": 1})
+        assert r3["epoch"] == 2 and r3["seen"] == 5 * 16 + 8
+        request(srv, "POST", "/api/reset", {"session": sid})
+        _, _, r4 = request(srv, "POST", "/api/train", {**body, "steps": 1})
+        assert r4["first_step"] == 1 and r4["epoch"] == 1 and r4["losses"] == r["losses"][:1]
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_a_chunk_stops_at_its_time_budget_after_one_step(server, monkeypatch):
+    monkeypatch.setattr(api, "TRAIN_SECONDS", 0.0)
+    sid = new_session(server)
+    status, _, r = request(server, "POST", "/api/train",
+                           {"session": sid, "lr": 0.1, "batch_size": 4, "steps": 100})
+    assert status == 200 and r["steps"] == 1 and r["stopped"] == "time"
+
+
+def test_a_pages_training_steps_are_capped_until_it_resets():
+    srv = start(few_test_digits(Explorer(untrained(), max_train_steps=3)))
+    try:
+        sid = new_session(srv)
+        body = {"session": sid, "lr": 0.1, "batch_size": 2, "steps": 2}
+        assert request(srv, "POST", "/api/train", body)[2]["stopped"] == "steps"
+        _, _, r = request(srv, "POST", "/api/train", body)
+        assert r["steps"] == 1 and r["stopped"] == "limit" and r["train_steps"] == 3
+        status, _, answer = request(srv, "POST", "/api/train", body)
+        check_refusal(status, answer, "train: this page's model has taken the limit of 3 "
+                      "training steps; reset it to train again", 409)
+        assert request(srv, "POST", "/api/reset", {"session": sid})[0] == 200
+        assert request(srv, "POST", "/api/train", body)[2]["steps"] == 2
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_pages_training_at_once_are_capped(monkeypatch):
+    srv = start(few_test_digits(Explorer(untrained(), max_training=1)))
+    try:
+        a, b = new_session(srv), new_session(srv)
+        body = {"lr": 0.1, "batch_size": 2, "steps": 1}
+        assert request(srv, "POST", "/api/train", {**body, "session": a})[0] == 200
+        assert srv.explorer.training() == 1  # a keeps its place between its chunks
+        status, headers, answer = request(srv, "POST", "/api/train", {**body, "session": b})
+        check_refusal(status, answer, "train: busy: 1 other page is training (at most 1 at "
+                      "once); try again when one pauses", 503)
+        assert headers["Retry-After"] == "2"
+        assert request(srv, "POST", "/api/train", {**body, "session": a})[0] == 200
+        assert request(srv, "POST", "/api/pause", {"session": a})[0] == 200  # a lets go
+        assert srv.explorer.training() == 0
+        assert request(srv, "POST", "/api/train", {**body, "session": b})[0] == 200
+        monkeypatch.setattr(api, "LEASE_SECONDS", 0.0)  # b's next chunk holds no place after
+        assert request(srv, "POST", "/api/train", {**body, "session": b})[0] == 200
+        time.sleep(0.01)
+        assert request(srv, "POST", "/api/train", {**body, "session": a})[0] == 200
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_a_step_that_overflows_changes_nothing_and_is_said(digits_split):
+    X_train, _, y_train, _ = digits_split
+    model = untrained()
+    model.get_parameter("layers.2.neurons.0.b").data = 1e308  # logits of +-1e308: the
+    model.get_parameter("layers.2.neurons.1.b").data = -1e308  # forward pass overflows
+    before = model.state_dict()
+    trainer = engine.Trainer(model, X_train, y_train)
+    r = trainer.run(0.1, 4, 10, time.monotonic() + 60)
+    assert r["losses"] == [] and r["stopped"] == "diverged" and trainer.steps == 0
+    assert r["message"].startswith("training step 1 (lr 0.1) diverged: ")
+    assert "overflows" in r["message"]
+    assert model.state_dict() == before and all(p.grad == 0.0 for p in model.parameters())
+
+
+def test_a_huge_rate_ends_training_at_the_step_that_overflows(digits_split):
+    X_train, _, y_train, _ = digits_split
+    model = untrained()
+    trainer = engine.Trainer(model, X_train, y_train)
+    r = trainer.run(1e308, 4, 10, time.monotonic() + 60)
+    assert r["stopped"] == "diverged" and 0 < len(r["losses"]) == trainer.steps < 10
+    assert r["message"].startswith(f"training step {trainer.steps + 1} (lr 1e+308) diverged: ")
+    assert all(math.isfinite(p.data) for p in model.parameters())
+
+
+def test_a_too_large_learning_rate_shows_its_harm_on_the_test_set(three, monkeypatch):
+    """Trained to about 80%, one step at lr=10 on a "3" makes that "3" certain and reads
+    every test digit as a 3: the page shows both."""
+    monkeypatch.setattr(api, "TRAIN_SECONDS", 60.0)
+    pixels, _ = three
+    srv = start(Explorer(MLP(64, [16, 10], seed=0), "small"))
+    try:
+        sid = new_session(srv)
+        _, _, t = request(srv, "POST", "/api/train",
+                          {"session": sid, "lr": 0.5, "batch_size": 16, "steps": 40})
+        assert t["test"]["accuracy"] > 0.75
+        _, _, r = request(srv, "POST", "/api/sgd",
+                          {"pixels": pixels, "target": 3, "lr": 10, "session": sid})
+        assert r["test"]["before"] == t["test"]
+        assert r["after"]["p_target"] > 0.99 > r["before"]["p_target"]  # better on this digit
+        after = r["test"]["after"]
+        assert after["accuracy"] < 0.2 and after["read_as"][3] > 0.9 * 359  # ruined on the rest
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def train_cases():
+    sid = "a" * 22
+    good = {"session": sid, "lr": 0.5, "batch_size": 32, "steps": 10}
+    cases = [
+        ({**good, "lr": 0}, "train: lr must be a finite number in (0, 10], got 0"),
+        ({**good, "lr": 10.5}, "train: lr must be a finite number in (0, 10], got 10.5"),
+        ({**good, "lr": "0.5"}, "got '0.5'"),
+        ({**good, "lr": None}, "got null"),
+        ({**good, "batch_size": 0}, "train: batch_size must be an int in [1, 128], got 0"),
+        ({**good, "batch_size": 129}, "got 129"),
+        ({**good, "batch_size": 2.5}, "got 2.5"),
+        ({**good, "batch_size": 32.0}, "got 32.0"),
+        ({**good, "batch_size": True}, "got true"),
+        ({**good, "steps": 0}, "train: steps must be an int in [1, 100], got 0"),
+        ({**good, "steps": 101}, "got 101"),
+        ({**good, "steps": [1]}, "got a list of 1"),
+        ({k: v for k, v in good.items() if k != "lr"}, "train: missing field 'lr'"),
+        ({k: v for k, v in good.items() if k != "batch_size"}, "train: missing field 'batch_size'"),
+        ({k: v for k, v in good.items() if k != "session"}, "train: missing field 'session'"),
+        ({**good, "session": "../x"}, "session: expected a session id string"),
+        ({**good, "epochs": 3}, "train: unknown field 'epochs'"),
+        ([], "train: the body must be a JSON object, got a list of 0"),
+    ]
+    return [pytest.param(body, msg, id=f"{i}") for i, (body, msg) in enumerate(cases)]
+
+
+@pytest.mark.parametrize("body, fragment", train_cases())
+def test_train_refuses_bad_fields(server, body, fragment):
+    status, _, answer = request(server, "POST", "/api/train", json.dumps(body))
+    check_refusal(status, answer, fragment)
+
+
+@pytest.mark.parametrize(
+    "path, body, code, fragment",
+    [
+        ("/api/train", {"session": "nope", "lr": 0.5, "batch_size": 32}, 404,
+         "session: unknown or expired session"),
+        ("/api/pause", {}, 400, "pause: missing field 'session'"),
+        ("/api/pause", {"session": "nope"}, 404, "session: unknown or expired"),
+        ("/api/pause", {"session": "nope", "lr": 1}, 400, "pause: unknown field 'lr'"),
+        ("/api/reset", {"session": "nope", "fresh": "yes"}, 400,
+         "reset: fresh must be true or false, got 'yes'"),
+        ("/api/reset", {"session": "nope", "fresh": 1}, 400, "got 1"),
+    ],
+)
+def test_pause_and_reset_refuse_bad_fields(server, path, body, code, fragment):
+    status, _, answer = request(server, "POST", path, body)
+    check_refusal(status, answer, fragment, code)
+
+
+@pytest.mark.parametrize("path", ["/api/train", "/api/pause"])
+def test_train_and_pause_are_post_only(server, path):
+    status, headers, answer = request(server, "GET", path)
+    check_refusal(status, answer, "method not allowed", 405)
+    assert headers["Allow"] == "POST"
+
+
+def test_reset_to_fresh_weights_is_seeded_and_reset_goes_back(server, three):
+    pixels, _ = three
+    sid = new_session(server)
+    assert request(server, "POST", "/api/reset", {"session": sid, "fresh": True})[0] == 200
+    _, _, d = request(server, "POST", "/api/predict", {"pixels": pixels, "session": sid})
+    fresh = MLP(64, [32, 32, 10], seed=api.FRESH_SEED)
+    assert d["probabilities"] == engine.forward(fresh, pixels).probs
+    request(server, "POST", "/api/reset", {"session": sid})
+    _, _, back = request(server, "POST", "/api/predict", {"pixels": pixels, "session": sid})
+    assert back["probabilities"] == engine.forward(untrained(), pixels).probs

@@ -261,3 +261,101 @@ def test_a_weights_paths_add_up_to_its_gradient(page):
     # Back to the forward view: no loss, so no paths.
     driver.find_element("css selector", '#stepper button[data-step="0"]').click()
     wait.until(lambda d: by_id("paths").get_attribute("data-state") == "closed")
+
+
+def test_train_live_pause_and_reset_with_the_keyboard(page, monkeypatch):
+    """Minibatch SGD from the page: the curves and the network view move while it trains,
+    stop when it pauses, and start again empty after a reset; the controls work from the
+    keyboard.  An SGD step reports the whole test set before and after."""
+    import time
+
+    from selenium.webdriver.common.keys import Keys
+
+    from demos.explorer import api, engine
+
+    driver, wait, server, shots = page
+    # Short chunks measured on 40 test digits: the same code, in less of the suite's time.
+    monkeypatch.setattr(api, "TRAIN_SECONDS", 0.3)
+    X_test, y_test = server.explorer.test_set
+    monkeypatch.setattr(server.explorer, "test_set", (X_test[:40], y_test[:40]))
+    by_id = lambda name: driver.find_element("id", name)  # noqa: E731
+    active = lambda: driver.switch_to.active_element.get_attribute("id")  # noqa: E731
+    chart_path = lambda name: js(driver, "const p = document.querySelector(arguments[0]); "  # noqa: E731
+                                         "return p ? p.getAttribute('d') : null",
+                                 f"#{name} path")
+
+    def bars() -> list[float]:
+        return [float(b.get_attribute("data-p"))
+                for b in driver.find_elements("css selector", "#probs .bar-row")]
+
+    driver.find_element("css selector", '#stepper button[data-step="0"]').click()
+    by_id("train-reset").click()
+    wait.until(lambda d: by_id("acc-chart").get_attribute("data-points") == "0"
+               and not js(d, "return state.busy || state.dirty"))
+    loaded = bars()
+
+    # Settings typed, then Tab to the start button and Enter.
+    lr = by_id("train-lr")
+    lr.clear()
+    lr.send_keys("0.5")
+    size = by_id("batch-size")
+    size.clear()
+    size.send_keys("16", Keys.TAB)
+    assert active() == "train-toggle"
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    wait.until(lambda d: by_id("train-toggle").get_attribute("data-state") == "running")
+    wait.until(lambda d: int(by_id("acc-chart").get_attribute("data-points")) >= 2)
+    first = chart_path("acc-chart")
+    wait.until(lambda d: chart_path("acc-chart") != first)  # the curves move ...
+    wait.until(lambda d: bars() != loaded)  # ... and so does the network's answer
+    driver.save_screenshot(str(shots / "07_training.png"))
+
+    # Pause (Enter again): no more chunks, and the page no longer counts as training.
+    by_id("train-toggle").send_keys(Keys.ENTER)
+    wait.until(lambda d: by_id("train-toggle").get_attribute("data-state") == "paused"
+               and not js(d, "return state.looping || state.busy"))
+    wait.until(lambda d: server.explorer.training() == 0)
+    seen = by_id("loss-chart").get_attribute("data-batch")
+    time.sleep(1.0)  # longer than a chunk takes to start and answer
+    assert by_id("loss-chart").get_attribute("data-batch") == seen
+    steps = int(by_id("train-status").get_attribute("data-steps"))
+    sid = js(driver, "return state.session")
+    pixels = shown_pixels(driver)
+    _, _, mine = request(server, "POST", "/api/predict", {"pixels": pixels, "session": sid})
+    assert mine["sgd_steps"] == steps == int(seen) > 0 and mine["probabilities"] == bars()
+    assert float(by_id("acc-chart").get_attribute("data-last")) == float(
+        by_id("train-status").get_attribute("data-accuracy"))
+    assert f"Paused at step {steps}." in by_id("train-status").text
+
+    # Reset (Tab to it, Enter): the loaded model, empty curves.
+    by_id("train-toggle").send_keys(Keys.TAB)
+    assert active() == "train-reset"
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    wait.until(lambda d: by_id("acc-chart").get_attribute("data-points") == "0"
+               and not js(d, "return state.busy || state.dirty"))
+    assert bars() == loaded
+    assert request(server, "POST", "/api/predict",
+                   {"pixels": pixels, "session": sid})[2]["sgd_steps"] == 0
+
+    # One SGD step at lr = 10: its effect on all the test digits, as the engine measures it.
+    lr = by_id("lr")
+    lr.clear()
+    lr.send_keys("10")
+    by_id("sgd").click()
+    wait.until(lambda d: d.find_elements("css selector", "#sgd-result .test-after"))
+    target = js(driver, "return state.target")
+    model = untrained()
+    test_set = server.explorer.test_set
+    before = engine.evaluate(model, *test_set)["accuracy"]
+    engine.sgd_step(model, pixels, target, 10.0)
+    after = engine.evaluate(model, *test_set)["accuracy"]
+    result = by_id("sgd-result")
+    shown = [float(result.find_element("css selector", f".test-{k}").get_attribute(
+        "data-accuracy")) for k in ("before", "after")]
+    assert shown == [before, after]
+    assert f"{100 * after:.1f}%" in result.find_element("css selector", ".test-after").text
+    assert by_id("acc-chart").get_attribute("data-points") == "2"  # the step's cliff, drawn
+    driver.execute_script("arguments[0].scrollIntoView()", result)
+    driver.save_screenshot(str(shots / "08_sgd_test_set.png"))
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors

@@ -10,12 +10,23 @@ used under its own lock (so a step cannot interleave with a view of the same
 model); the table of sessions has a lock of its own and keeps at most
 ``max_sessions`` copies, forgetting the least recently used.  Graphviz renders
 outside the model locks, at most ``render_slots`` at a time.
+
+Training (``POST /api/train``) is bounded on every side, with no thread of its
+own: a request trains at most ``STEPS_PER_REQUEST`` steps for at most
+``TRAIN_SECONDS`` (the page asks again for the next chunk), a page's copy
+trains at most ``max_train_steps`` steps until it is reset, and at most
+``max_training`` pages train at once: a page holds its place from its first
+chunk until it pauses, resets or sends no chunk for ``LEASE_SECONDS``; one more
+page is answered 503.  Each chunk and each SGD step is measured on the whole
+test set (cached per version of a copy, so "before" is usually free).
 """
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable
@@ -31,6 +42,13 @@ LR_MAX = 10.0
 PATHS_K = 5  # paths shown for a weight by default
 PATHS_K_MAX = 20
 MAX_SESSIONS = 64
+BATCH_MAX = 128
+STEPS_PER_REQUEST = 100  # at most, per POST /api/train ...
+TRAIN_SECONDS = 1.0  # ... and at most this long (after its first step)
+MAX_TRAIN_STEPS = 5000  # per page, until it is reset
+FRESH_SEED = 0  # of the random weights a page may start training from
+MAX_TRAINING = 2  # pages training at once
+LEASE_SECONDS = 5.0  # a page that sends no chunk for this long no longer counts as training
 SESSION_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 
@@ -119,7 +137,10 @@ class Session:
     def __init__(self, model: MLP) -> None:
         self.model = model
         self.lock = threading.Lock()
-        self.steps = 0  # SGD steps taken on this copy
+        self.steps = 0  # SGD steps taken on this copy (one at a time or training)
+        self.version = 0  # bumped whenever the weights change
+        self.trainer: engine.Trainer | None = None
+        self.evaluated: tuple[int, dict] | None = None  # (version, the test set's numbers)
 
 
 class Explorer:
@@ -132,6 +153,8 @@ class Explorer:
         *,
         max_sessions: int = MAX_SESSIONS,
         render_slots: int = 2,
+        max_training: int = MAX_TRAINING,
+        max_train_steps: int = MAX_TRAIN_STEPS,
     ) -> None:
         if model.nin != 64 or model.nouts[-1] != 10 or len(model.layers) < 2:
             raise ValueError(
@@ -139,6 +162,8 @@ class Explorer:
                 f"got MLP({model.nin}, {model.nouts})"
             )
         self._state = model.state_dict()
+        self._fresh = MLP(model.nin, model.nouts, model.activation, model.output_activation,
+                          seed=FRESH_SEED).state_dict()
         self._shared = Session(model)
         self.about = about
         self.n_steps = len(model.layers) + 1
@@ -146,8 +171,13 @@ class Explorer:
         self._sessions: OrderedDict[str, Session] = OrderedDict()
         self._sessions_lock = threading.Lock()
         self._render = threading.BoundedSemaphore(render_slots)
+        self.max_training = max_training
+        self.max_train_steps = max_train_steps
+        self._training: dict[str, float] = {}  # page -> until when it counts as training
         X, y = load_digits()
-        _, X_test, _, y_test = train_test_split(X, y, TEST_FRACTION, seed=SPLIT_SEED)
+        X_train, X_test, y_train, y_test = train_test_split(X, y, TEST_FRACTION, seed=SPLIT_SEED)
+        self.train_set = (X_train, y_train)
+        self.test_set = (X_test, y_test)
         self.test_pixels = [[round(v * DIGITS_MAX_LEVEL) for v in x] for x in X_test]
         self.test_labels = y_test
         # Every view of every page on one scale, so that pictures compare (nn.Scale).
@@ -181,6 +211,42 @@ class Explorer:
                 )
             self._sessions.move_to_end(sid)
         return s
+
+    def _evaluated(self, s: Session) -> dict:
+        """The test set's numbers for ``s``'s model as it is now (call with ``s.lock`` held)."""
+        if s.evaluated is None or s.evaluated[0] != s.version:
+            s.evaluated = (s.version, engine.evaluate(s.model, *self.test_set))
+        return s.evaluated[1]
+
+    def _lease(self, sid: str) -> None:
+        """Count page ``sid`` as training, unless ``max_training`` others already are."""
+        now = time.monotonic()
+        with self._sessions_lock:
+            for other, until in list(self._training.items()):
+                if until < now or other not in self._sessions:
+                    del self._training[other]
+            n = len(self._training)
+            if sid not in self._training and n >= self.max_training:
+                others = f"{n} other page is" if n == 1 else f"{n} other pages are"
+                raise ClientError(
+                    503,
+                    f"train: busy: {others} training (at most {self.max_training} at once); "
+                    "try again when one pauses",
+                )
+            self._training[sid] = math.inf  # while its chunk runs
+
+    def _unlease(self, sid: str, keep: bool) -> None:
+        with self._sessions_lock:
+            if keep:
+                self._training[sid] = time.monotonic() + LEASE_SECONDS
+            else:
+                self._training.pop(sid, None)
+
+    def training(self) -> int:
+        """How many pages count as training now."""
+        now = time.monotonic()
+        with self._sessions_lock:
+            return sum(until >= now for until in self._training.values())
 
     def sessions(self) -> int:
         with self._sessions_lock:
@@ -233,6 +299,15 @@ class Explorer:
             "lr_max": LR_MAX,
             "ink_side": engine.INK_SIDE,
             "max_sessions": self.max_sessions,
+            "train": {
+                "digits": len(self.train_set[1]),
+                "lr_max": LR_MAX,
+                "batch_max": BATCH_MAX,
+                "steps_per_request": STEPS_PER_REQUEST,
+                "seconds_per_request": TRAIN_SECONDS,
+                "steps_limit": self.max_train_steps,
+                "pages_at_once": self.max_training,
+            },
         }
 
     def new_session(self, body: dict) -> dict:
@@ -246,12 +321,19 @@ class Explorer:
         return {"session": sid}
 
     def reset(self, body: dict) -> dict:
-        check_fields(body, ("session",), "reset")
+        """Back to the loaded model, or (``"fresh": true``) to new random weights, seeded."""
+        check_fields(body, ("session", "fresh"), "reset")
+        fresh = body.get("fresh", False)
+        if not isinstance(fresh, bool):
+            raise ClientError(400, f"reset: fresh must be true or false, got {show(fresh)}")
         s = self._session(body, "reset", need=True)
+        self._unlease(body["session"], keep=False)
         with s.lock:
-            s.model.load_state_dict(self._state)
+            s.model.load_state_dict(self._fresh if fresh else self._state)
             s.steps = 0
-        return {"session": body["session"], "steps": 0}
+            s.version += 1
+            s.trainer = None
+        return {"session": body["session"], "steps": 0, "fresh": fresh}
 
     def predict(self, body: dict) -> dict:
         check_fields(body, ("pixels", "ink", "fit", "session"), "predict")
@@ -284,11 +366,74 @@ class Explorer:
         lr = real(required(body, "lr", "sgd"), "sgd", "lr", 0.0, LR_MAX, lo_open=True)
         s = self._session(body, "sgd", need=True)
         with s.lock:
+            before = self._evaluated(s)
             data = engine.sgd_step(s.model, pixels, target, lr)
             s.steps += 1
+            s.version += 1
             data["sgd_steps"] = s.steps
+            data["test"] = {"before": before, "after": self._evaluated(s)}
         data["pixels"] = pixels
         return data
+
+    def train(self, body: dict) -> dict:
+        """A chunk of minibatch SGD on the training digits, then the whole test set's numbers."""
+        check_fields(body, ("session", "lr", "batch_size", "steps"), "train")
+        lr = real(required(body, "lr", "train"), "train", "lr", 0.0, LR_MAX, lo_open=True)
+        batch_size = whole(required(body, "batch_size", "train"), "train", "batch_size", 1,
+                           BATCH_MAX)
+        steps = whole(body.get("steps", STEPS_PER_REQUEST), "train", "steps", 1,
+                      STEPS_PER_REQUEST)
+        s = self._session(body, "train", need=True)
+        sid = body["session"]
+        self._lease(sid)
+        keep = False
+        try:
+            with s.lock:
+                if s.trainer is None:
+                    s.trainer = engine.Trainer(s.model, *self.train_set)
+                t = s.trainer
+                left = self.max_train_steps - t.steps
+                if left <= 0:
+                    raise ClientError(
+                        409,
+                        f"train: this page's model has taken the limit of "
+                        f"{self.max_train_steps} training steps; reset it to train again",
+                    )
+                before, first = self._evaluated(s), s.steps + 1
+                r = t.run(lr, batch_size, min(steps, left), time.monotonic() + TRAIN_SECONDS)
+                if r["losses"]:
+                    s.steps += len(r["losses"])
+                    s.version += 1
+                after = self._evaluated(s)
+                stopped = r["stopped"]
+                if stopped != "diverged" and t.steps >= self.max_train_steps:
+                    stopped = "limit"
+                keep = stopped in ("steps", "time")
+                return {
+                    "lr": lr,
+                    "batch_size": batch_size,
+                    "steps": len(r["losses"]),
+                    "first_step": first,
+                    "losses": r["losses"],
+                    "stopped": stopped,
+                    "message": r["message"],
+                    "sgd_steps": s.steps,
+                    "train_steps": t.steps,
+                    "steps_limit": self.max_train_steps,
+                    "epoch": t.epochs,
+                    "seen": t.seen,
+                    "test_before": before,
+                    "test": after,
+                }
+        finally:
+            self._unlease(sid, keep)
+
+    def pause(self, body: dict) -> dict:
+        """The page stopped training: another page may take its place at once."""
+        check_fields(body, ("session",), "pause")
+        self._session(body, "pause", need=True)
+        self._unlease(body["session"], keep=False)
+        return {"session": body["session"], "training": False}
 
     def paths(self, body: dict) -> dict:
         """Why one weight's gradient is what it is: its largest paths to the loss."""

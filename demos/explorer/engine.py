@@ -12,27 +12,50 @@
   (upstream gradient at its neuron's weighted input x local derivative, the
   input it multiplies), the layer the step updates, its nudges and top weights.
 * :func:`sgd_step` takes one plain SGD step on one digit and reports what moved.
+* :func:`evaluate` measures a model on the whole test set (accuracy, mean loss,
+  how many digits it reads as each class), so a step's harm to the other
+  digits shows, not only its effect on the one it learned from.
+* :class:`Trainer` runs minibatch SGD (``nn.minibatches``, ``nn.SGD``, mean
+  softmax cross-entropy) a chunk at a time: at most a number of steps and a
+  deadline per call, so a request never trains for long; the page asks again.
+  A step that overflows changes no weight (nn's engine and optimiser see to
+  it) and ends training, saying so.
 * :func:`paths_view` says why one weight's gradient is what it is: its largest
   paths to the loss (``autograd.explain_gradient``), hop by hop between
   neurons, with the running sum that reaches the gradient, and the network
   picture with those paths drawn (``draw_network(..., explain=)``).
 
-Nothing here touches ``.grad`` except :func:`sgd_step`, which owns its model;
+Nothing here touches ``.grad`` except :func:`sgd_step` and :class:`Trainer`, which own their model;
 the others only read the model, so several threads may share one.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from autograd import Value, explain_gradient, trace_backward
+from autograd import Value, explain_gradient, no_grad, trace_backward, vsum
 from autograd.paths import count_text
+from demos.cli import DIVERGENCE
 from demos.output import strip_svg_comments
-from nn import MLP, SGD, NetworkRun, Scale, cross_entropy, draw_network, run_layers, softmax
+from nn import (
+    MLP,
+    SGD,
+    NetworkRun,
+    Scale,
+    accuracy,
+    argmax,
+    cross_entropy,
+    draw_network,
+    minibatches,
+    run_layers,
+    softmax,
+)
 
 INK_SIDE = 64  # the page sends its drawing as 64x64 ink coverage
 INK_MAX = 255
@@ -310,6 +333,91 @@ def sgd_step(model: MLP, pixels: Sequence[float], target: int, lr: float) -> dic
         "parameters": len(named),
         "moved": moved[:TOP_MOVED],
     }
+
+
+# --- the whole test set, and training a chunk at a time --------------------------------------
+
+
+def evaluate(model: MLP, X: Sequence[Sequence[float]], y: Sequence[int]) -> dict:
+    """The model on every example: accuracy, mean softmax cross-entropy, and how many
+    examples it reads as each class (a model ruined by a large step reads most as one)."""
+    predicted, losses = [], []
+    with no_grad():
+        for x, t in zip(X, y):
+            logits = model(x)
+            predicted.append(argmax(logits))
+            losses.append(cross_entropy(logits, t).data)
+    read_as = [0] * model.nouts[-1]
+    for k in predicted:
+        read_as[k] += 1
+    return {
+        "accuracy": accuracy(predicted, y),
+        "correct": sum(p == t for p, t in zip(predicted, y)),
+        "count": len(y),
+        "loss": math.fsum(losses) / len(losses),
+        "read_as": read_as,
+    }
+
+
+class Trainer:
+    """Minibatch SGD on a training set, resumable: each :meth:`run` takes a chunk of steps.
+
+    The batches come from ``nn.minibatches`` with a seeded ``random.Random``, so
+    the same settings give the same training on every run; a pass over the data
+    (an epoch) starts anew when the batch size changes.
+    """
+
+    def __init__(
+        self, model: MLP, X: Sequence[Sequence[float]], y: Sequence[int], seed: int = 0
+    ) -> None:
+        self.model = model
+        self.X, self.y = X, y
+        self.rng = random.Random(seed)
+        self.steps = 0  # steps taken
+        self.epochs = 0  # passes over the training set begun
+        self.seen = 0  # examples trained on
+        self._batches: Iterator[list[int]] | None = None
+        self._batch_size = 0
+
+    def _next_batch(self, batch_size: int) -> list[int]:
+        if batch_size != self._batch_size:
+            self._batches, self._batch_size = None, batch_size
+        batch = next(self._batches, None) if self._batches is not None else None
+        if batch is None:  # the first pass, or the last one ended
+            self._batches = minibatches(len(self.X), batch_size, self.rng)
+            self.epochs += 1
+            batch = next(self._batches)
+        return batch
+
+    def run(self, lr: float, batch_size: int, max_steps: int, deadline: float) -> dict:
+        """Up to ``max_steps`` SGD steps, stopping once ``time.monotonic()`` passes
+        ``deadline`` (after at least one step).  Returns each step's mean batch loss, why
+        it stopped (``"steps"``, ``"time"`` or ``"diverged"``) and, if it diverged, how."""
+        params = self.model.parameters()
+        opt = SGD(params, lr=lr)
+        losses: list[float] = []
+        stopped, message = "steps", None
+        while len(losses) < max_steps:
+            if losses and time.monotonic() >= deadline:
+                stopped = "time"
+                break
+            batch = self._next_batch(batch_size)
+            try:  # nn's engine and optimiser raise on overflow, and then change no weight
+                loss = vsum([cross_entropy(self.model(self.X[i]), self.y[i]) for i in batch])
+                loss = loss / len(batch)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            except DIVERGENCE as e:
+                message = f"training step {self.steps + 1} (lr {lr}) diverged: {e}"
+                stopped = "diverged"
+                break
+            finally:
+                opt.zero_grad()
+            self.steps += 1
+            self.seen += len(batch)
+            losses.append(loss.data)
+        return {"losses": losses, "stopped": stopped, "message": message}
 
 
 

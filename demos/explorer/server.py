@@ -3,7 +3,7 @@
 Routes: ``GET /`` (the page), ``GET /static/<file>`` (its script and style,
 read once at start-up into a table: a client's path is only ever a key in it,
 never a file name), ``GET /api/info``, ``GET /api/testdigit``, and ``POST
-/api/session | reset | predict | step | sgd | paths`` (JSON bodies).
+/api/session | reset | predict | step | sgd | paths | train | pause`` (JSON bodies).
 
 Defences, each answered with a 4xx and a one-line JSON ``{"error": ...}``:
 a ``Host`` other than this server's (DNS rebinding; every one is checked, and
@@ -241,7 +241,7 @@ class Handler(BaseHTTPRequestHandler):
 
     GET_ROUTES = ("/api/info", "/api/testdigit")
     POST_ROUTES = ("/api/session", "/api/reset", "/api/predict", "/api/step", "/api/sgd",
-                   "/api/paths")
+                   "/api/paths", "/api/train", "/api/pause")
 
     def setup(self) -> None:
         super().setup()
@@ -338,10 +338,12 @@ class Handler(BaseHTTPRequestHandler):
             self.query = _parse_query(url.query)
             method(path)
         except ClientError as e:
-            allow = None
+            headers = None
             if e.status == 405:
-                allow = {"Allow": "POST" if path in self.POST_ROUTES else "GET, HEAD"}
-            self._refuse(e, allow)
+                headers = {"Allow": "POST" if path in self.POST_ROUTES else "GET, HEAD"}
+            elif e.status == BUSY:
+                headers = {"Retry-After": "2"}
+            self._refuse(e, headers)
         except (ConnectionError, TimeoutError):
             self.close_connection = True
         except (OSError, RenderError) as e:
@@ -402,6 +404,8 @@ class Handler(BaseHTTPRequestHandler):
             "/api/step": explorer.step,
             "/api/sgd": explorer.sgd,
             "/api/paths": explorer.paths,
+            "/api/train": explorer.train,
+            "/api/pause": explorer.pause,
         }[path]
         self._json(200, endpoint(body))
 

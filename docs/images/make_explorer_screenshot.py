@@ -1,9 +1,12 @@
-"""Take the README's screenshot of the explorer (needs chromium, chromium-driver, selenium).
+"""Take the README's screenshots of the explorer (needs chromium, chromium-driver, selenium).
 
 Run from the repository root: ``python -m docs.images.make_explorer_screenshot``.
 It starts the explorer with the model it trains at start-up, draws a "3" in
 headless Chromium, shows backprop's step 2 for target 3, hovers over the
-connection with the largest gradient and saves ``docs/images/explorer.png``.
+connection with the largest gradient and saves ``docs/images/explorer.png``;
+then it starts from random weights, trains (lr 0.2, batches of 32) until 60
+steps have passed, pauses and saves the training card and the network beside
+it as ``docs/images/explorer_training.png``.
 """
 
 from __future__ import annotations
@@ -69,9 +72,45 @@ def main() -> None:
             out = HERE / "explorer.png"
             driver.save_screenshot(str(out))
             print(f"wrote {out}")
+            train(driver, wait)
         finally:
             driver.quit()
             server.shutdown()
+
+
+def train(driver, wait) -> None:
+    """Random weights, trained live for 60 steps and paused: the curves and the network."""
+    by_id = lambda name: driver.find_element("id", name)  # noqa: E731
+    driver.find_element("css selector", '#stepper button[data-step="0"]').click()
+    by_id("train-fresh").click()
+    wait.until(lambda d: by_id("acc-chart").get_attribute("data-points") == "0" and idle(d))
+    by_id("train-toggle").click()
+    long_wait = type(wait)(driver, 600)
+    long_wait.until(lambda d: int(by_id("train-status").get_attribute("data-steps") or 0) >= 60)
+    by_id("train-toggle").click()
+    wait.until(lambda d: not d.execute_script("return state.looping") and idle(d))
+    bottom = driver.execute_script(
+        "return document.querySelector('.train-card').getBoundingClientRect().bottom + scrollY")
+    driver.set_window_size(1400, bottom + 160)  # the window's frame takes some of it
+    driver.execute_script("window.scrollTo(0, 0)")
+    time.sleep(0.5)
+    out = HERE / "explorer_training.png"
+    driver.save_screenshot(str(out))
+    compress(out)
+    print(f"wrote {out}")
+
+
+def compress(path: Path) -> None:
+    """A 256-colour palette (octree: it keeps the curves' rare greens) makes the tall
+    screenshot about a third of the size; without Pillow it stays as Chromium wrote it."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return
+    with Image.open(path) as im:
+        rgb = im.convert("RGB")
+    rgb.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(
+        path, optimize=True)
 
 
 if __name__ == "__main__":

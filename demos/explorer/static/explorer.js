@@ -19,7 +19,16 @@ const state = {
   dirty: false,
   timer: 0,
   testIndex: -1,
+  training: false,   // the page asks the server for chunks of training while true
+  looping: false,    // a chunk (or the view after it) is still on its way
+  curve: null,       // what the charts plot (see newCurve)
 };
+
+// The charts' points, x = SGD steps on this page's copy (one at a time or training).
+function newCurve() {
+  return {batch: [], test: []};  // batch: [step, loss]; test: [step, accuracy, loss]
+}
+state.curve = newCurve();
 
 // --- talking to the server -----------------------------------------------------------
 
@@ -51,6 +60,7 @@ async function withSession(path, body) {
   } catch (e) {
     if (e.status !== 404) throw e;
     await newSession();
+    forgetCurves();
     setStatus("The server had forgotten this page's model (restarted?); started again from the loaded model.", "warn");
     return api(path, {...body, session: state.session});
   }
@@ -629,6 +639,9 @@ $("sgd").addEventListener("click", async () => {
   try {
     const r = await withSession("/api/sgd", {...body, target: state.target, lr: Number($("lr").value)});
     state.moved = r.moved.map((m) => m.name);
+    addTestPoint(r.sgd_steps - 1, r.test.before);
+    addTestPoint(r.sgd_steps, r.test.after);
+    drawCharts();
     renderSgd(r);
     schedule(0);  // redraw the view with the new weights
   } catch (e) {
@@ -638,16 +651,24 @@ $("sgd").addEventListener("click", async () => {
   }
 });
 
-$("reset").addEventListener("click", async () => {
+async function resetModel(fresh) {
+  await pauseTraining();
   try {
-    await withSession("/api/reset", {});
+    await withSession("/api/reset", {fresh});
     state.moved = [];
-    $("sgd-result").replaceChildren(el("p", {class: "muted"}, "The model is the loaded one again."));
+    forgetCurves();
+    const what = fresh ? "The model has new random weights." : "The model is the loaded one again.";
+    $("sgd-result").replaceChildren(el("p", {class: "muted"}, what));
+    setTrainStatus(what + " Start training to watch it learn.", "");
     schedule(0);
   } catch (e) {
     setStatus(e.message, "error");
   }
-});
+}
+
+$("reset").addEventListener("click", () => resetModel(false));
+$("train-reset").addEventListener("click", () => resetModel(false));
+$("train-fresh").addEventListener("click", () => resetModel(true));
 
 function renderSgd(r) {
   const b = r.before, a = r.after, t = r.target;
@@ -656,7 +677,16 @@ function renderSgd(r) {
     el("tr", {}, el("th", {}, "prediction"), el("td", {class: "pred-before"}, b.prediction), el("td", {class: "pred-after"}, a.prediction)),
     el("tr", {}, el("th", {}, `probability of ${t}`), el("td", {}, (100 * b.p_target).toFixed(2) + "%"),
       el("td", {class: a.p_target > b.p_target ? "up" : "down"}, (100 * a.p_target).toFixed(2) + "%")),
-    el("tr", {}, el("th", {}, "loss"), el("td", {}, fmt(b.loss)), el("td", {}, fmt(a.loss))));
+    el("tr", {}, el("th", {}, "loss"), el("td", {}, fmt(b.loss)), el("td", {}, fmt(a.loss))),
+    el("tr", {class: "test-row-ba"}, el("th", {}, `accuracy on all ${r.test.after.count} test digits`),
+      el("td", {class: "test-before", data: {accuracy: r.test.before.accuracy}}, pct(r.test.before)),
+      el("td", {class: "test-after" + (r.test.after.accuracy < r.test.before.accuracy ? " harm" : ""),
+        data: {accuracy: r.test.after.accuracy}}, pct(r.test.after))),
+    el("tr", {}, el("th", {}, "loss on the test digits"), el("td", {}, fmt(r.test.before.loss)),
+      el("td", {}, fmt(r.test.after.loss))));
+  const harm = r.test.after.accuracy < r.test.before.accuracy
+    ? `This step made the other digits worse: test accuracy fell by ${(100 * (r.test.before.accuracy - r.test.after.accuracy)).toFixed(1)} points. ${readAs(r.test.after)}`
+    : `${readAs(r.test.after)}`;
   const moved = el("table", {class: "moved"},
     el("tr", {}, ...["parameter", "old value", "gradient", "new value", `change = −${r.lr} × gradient`].map((h) => el("th", {}, h))),
     ...r.moved.map((m) => {
@@ -668,9 +698,215 @@ function renderSgd(r) {
     }));
   $("sgd-result").replaceChildren(
     summary,
+    el("p", {class: "small sgd-harm"}, harm.trim()),
     el("h3", {}, `The ${r.moved.length} parameters that moved most (of ${r.changed} that changed, ${r.parameters} in all)`),
     el("div", {class: "scroll"}, moved),
     el("p", {class: "muted small"}, "Highlighted in the picture when drawn (gold). Click a row to pin its numbers."));
+}
+
+function pct(t) {
+  return `${(100 * t.accuracy).toFixed(1)}% (${t.correct} of ${t.count})`;
+}
+
+// What most test digits are read as, when one class takes over (a ruined model's sign).
+function readAs(t) {
+  let best = 0;
+  t.read_as.forEach((n, k) => { if (n > t.read_as[best]) best = k; });
+  const n = t.read_as[best];
+  return n > t.count / 2 ? `${n} of the ${t.count} test digits are now read as ${best}.` : "";
+}
+
+// --- training: chunks of minibatch SGD, asked for one after another ----------------------
+// The server trains at most a chunk of steps (and a second) per request; the page asks for
+// the next chunk only after drawing this one, so pausing stops training within a chunk.
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function setTrainStatus(text, kind) {
+  const s = $("train-status");
+  s.textContent = text;
+  s.className = "small train-status" + (kind ? " " + kind : "");
+}
+
+function forgetCurves() {
+  state.curve = newCurve();
+  drawCharts();
+}
+
+function addTestPoint(step, t) {
+  const pts = state.curve.test;
+  if (pts.length && pts[pts.length - 1][0] === step) return;  // measured once per step
+  pts.push([step, t.accuracy, t.loss]);
+}
+
+function markTraining() {
+  const b = $("train-toggle");
+  b.textContent = state.training ? "Pause" : "Start training";
+  b.setAttribute("aria-pressed", state.training);
+  b.classList.toggle("running", state.training);
+  $("train-toggle").dataset.state = state.training ? "running" : "paused";
+}
+
+// Stops asking for chunks; resolves once the chunk on its way (if any) is drawn and the
+// server has been told, so a reset that follows cannot race it.
+async function pauseTraining() {
+  if (!state.training) return;
+  state.training = false;
+  markTraining();
+  while (state.looping) await sleep(30);
+}
+
+$("train-toggle").addEventListener("click", () => {
+  if (state.training) {
+    pauseTraining();
+  } else {
+    state.training = true;
+    markTraining();
+    trainLoop();
+  }
+});
+
+function lastStep() {
+  const t = state.curve.test;
+  return t.length ? t[t.length - 1][0] : 0;
+}
+
+async function trainLoop() {
+  if (state.looping) return;  // the loop that is running goes on
+  state.looping = true;
+  try {
+    await trainChunks();
+  } finally {
+    // After the last chunk has answered, so the server lets another page train at once.
+    try { await api("/api/pause", {session: state.session}); } catch (e) { /* expires anyway */ }
+    state.looping = false;
+  }
+}
+
+async function trainChunks() {
+  setTrainStatus("Training…", "");
+  const status = $("train-status");
+  while (state.training) {
+    let r;
+    try {
+      r = await withSession("/api/train", {
+        lr: Number($("train-lr").value),
+        batch_size: Number($("batch-size").value),
+        steps: state.info.train.steps_per_request,
+      });
+    } catch (e) {
+      if (e.status === 503 && state.training) {
+        setTrainStatus(`${e.message} (waiting)`, "warn");
+        for (let i = 0; i < 20 && state.training; i++) await sleep(100);
+        continue;
+      }
+      state.training = false;
+      markTraining();
+      setTrainStatus(e.message, "error");
+      return;
+    }
+    addTestPoint(r.first_step - 1, r.test_before);
+    r.losses.forEach((loss, i) => state.curve.batch.push([r.first_step + i, loss]));
+    addTestPoint(r.sgd_steps, r.test);
+    drawCharts();
+    const t = r.test;
+    const summary = `Test digits: ${pct(t)} right, loss ${fmt(t.loss)}. ${readAs(t)}`.trim();
+    status.dataset.summary = summary;
+    status.dataset.steps = r.train_steps;
+    status.dataset.accuracy = t.accuracy;
+    const where = `Step ${r.sgd_steps} (epoch ${r.epoch}, ${r.seen.toLocaleString()} digits seen, lr ${r.lr}, batch ${r.batch_size}).`;
+    if (r.stopped === "diverged" || r.stopped === "limit") {
+      state.training = false;
+      markTraining();
+      const why = r.stopped === "diverged"
+        ? `Stopped: ${r.message}. Lower the learning rate, or reset.`
+        : `Stopped: this page's model has taken the limit of ${r.steps_limit.toLocaleString()} training steps; reset it to train again.`;
+      setTrainStatus(`${where} ${summary} ${why}`, "warn");
+      await refreshView();
+      return;
+    }
+    setTrainStatus(`${where} ${summary}`, "");
+    await refreshView();
+  }
+  setTrainStatus(`Paused at step ${lastStep()}. ${status.dataset.summary || ""}`.trim(), "");
+}
+
+// Redraw the current view (forward or a backprop step) with the weights as they are now.
+async function refreshView() {
+  clearTimeout(state.timer);
+  state.dirty = true;
+  if (!state.busy) await pump();
+  while (state.busy) await sleep(30);
+}
+
+// --- the charts: plain SVG of the numbers the server sent --------------------------------
+
+const CHART = {w: 360, h: 130, left: 36, right: 8, top: 8, bottom: 20};
+
+function svgEl(tag, attrs) {
+  const e = document.createElementNS(SVGNS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+}
+
+function niceMax(x) {
+  const p = 10 ** Math.floor(Math.log10(x));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= x) return m * p;
+  return 10 * p;
+}
+
+function chart(box, series, yMax, yLabel, xMax) {
+  const {w, h, left, right, top, bottom} = CHART;
+  const svg = svgEl("svg", {viewBox: `0 0 ${w} ${h}`});
+  const X = (x) => left + (w - left - right) * x / xMax;
+  const Y = (y) => top + (h - top - bottom) * (1 - Math.min(y, yMax) / yMax);
+  for (const f of [0, 0.5, 1]) {
+    svg.append(svgEl("line", {class: f ? "grid" : "axis", x1: left, x2: w - right, y1: Y(f * yMax), y2: Y(f * yMax)}));
+    const t = svgEl("text", {x: left - 4, y: Y(f * yMax) + 3, "text-anchor": "end"});
+    t.textContent = yLabel(f * yMax);
+    svg.append(t);
+  }
+  svg.append(svgEl("line", {class: "axis", x1: left, x2: left, y1: top, y2: h - bottom}));
+  for (const [x, anchor] of [[0, "start"], [xMax, "end"]]) {
+    const t = svgEl("text", {x: X(x), y: h - 6, "text-anchor": anchor});
+    t.textContent = x ? `${x.toLocaleString()} SGD steps` : "0";
+    svg.append(t);
+  }
+  let points = 0;
+  for (const s of series) {
+    if (!s.points.length) continue;
+    points += s.points.length;
+    const d = s.points.map(([x, y], i) => `${i ? "L" : "M"}${X(x).toFixed(1)},${Y(y).toFixed(1)}`).join("");
+    svg.append(svgEl("path", {class: s.cls, d}));
+    if (s.dots && s.points.length <= 60) {
+      for (const [x, y] of s.points) svg.append(svgEl("circle", {class: s.cls, cx: X(x), cy: Y(y), r: 2}));
+    }
+  }
+  if (!points) {
+    const t = svgEl("text", {class: "empty", x: w / 2, y: h / 2, "text-anchor": "middle"});
+    t.textContent = "no steps yet: start training, or take an SGD step";
+    svg.append(t);
+  }
+  box.replaceChildren(svg);
+  box.dataset.points = points;
+}
+
+function drawCharts() {
+  const c = state.curve;
+  const last = Math.max(lastStep(), c.batch.length ? c.batch[c.batch.length - 1][0] : 0);
+  const xMax = niceMax(Math.max(20, last));
+  const testLoss = c.test.map(([x, , l]) => [x, l]);
+  const losses = [...c.batch.map((p) => p[1]), ...testLoss.map((p) => p[1])];
+  const lossMax = niceMax(Math.max(0.5, ...losses));
+  chart($("loss-chart"), [
+    {cls: "batch", points: c.batch},
+    {cls: "test", points: testLoss, dots: true},
+  ], lossMax, (y) => (y ? fmt(y, 2).replace(/\.?0+$/, "") : "0"), xMax);
+  chart($("acc-chart"), [
+    {cls: "acc", points: c.test.map(([x, a]) => [x, a]), dots: true},
+  ], 1, (y) => `${Math.round(100 * y)}%`, xMax);
+  $("loss-chart").dataset.batch = c.batch.length;
+  $("acc-chart").dataset.last = c.test.length ? c.test[c.test.length - 1][1] : "";
 }
 
 // --- start ----------------------------------------------------------------------------
@@ -681,6 +917,12 @@ async function start() {
     $("model-info").textContent = `${state.info.model}, ${state.info.parameters.toLocaleString()} parameters; ${state.info.about}`;
     $("test-index").max = state.info.test_digits - 1;
     $("lr").max = state.info.lr_max;
+    $("train-lr").max = state.info.train.lr_max;
+    $("batch-size").max = state.info.train.batch_max;
+    $("train-digits").textContent = state.info.train.digits.toLocaleString();
+    $("test-digits").textContent = state.info.test_digits.toLocaleString();
+    drawCharts();
+    markTraining();
     setupPad();
     buildControls();
     await newSession();
