@@ -16,7 +16,7 @@ from typing import Any
 
 from autograd.grouping import set_default_grouping
 
-from .attribution import Contributions, contrast, contributions, saliency
+from .attribution import Contributions, contrast, contributions, draw_why, saliency
 from .data import accuracy, argmax, minibatches, predict_classes, train_test_split
 from .diagnose import DiagnosisReport, LayerStats, Problem, diagnose
 from .features import TopActivating, WeightImages, top_activating, weight_images
@@ -72,6 +72,7 @@ __all__ = [
     "contributions",
     "cross_entropy",
     "diagnose",
+    "draw_why",
     "format_gradients",
     "from_torch",
     "hinge_loss",

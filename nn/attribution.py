@@ -31,10 +31,12 @@ from typing import Any
 from autograd import Value, checks, enable_grad
 from autograd import grad as gradients
 
+from .features import image_shape
+from .image_grid import Panel, SvgPicture, draw_grid, reshape
 from .layers import MLP
 from .run import NetworkRun, check_model, run_layers
 
-__all__ = ["Contributions", "contrast", "contributions", "saliency"]
+__all__ = ["Contributions", "contrast", "contributions", "draw_why", "saliency"]
 
 
 def _floats(x: Any, nin: int, who: str) -> list[float]:
@@ -138,3 +140,58 @@ def contributions(model: MLP, x: Sequence[float], layer: int, neuron: int) -> Co
         li, j, inputs, weights, [w * a for w, a in zip(weights, inputs)], unit.b.data,
         step.z[j].data, step.a[j].data,
     )
+
+
+def draw_why(model: MLP, x: Sequence[float], a: int, b: int,
+             shape: tuple[int, int] | None = None, title: str | None = None) -> SvgPicture:
+    """Why ``x`` reads as ``a`` rather than ``b``, in one picture.
+
+    Top row, per pixel: the input; the saliencies of ``a`` and of ``b`` and their
+    contrast ``d (z_a - z_b) / dx`` (one colour scale for the three); and
+    ``x * contrast``, where the ink that is there argues for ``a`` (blue) or ``b``
+    (red).  Bottom row, per last-hidden neuron: its contributions ``w * act`` to
+    ``z_a``, to ``z_b`` and to ``z_a - z_b`` (one scale).
+    """
+    model = check_model(model, "draw_why")
+    xs = _floats(x, model.nin, "draw_why")
+    nout = len(model.layers[-1].neurons)
+    a = _output_index(a, nout, "draw_why", "a")
+    b = _output_index(b, nout, "draw_why", "b")
+    if a == b:
+        raise ValueError(f"draw_why: a and b must be two different outputs, got {a} and {b}")
+    shape = image_shape(shape, model.nin, "draw_why")
+    sa, sb, sab = saliency(model, xs, a), saliency(model, xs, b), contrast(model, xs, a, b)
+    ink = [v * g for v, g in zip(xs, sab)]
+    gscale = max(abs(g) for g in [*sa, *sb, *sab]) or 1.0
+    iscale = max(abs(g) for g in ink) or 1.0
+    last = len(model.layers) - 1
+    ca, cb = contributions(model, xs, last, a), contributions(model, xs, last, b)
+    diff = [p - q for p, q in zip(ca.terms, cb.terms)]
+    cscale = max(abs(t) for t in [*ca.terms, *cb.terms, *diff]) or 1.0
+    logits = model.predict(xs)
+
+    def img(values: list[float], kind: str, scale: float, head: str, note: str) -> Panel:
+        return Panel(reshape(values, shape), kind, scale, head, note)
+
+    top = [
+        img(xs, "ink", max(1.0, max(xs)), "input", f"z{a} {logits[a]:+.2f}, z{b} {logits[b]:+.2f}"),
+        img(sa, "signed", gscale, f"d z{a} / dx", f"±{gscale:.2g}"),
+        img(sb, "signed", gscale, f"d z{b} / dx", f"±{gscale:.2g}"),
+        img(sab, "signed", gscale, f"d (z{a} − z{b}) / dx", f"±{gscale:.2g}"),
+        img(ink, "signed", iscale, f"x · d (z{a} − z{b}) / dx", f"±{iscale:.2g}"),
+    ]
+    h = len(ca.terms)
+    px = max(3.0, min(10.0, 130.0 / h))
+    bottom = [
+        None,
+        Panel([ca.terms], "signed", cscale, f"w·a into z{a}", f"bias {ca.bias:+.2f}", pixel=px),
+        Panel([cb.terms], "signed", cscale, f"w·a into z{b}", f"bias {cb.bias:+.2f}", pixel=px),
+        Panel([diff], "signed", cscale, "difference", f"±{cscale:.2g}", pixel=px),
+    ]
+    head = title or f"Why {a} rather than {b}? Saliency, contrast and contributions"
+    legend = (f"blue: more of it raises the score of {a} (or of {a} over {b}), red: lowers it; "
+              "the three gradient maps share one scale")
+    notes = [f"top: per pixel (z = the output's logit); bottom: the {h} last-hidden neurons' "
+             f"terms w·a of z{a} and z{b} (they add up to z − bias)",
+             "x · gradient: the first-order share of each pixel that is inked"]
+    return draw_grid([top, bottom], title=head, legend=legend, notes=notes)

@@ -67,6 +67,7 @@ class Panel:
     title: str = ""
     caption: str = ""
     highlight: bool = False
+    pixel: float | None = None  # px per value; None: the panel fits the grid's side
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -94,6 +95,8 @@ class SvgPicture:
 
 
 def _pixel(panel: Panel, side: float = PANEL_SIDE) -> float:
+    if panel.pixel is not None:
+        return panel.pixel
     rows, cols = panel.shape
     return max(3.0, min(10.0, side / max(rows, cols, 1)))
 
