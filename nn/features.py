@@ -114,9 +114,17 @@ class TopActivating:
     a: list[list[float]]
 
     def draw(self, X: Sequence[Sequence[float]], shape: tuple[int, int] | None = None,
-             title: str | None = None) -> SvgPicture:
-        """One row per neuron: its top examples from ``X`` (the set it was ranked on)."""
+             title: str | None = None, neurons: Sequence[int] | None = None) -> SvgPicture:
+        """One row per neuron (all, or those listed in ``neurons``): its top examples from
+        ``X`` (the set it was ranked on)."""
         X = checks.sequence(X, "TopActivating.draw", "X", "examples")
+        n = len(self.indices)
+        if neurons is None:
+            chosen = list(range(n))
+        else:
+            chosen = checks.sequence(neurons, "TopActivating.draw", "neurons", "neuron indices")
+            for j in chosen:
+                checks.integer(j, "TopActivating.draw", "neurons[...]", low=0, high=n - 1)
         last = max((i for row in self.indices for i in row), default=-1)
         if last >= len(X):
             raise ValueError(f"TopActivating.draw: X has {len(X)} examples but the ranking "
@@ -124,7 +132,8 @@ class TopActivating:
         nin = len(X[0]) if X else 0
         rows_, cols_ = image_shape(shape, nin, "TopActivating.draw")
         rows = []
-        for j, (idx, acts) in enumerate(zip(self.indices, self.a)):
+        for j in chosen:
+            idx, acts = self.indices[j], self.a[j]
             rows.append([
                 Panel(reshape(list(X[i]), (rows_, cols_)), "ink", 1.0,
                       f"n{j} #{r + 1}" if r == 0 else f"#{r + 1}", f"a {a:.2f}")

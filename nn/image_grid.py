@@ -2,10 +2,11 @@
 
 A weight image of a 784-input neuron is 784 coloured squares; sixteen of them are
 12,544, which Graphviz would lay out as nodes.  These pictures have no graph to
-lay out, so they are written directly as SVG: one ``<rect>`` per pixel, in rows
-of :class:`Panel`.  The colours are style.py's: a signed panel mixes from
-``NEUTRAL`` (0) to ``BLUE`` (``+scale``) or ``RED`` (``-scale``) *linearly*,
-so a pixel's shade is proportional to its value; an ink panel is a digit, white
+lay out, so they are written directly as SVG, a panel (:class:`Panel`) per picture,
+each row of pixels as strokes (one per run of equal colour).  The colours are
+style.py's: a signed panel mixes from ``NEUTRAL`` (0) to ``BLUE`` (``+scale``) or
+``RED`` (``-scale``) *linearly*, in ``LEVELS`` steps, so a pixel's shade is
+proportional to its value; an ink panel is a digit, white
 (0) to near-black (``scale``).  Every panel of a picture is drawn on the scale
 it is given, never on its own maximum, so the caller decides what is comparable
 and the legend says it.
@@ -30,6 +31,7 @@ __all__ = ["Panel", "SvgPicture", "draw_grid", "reshape", "signed_color"]
 KINDS = ("signed", "ink")
 PANEL_SIDE = 84.0  # px: the longer side of a panel
 GAP = 12.0
+LEVELS = 32  # shades per sign: finer than the eye tells apart, few enough to group by colour
 TEXT = 11.0
 
 
@@ -40,16 +42,18 @@ def reshape(values: Sequence[float], shape: tuple[int, int]) -> list[list[float]
 
 
 def signed_color(v: float, scale: float) -> str:
-    """``NEUTRAL`` at 0, linearly to ``BLUE`` at ``+scale`` or ``RED`` at ``-scale``."""
+    """``NEUTRAL`` at exactly 0, linearly (in ``LEVELS`` steps, to the nearest, the first
+    step at least) to ``BLUE`` at ``+scale`` or ``RED`` at ``-scale``; clipped beyond."""
     if scale <= 0.0 or v == 0.0:
         return NEUTRAL
-    t = min(1.0, abs(v) / scale)
+    # At least the first step: a small value never looks like an exact 0.
+    t = max(1, round(min(1.0, abs(v) / scale) * LEVELS)) / LEVELS
     return mix(NEUTRAL, BLUE if v > 0.0 else RED, t)
 
 
 def _ink(v: float, scale: float) -> str:
     t = 0.0 if scale <= 0.0 else max(0.0, min(1.0, v / scale))
-    return mix("#ffffff", "#202020", t)
+    return mix("#ffffff", "#202020", round(t * LEVELS) / LEVELS)
 
 
 @dataclass(frozen=True)
@@ -109,12 +113,23 @@ def _text(x: float, y: float, s: str, *, size: float = TEXT, color: str = INK,
 
 
 def _panel_svg(p: Panel, x: float, y: float, px: float) -> list[str]:
-    out = []
+    # One unit per value, scaled to px; each colour is one path of 1-unit-wide strokes, a run
+    # of equal colours in a row one stroke: a 784-pixel image stays a few kilobytes, so the
+    # notebooks that store these pictures stay small.
     color = signed_color if p.kind == "signed" else _ink
+    runs: dict[str, list[str]] = {}
     for r, row in enumerate(p.values):
-        for c, v in enumerate(row):
-            out.append(f'<rect x="{x + c * px:.2f}" y="{y + r * px:.2f}" width="{px:.2f}" '
-                       f'height="{px:.2f}" fill="{color(v, p.scale)}"/>')
+        fills = [color(v, p.scale) for v in row]
+        c = 0
+        while c < len(fills):
+            end = c
+            while end < len(fills) and fills[end] == fills[c]:
+                end += 1
+            runs.setdefault(fills[c], []).append(f"M{c} {r}.5h{end - c}")
+            c = end
+    out = [f'<g transform="translate({x:.1f},{y:.1f}) scale({px:.3g})" stroke-width="1">']
+    out += [f'<path d="{"".join(d)}" stroke="{fill}"/>' for fill, d in runs.items()]
+    out.append("</g>")
     rows, cols = p.shape
     out.append(f'<rect x="{x:.2f}" y="{y:.2f}" width="{cols * px:.2f}" height="{rows * px:.2f}" '
                'fill="none" stroke="#bdbdbd" stroke-width="0.6"/>')

@@ -111,10 +111,11 @@ class BatchNudges:
             for li in range(n_layers):
                 top = max(abs(g) for g in zs[r][li])
                 cells.append(Panel([[-g] for g in zs[r][li]], "signed", zscale[li],
-                                   highlight=mean, caption=f"max {top:.2g}"))
+                                   highlight=mean, caption=f"max {top:.2g}",
+                                   pixel=max(4.0, min(10.0, 140.0 / len(zs[r][li])))))
             cells.append(Panel(ws[r], "signed", wscale, highlight=mean,
                                caption=f"max {max(abs(g) for m in ws[r] for g in m):.2g}; "
-                               f"loss {self.mean_loss if mean else self.losses[r]:.3f}"))
+                               f"loss {self.mean_loss if mean else self.losses[r]:.3g}"))
             rows.append(cells)
         names = [f"layers.{li}\n−dL/dz\n±{zscale[li]:.2g}" for li in range(n_layers)]
         heads = ["example", *names,

@@ -177,17 +177,16 @@ def test_bad_arguments_are_named(call, error, message):
 
 def test_draw_why_draws_saliencies_contrast_and_contributions_on_stated_scales():
     from nn.image_grid import signed_color
-    from tests.graphviz_check import SVG, svg_root
+    from tests.pixel_pictures import panels
 
     model = MLP(64, [8, 6, 10], seed=4)
     x = [((i * 7) % 11) / 10 for i in range(64)]
     text = nn.draw_why(model, x, 4, 7).svg
-    root = svg_root(text)
-    fills = [r.get("fill") for r in root.iter(f"{SVG}rect") if r.get("fill") != "none"]
-    assert len(fills) == 1 + 5 * 64 + 3 * 6  # background, 5 pixel maps, 3 strips of 6 neurons
+    drawn = panels(text)
+    assert [len(p) for p in drawn] == [64] * 5 + [6] * 3  # 5 pixel maps, 3 strips of 6 neurons
     s4, s7, c = nn.saliency(model, x, 4), nn.saliency(model, x, 7), nn.contrast(model, x, 4, 7)
     scale = max(abs(g) for g in [*s4, *s7, *c])
-    assert fills[1 + 3 * 64 : 1 + 4 * 64] == [signed_color(g, scale) for g in c]
+    assert drawn[3] == [signed_color(g, scale) for g in c]
     assert f"±{scale:.2g}" in text and "Why 4 rather than 7?" in text
     with pytest.raises(ValueError, match="draw_why: a and b must be two different outputs"):
         nn.draw_why(model, x, 3, 3)

@@ -7,10 +7,11 @@ import random
 import pytest
 
 import nn
-from autograd.style import BLUE, NEUTRAL, RED
+from autograd.style import BLUE, NEUTRAL, RED, mix
 from nn import MLP
-from nn.image_grid import Panel, draw_grid, signed_color
+from nn.image_grid import Panel, _ink, draw_grid, signed_color
 from tests.graphviz_check import SVG, svg_root
+from tests.pixel_pictures import panels
 
 
 def model_64() -> MLP:
@@ -42,18 +43,13 @@ def test_the_gallery_draws_one_pixel_per_weight_on_the_stated_scale():
     model = model_64()
     wi = nn.weight_images(model)
     text = wi.draw().svg
-    root = svg_root(text)
-    rects = [r for r in root.iter(f"{SVG}rect")]
-    fills = [r.get("fill") for r in rects]
-    # Neuron 0's 64 pixels come first (after the white background), row by row.
-    first = fills[1:65]
-    w0 = [w.data for w in model.layers[0].neurons[0].w]
-    assert first == [signed_color(w, wi.scale) for w in w0]
-    assert len([f for f in fills if f not in ("none", "white")]) == 6 * 64
+    drawn = panels(text)
+    assert len(drawn) == 6
+    for j, neuron in enumerate(model.layers[0].neurons):
+        assert drawn[j] == [signed_color(w.data, wi.scale) for w in neuron.w]
     assert f"|weight| = {wi.scale:.3g}" in text
-    big = max(range(64), key=lambda i: abs(w0[i]))
-    if abs(w0[big]) == wi.scale:
-        assert first[big] in (BLUE, RED)
+    big = max((w for n in model.layers[0].neurons for w in n.w), key=lambda w: abs(w.data))
+    assert signed_color(big.data, wi.scale) in (BLUE, RED)
 
 
 def test_signed_colours_are_linear_and_symmetric():
@@ -62,6 +58,8 @@ def test_signed_colours_are_linear_and_symmetric():
     assert signed_color(5.0, 1.0) == BLUE  # clipped at the scale
     assert signed_color(0.5, 1.0) != signed_color(-0.5, 1.0)
     assert signed_color(0.3, 0.0) == NEUTRAL
+    assert signed_color(1e-9, 1.0) != NEUTRAL != signed_color(-1e-9, 1.0)  # small is not 0
+    assert signed_color(0.25, 1.0) == mix(NEUTRAL, BLUE, 0.25)  # linear
 
 
 def brute_top(model, X, layer, k):
@@ -95,9 +93,9 @@ def test_top_activating_draws_the_examples():
     model = model_64()
     X = [[(i * j) % 17 / 16 for j in range(64)] for i in range(12)]
     top = nn.top_activating(model, X, 1, k=3)
-    root = svg_root(top.draw(X).svg)
-    pixels = [r for r in root.iter(f"{SVG}rect") if r.get("fill") != "none"]
-    assert len(pixels) == 1 + 5 * 3 * 64  # the background, then 5 neurons x 3 digits
+    drawn = panels(top.draw(X).svg)
+    assert len(drawn) == 5 * 3 and all(len(p) == 64 for p in drawn)  # 5 neurons x 3 digits
+    assert drawn[0] == [_ink(v, 1.0) for v in X[top.indices[0][0]]]
     with pytest.raises(ValueError, match=r"TopActivating\.draw: X has 2 examples"):
         top.draw(X[:2])
 
@@ -142,3 +140,13 @@ BAD = [
 def test_bad_arguments_are_named(call, error, message):
     with pytest.raises(error, match=message):
         call(model_64())
+
+
+def test_top_activating_draws_the_chosen_neurons_only():
+    model = model_64()
+    X = [[(i * j) % 13 / 12 for j in range(64)] for i in range(8)]
+    top = nn.top_activating(model, X, 0, k=2)
+    texts = [t.text for t in svg_root(top.draw(X, neurons=[4, 1]).svg).iter(f"{SVG}text")]
+    assert [t for t in texts if t.startswith("n")] == ["n4 #1", "n1 #1"]
+    with pytest.raises(ValueError, match=r"TopActivating\.draw: neurons\[...\] must be an int"):
+        top.draw(X, neurons=[6])
