@@ -133,16 +133,18 @@ class TopActivating:
         rows_, cols_ = image_shape(shape, nin, "TopActivating.draw")
         rows = []
         for j in chosen:
-            idx, acts = self.indices[j], self.a[j]
+            idx, zs, acts = self.indices[j], self.z[j], self.a[j]
             rows.append([
                 Panel(reshape(list(X[i]), (rows_, cols_)), "ink", 1.0,
-                      f"n{j} #{r + 1}" if r == 0 else f"#{r + 1}", f"a {a:.2f}")
-                for r, (i, a) in enumerate(zip(idx, acts))
+                      f"n{j} #{r + 1}" if r == 0 else f"#{r + 1}",
+                      f"a {a:.2f}" if a == z else f"a {a:.2f}, z {z:.2f}")
+                for r, (i, z, a) in enumerate(zip(idx, zs, acts))
             ])
         head = title or (f"The {self.k} examples that excite each neuron of layers.{self.layer} "
                          "most (largest weighted input z)")
         return draw_grid(rows, title=head, legend="ink: the example's pixels (white 0, black 1)",
-                         notes=["under each: the neuron's activation a on that example"],
+                         notes=["under each: the neuron's activation a on that example (and "
+                                "its z where they differ: a neuron that is off)"],
                          side=48)
 
 

@@ -5,6 +5,7 @@ Run from the repository root: ``python -m docs.images.make_pictures``.
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import nn
@@ -51,6 +52,7 @@ def main() -> None:
         p.data *= 0.3  # deep, narrow, small weights: docs/nn.md's vanishing gradient
     written.append(nn.diagnose(deep, xs[:200], ys[:200]).plot(HERE / "diagnose_vanishing.png"))
     written += paths_pictures(digits, xs[i])
+    written.append(batch_picture(xs, ys))
     for path in written:
         print(f"{path.relative_to(HERE.parents[1])}: {path.stat().st_size / 1024:.0f} KiB")
 
@@ -72,6 +74,14 @@ def paths_pictures(digits: nn.MLP, three: list) -> list[Path]:
     out.append(render_svg(nn.draw_network(digits, three, 3, explain=top),
                           HERE / "paths_network.svg"))
     return out
+
+
+def batch_picture(xs: list, ys: list) -> Path:
+    """docs/pictures.md's batch nudges: the untrained digits network on a first minibatch."""
+    model = nn.MLP(64, [16, 16, 10], seed=0)
+    batch = next(nn.minibatches(len(xs), 32, random.Random(0)))
+    nudges = nn.batch_nudges(model, [xs[i] for i in batch], [ys[i] for i in batch])
+    return nudges.draw(show=4).save(HERE / "batch_nudges.svg")
 
 
 if __name__ == "__main__":
