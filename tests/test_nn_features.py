@@ -150,3 +150,25 @@ def test_top_activating_draws_the_chosen_neurons_only():
     assert [t for t in texts if t.startswith("n")] == ["n4 #1", "n1 #1"]
     with pytest.raises(ValueError, match=r"TopActivating\.draw: neurons\[...\] must be an int"):
         top.draw(X, neurons=[6])
+
+
+def test_the_documented_example_runs(tmp_path):
+    """docs/nn.md's "What the network learned" example, run as written on a saved model."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "docs" / "nn.md").read_text(encoding="utf-8")
+    after = text[text.index("## What the network learned: neurons, digits and batches"):]
+    code = after.split("```python\n", 1)[1].split("```", 1)[0]
+    MLP(64, [32, 32, 10], seed=0).save(tmp_path / "out" / "digits" / "model.json")
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(root)}, cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("z0 = ")
+    for name in ("weights.svg", "top.svg", "why.svg", "nudges.svg"):
+        assert (tmp_path / name).read_text().startswith("<svg "), name
