@@ -192,3 +192,22 @@ def test_draw_why_draws_saliencies_contrast_and_contributions_on_stated_scales()
         nn.draw_why(model, x, 3, 3)
     with pytest.raises(ValueError, match=r"draw_why: shape \(4, 4\) holds 16 pixels"):
         nn.draw_why(model, x, 3, 2, (4, 4))
+
+
+def test_a_wrong_tanh_rule_is_caught_by_the_saliency_check(monkeypatch):
+    """The bite: with tanh's derivative declared wrong (1 - t instead of 1 - t²), the
+    engine's saliency no longer matches the finite differences of the model's outputs."""
+    from autograd import rules as R
+    from autograd import value as value_module
+
+    right = R.TANH
+    wrong = R.Rule(right.symbol, right.arity, right.forward, lambda g, out, x: (g * (1.0 - out),),
+                   law=right.law, finite=True)
+    model = smooth_model(3)
+    x = [0.2, 0.8, 0.4, 0.6, 0.1, 0.9]
+    fd = numeric(lambda v: logit(model, v, 1), x)
+    assert close(nn.saliency(model, x, 1), fd)
+    monkeypatch.setattr(R, "TANH", wrong)
+    if hasattr(value_module, "TANH"):
+        monkeypatch.setattr(value_module, "TANH", wrong)
+    assert not close(nn.saliency(model, x, 1), fd)
