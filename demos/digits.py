@@ -21,7 +21,7 @@ from autograd import vsum
 from demos import cli
 from demos.datasets import balanced_subset, load_digits, smallest_split
 from demos.modes import compare_modes, mode_line
-from demos.output import engine_line, pyplot, save_figure, write_svg, wrote
+from demos.output import engine_line, pyplot, save_figure, write_svg, write_text, wrote
 from demos.training import Progress, confusion_matrix, format_confusion, print_diagnosis
 from nn import (
     MLP,
@@ -218,6 +218,44 @@ def draw_three(model: MLP, X: Sequence[list[float]], y: Sequence[int], path: Pat
     return write_svg(path, draw_network(model, x, target=3), 'network view of a test "3"')
 
 
+def most_confused(y: Sequence[int], pred: Sequence[int]) -> tuple[int, int] | None:
+    """The (true, predicted) pair the confusion matrix counts most often, or None if every
+    digit is read right; ties go to the smaller pair."""
+    m = confusion_matrix(y, pred, N_CLASSES)
+    pairs = [(m[t][p], -t, -p) for t in range(N_CLASSES) for p in range(N_CLASSES) if t != p]
+    count, t, p = max(pairs)
+    return None if count == 0 else (-t, -p)
+
+
+def draw_what_it_sees(model: MLP, X: Sequence[list[float]], y: Sequence[int],
+                      pred: Sequence[int], out: Path, side: int) -> None:
+    """What each neuron looks for (first-layer weights, the test digits that excite each
+    last-hidden neuron most) and why the most confused test digit is misread."""
+    from nn import draw_why, top_activating, weight_images
+
+    write_text(out / "weights_layer0.svg", weight_images(model, (side, side)).draw().svg)
+    wrote(out / "weights_layer0.svg", "first-layer weights as images")
+    last = len(model.layers) - 2
+    if last > 0:
+        top = top_activating(model, X, last, k=min(5, len(X)))
+        path = out / f"top_digits_layer{last}.svg"
+        write_text(path, top.draw(X, (side, side)).svg)
+        wrote(path, f"test digits that excite each neuron of layers.{last} most")
+    pair = most_confused(y, pred)
+    if pair is None:
+        print("note: no misread test digit, so no why_*.svg")
+        return
+    t, p = pair
+    margin = [model.predict(X[i]) for i in range(len(X))]
+    i = max((i for i in range(len(X)) if y[i] == t and pred[i] == p),
+            key=lambda i: margin[i][p] - margin[i][t])
+    path = out / f"why_{p}_not_{t}.svg"
+    title = (f"Test digit {i}, a {t} read as a {p} (the most confused pair, {t} → {p}): "
+             f"why {p} rather than {t}?")
+    write_text(path, draw_why(model, X[i], p, t, (side, side), title=title).svg)
+    wrote(path, f"why test digit {i} (a {t}) reads as a {p}")
+
+
 def train_and_report(
     model: MLP, split: tuple, args: argparse.Namespace, side: int = 8
 ) -> tuple[float, list[int], float, float]:
@@ -250,6 +288,7 @@ def train_and_report(
         wrote(plot_mistakes(plt, X_test, y_test, pred, args.out / "mistakes.png", side=side),
               "misread test digits")
     draw_three(model, X_test, y_test, args.out / "network_3.svg")
+    draw_what_it_sees(model, X_test, y_test, pred, args.out, side)
     return seconds, pred, train_acc, test_acc
 
 

@@ -68,11 +68,14 @@ This notebook runs that story on valuegrad, a scalar autograd engine in which ev
 1. **A neuron**: its computation graph, its gradients worked by hand with the chain rule, then
    by `backward()`.
 2. **The network reading a digit**: `MLP(64, [16, 16, 10])` on a real 8×8 "3".
-3. **Training it** on the 1,797 digits that ship with the repository.
+3. **Training it** on 1,438 of the 1,797 digits that ship with the repository (359 are kept
+   for testing).
 4. **Backpropagation in four steps** for the "3", with the network drawn at each step and the
    weights it pushes hardest, by name.
 5. **Checking the gradients** against finite differences with `gradcheck`.
 6. **Forward mode**: the same gradient the other way round, and why training uses backprop.
+7. **What it learned**: what each neuron looks for, why it misreads the digit it confuses most,
+   and a minibatch's nudges beside their average.
 
 Every picture speaks one colour language: **blue = positive / more positive, red = negative /
 more negative**, and its legend says what is coloured there: a weight's sign, a gradient's sign,
@@ -558,7 +561,116 @@ trains.
     ]
 
 
+def what_it_learned() -> list[Cell]:
+    """Part 6: what each neuron of the trained network looks for, why it misreads the test
+    digit it confuses most, and a minibatch's nudges beside their average."""
+    return [
+        md('''
+## 7. What the network learned, and why it reads a digit as it does
+
+### What each first-layer neuron looks for
+
+A first-layer neuron adds up the 64 pixels, each times its weight, so its weights laid out as an
+8×8 image are the pattern it responds to: ink on a blue (positive) weight raises its weighted
+input, ink on a red (negative) one lowers it. `weight_images` lays out every neuron of the
+network trained in part 3 on one colour scale, the layer's largest |weight|, so the sixteen
+pictures can be compared with each other:
+'''),
+        code('''
+from demos.digits import most_confused
+from demos.training import confusion_matrix, format_confusion
+from nn import batch_nudges, contributions, draw_why, saliency, top_activating, weight_images
+
+images = weight_images(model)
+print(f"{len(images.images)} neurons, {images.shape[0]}x{images.shape[1]} weights each; "
+      f"colour scale ±{images.scale:.3f}")
+images.draw()
+'''),
+        md('''
+A neuron of the second hidden layer weighs the first layer's neurons, not pixels, so its weights
+draw no digit. It is read by what it does instead: `top_activating` runs the network on every
+test digit and ranks them, for each neuron, by its weighted input. Here are the four test digits
+that excite the first six second-layer neurons most:
+'''),
+        code('''
+top = top_activating(model, X_test, layer=1, k=4)
+top.draw(X_test, neurons=range(6))
+'''),
+        md('''
+### Why this digit? The pair the network confuses most
+
+The confusion matrix counts, for each true digit (row), what the network read (column). Its
+largest count off the diagonal is the pair it confuses most; among those test digits, we take
+the one it misreads most confidently (the largest gap between the two logits):
+'''),
+        code('''
+pred = predict_classes(model, X_test)
+print(format_confusion(confusion_matrix(y_test, pred, 10)))
+true, read = most_confused(y_test, pred)
+misread = [i for i in range(len(X_test)) if y_test[i] == true and pred[i] == read]
+k = max(misread, key=lambda i: model.predict(X_test[i])[read] - model.predict(X_test[i])[true])
+digit = X_test[k]
+print(f"most confused: {true} read as {read} ({len(misread)} test digits); "
+      f"the most confident of them is test digit {k}:")
+print(show_digit(digit))
+'''),
+        md('''
+Three questions about it, each answered by the engine on one run of the network. **Saliency**:
+how does each output's score (its logit z) change as a pixel brightens, d z / d pixel?
+**Contrast**: why the wrong digit rather than the right one, d (z_read − z_true) / d pixel (blue
+pixels argue for the digit read)? **Contributions**: the output's weighted input is a sum of
+terms weight × activation, one per last-hidden neuron, which says which neurons voted for it.
+The saliency is checked against a finite difference, and the terms against the logit:
+'''),
+        code('''
+s = saliency(model, digit, read)
+i = max(range(64), key=lambda i: abs(s[i]))
+h = 1e-6
+up, down = list(digit), list(digit)
+up[i] += h
+down[i] -= h
+numeric = (model.predict(up)[read] - model.predict(down)[read]) / (2 * h)
+print(f"pixel {i}: d z{read} / d pixel = {s[i]:+.6f} (engine), {numeric:+.6f} (finite difference)")
+assert math.isclose(s[i], numeric, rel_tol=1e-5)
+votes = contributions(model, digit, layer=2, neuron=read)
+assert math.isclose(math.fsum(votes.terms) + votes.bias, model.predict(digit)[read],
+                    rel_tol=1e-12, abs_tol=1e-12)
+print(f"z{read} = {votes.z:+.3f} = the sum of {len(votes.terms)} terms w·a + bias "
+      f"{votes.bias:+.3f}; the largest:",
+      ", ".join(f"neuron {j}: {t:+.3f}" for j, t in votes.top(4)))
+draw_why(model, digit, read, true)
+'''),
+        md('''
+### Nudges over a batch
+
+Backprop on one example says which way every weight and bias should move for that example. A
+training step uses a minibatch: it moves them by the *average* of the examples' wishes, the
+gradient of the batch's mean loss. `batch_nudges` computes each example's gradients and their
+average, on the untrained network of part 2 and the first minibatch of 32. The picture shows
+four examples' nudges and, framed, the batch's average on the same scale: where the examples
+disagree the average is pale, where they agree it stays. Each neuron's nudge −dL/dz is also the
+nudge to its bias:
+'''),
+        code('''
+untrained = MLP(64, [16, 16, 10], seed=0)
+batch = next(minibatches(len(X_train), 32, random.Random(0)))
+nudges = batch_nudges(untrained, [X_train[i] for i in batch], [y_train[i] for i in batch])
+mean_loss = vsum([cross_entropy(untrained(X_train[i]), y_train[i]) for i in batch]) / len(batch)
+untrained.zero_grad()
+mean_loss.backward()
+for name, p, g in zip(nudges.names, untrained.parameters(), nudges.mean_param_grads):
+    assert math.isclose(g, p.grad, rel_tol=1e-9, abs_tol=1e-12), name
+name = "layers.2.neurons.3.b"
+print(f"{name}: nudges of the first four examples",
+      " ".join(f"{nudges.nudge(name, e):+.3f}" for e in range(4)),
+      f"... average over 32: {nudges.nudge(name):+.4f}, which is -grad of the mean loss")
+nudges.draw(show=4)
+'''),
+    ]
+
+
 CELLS[-1:-1] = forward_mode_cells()  # before "Where next"
+CELLS[-1:-1] = what_it_learned()  # before "Where next", the last cell
 
 
 def build() -> Any:

@@ -2,7 +2,10 @@
 
 ``from nn import MLP, cross_entropy, Adam``; everything public is importable
 from ``nn``.  ``nn.run_layers(model, x)`` is the one way to run a network layer by
-layer (each layer's weighted inputs and activations, as Values).
+layer (each layer's weighted inputs and activations, as Values).  What a neuron
+looks for (``weight_images``, ``top_activating``), why an input is read as it is
+(``saliency``, ``contrast``, ``contributions``) and a batch's nudges
+(``batch_nudges``) are computed on it.
 ``nn.draw_network`` is loaded on first use (it needs graphviz); ``nn.to_torch``
 and ``nn.from_torch`` import PyTorch only when called.
 """
@@ -14,9 +17,12 @@ from typing import Any
 import autograd as _autograd
 from autograd.grouping import set_default_grouping
 
+from .attribution import Contributions, contrast, contributions, draw_why, saliency
 from .data import accuracy, argmax, minibatches, predict_classes, train_test_split
 from .diagnose import DiagnosisReport, LayerStats, Problem, diagnose
+from .features import TopActivating, WeightImages, top_activating, weight_images
 from .grouping import GROUPING
+from .image_grid import SvgPicture
 from .inspect import format_gradients, top_gradients
 from .layers import ACTIVATIONS, MLP, Layer, Neuron, init_bound
 from .losses import (
@@ -29,6 +35,7 @@ from .losses import (
 )
 from .module import Module, TrackedList
 from .network_view import Scale
+from .nudges import BatchNudges, batch_nudges
 from .optim import SGD, Adam, Optimizer
 from .run import LayerRun, NetworkRun, run_layers
 from .serialize import ModelLoadError, load_model
@@ -45,6 +52,8 @@ __all__ = [
     "MLP",
     "SGD",
     "Adam",
+    "BatchNudges",
+    "Contributions",
     "DiagnosisReport",
     "Layer",
     "LayerRun",
@@ -56,12 +65,20 @@ __all__ = [
     "Optimizer",
     "Problem",
     "Scale",
+
+    "SvgPicture",
+    "TopActivating",
     "TrackedList",
+    "WeightImages",
     "accuracy",
     "argmax",
+    "batch_nudges",
     "binary_cross_entropy_with_logits",
+    "contrast",
+    "contributions",
     "cross_entropy",
     "diagnose",
+    "draw_why",
     "format_gradients",
     "from_torch",
     "hinge_loss",
@@ -72,12 +89,15 @@ __all__ = [
     "mse",
     "predict_classes",
     "run_layers",
+    "saliency",
     "softmax",
     "to_torch",
+    "top_activating",
     "top_gradients",
     "torch_names",
     "train_test_split",
     "valuegrad_names",
+    "weight_images",
 ]
 
 

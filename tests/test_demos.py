@@ -139,6 +139,19 @@ def test_digits_smoke(tmp_path, capsys):
     assert model.nouts == [8, 8, 10]
     # The network view's gradients come from the loss the demo trains with.
     assert "gradients of cross_entropy(outputs, 3)" in (out / "network_3.svg").read_text()
+    # What each neuron looks for, and why the most confused test digit is misread.
+    for name in ("weights_layer0.svg", "top_digits_layer1.svg"):
+        assert (out / name).read_text().startswith("<svg "), name
+        assert str(out / name) in text
+    why = re.search(r"wrote why test digit (\d+) \(a (\d)\) reads as a (\d): (\S+)", text)
+    assert why is not None and why[4].endswith(f"why_{why[3]}_not_{why[2]}.svg")
+    assert f"Test digit {why[1]}, a {why[2]} read as a {why[3]}" in open(why[4]).read()
+
+
+def test_most_confused_is_the_largest_off_diagonal_count():
+    assert digits.most_confused([1, 1, 7, 7, 7, 4], [1, 7, 1, 1, 7, 9]) == (7, 1)
+    assert digits.most_confused([3, 5, 5], [5, 3, 5]) == (3, 5)  # a tie: the smaller pair
+    assert digits.most_confused([2, 2], [2, 2]) is None
 
 
 def test_digits_without_matplotlib(tmp_path, capsys, monkeypatch):

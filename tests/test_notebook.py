@@ -20,8 +20,8 @@ from tests.graphviz_check import SVG, require_dot, svg_root
 
 TIME_LIMIT = 60  # seconds, the bound; it takes about 16 s on a 2-core VM
 SIZE_LIMIT = 2_000_000  # bytes: the stored outputs stay small enough to read on GitHub
-PICTURES = 9  # the neuron twice, the network untrained and trained, the four steps, a
-# weight's paths
+PICTURES = 13  # the neuron twice, the network untrained and trained, the four steps, a
+# weight's paths; part 7: weight images, top digits, why a digit is misread, a batch's nudges
 
 
 @pytest.fixture(scope="module")

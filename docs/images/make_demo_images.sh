@@ -20,5 +20,8 @@ cp out/graph/backward/step_03.svg docs/images/demo_graph_backward_step_03.svg
 cp out/microgpt/attention.png docs/images/demo_microgpt_attention.png
 cp out/mnist/network_3.svg docs/images/demo_mnist_network_3.svg
 cp out/mnist/mistakes.png docs/images/demo_mnist_mistakes.png
+cp out/digits/weights_layer0.svg docs/images/demo_digits_weights_layer0.svg
+cp out/digits/why_*_not_*.svg docs/images/demo_digits_why.svg
+cp out/mnist/weights_layer0.svg docs/images/demo_mnist_weights_layer0.svg
 chmod 644 docs/images/demo_*
 ls -l docs/images/demo_*

@@ -54,6 +54,8 @@ def main() -> None:
     written.append(nn.diagnose(deep, xs[:200], ys[:200]).plot(HERE / "diagnose_vanishing.png"))
     written += paths_pictures(digits, xs[i])
     written.append(training_picture(HERE / "network_training.png"))
+
+    written.append(batch_picture(xs, ys))
     for path in written:
         print(f"{path.relative_to(HERE.parents[1])}: {path.stat().st_size / 1024:.0f} KiB")
 
@@ -131,6 +133,13 @@ def training_picture(path: Path) -> Path:
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
+
+def batch_picture(xs: list, ys: list) -> Path:
+    """docs/pictures.md's batch nudges: the untrained digits network on a first minibatch."""
+    model = nn.MLP(64, [16, 16, 10], seed=0)
+    batch = next(nn.minibatches(len(xs), 32, random.Random(0)))
+    nudges = nn.batch_nudges(model, [xs[i] for i in batch], [ys[i] for i in batch])
+    return nudges.draw(show=4).save(HERE / "batch_nudges.svg")
 
 
 if __name__ == "__main__":
