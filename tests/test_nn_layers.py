@@ -423,3 +423,25 @@ def test_the_new_activations_build_initialise_and_train(act: str) -> None:
         loss().backward()
         opt.step()
     assert loss().data < 0.1 * first, (act, first, loss().data)
+
+
+@pytest.mark.parametrize("act", NEW_ACTIVATIONS)
+def test_the_new_activations_train_the_digits_network(act: str) -> None:
+    # Issue 22's measure: each new activation learns the explainer's task, not only xor.
+    import random
+
+    from demos.datasets import load_digits
+    from nn import SGD, accuracy, cross_entropy, minibatches, predict_classes, train_test_split
+
+    X, y = load_digits()
+    X_train, X_test, y_train, y_test = train_test_split(X, y, 0.2, seed=0)
+    X_train, y_train = X_train[:600], y_train[:600]
+    model = MLP(64, [16, 10], act, "linear", seed=0)
+    opt, rng = SGD(model.parameters(), lr=0.1, momentum=0.9), random.Random(0)
+    for _ in range(3):
+        for batch in minibatches(len(X_train), 20, rng):
+            loss = vsum([cross_entropy(model(X_train[i]), y_train[i]) for i in batch])
+            opt.zero_grad()
+            (loss * (1.0 / len(batch))).backward()
+            opt.step()
+    assert accuracy(predict_classes(model, X_test), y_test) > 0.85, act
