@@ -189,8 +189,8 @@ def draw_why(model: MLP, x: Sequence[float], a: int, b: int,
         Panel([diff], "signed", cscale, "difference", f"±{cscale:.2g}", pixel=px),
     ]
     head = title or f"Why {a} rather than {b}? Saliency, contrast and contributions"
-    legend = (f"colour = the gradient's sign: blue, more of it raises the score of {a} (or of {a} over {b}), red: lowers it; "
-              "the three gradient maps share one scale")
+    legend = (f"colour = the gradient's sign: blue, more of it raises the score of {a} "
+              f"(or of {a} over {b}), red: lowers it; the three gradient maps share one scale")
     notes = [f"top: per pixel (z = the output's logit); bottom: the {h} last-hidden neurons' "
              f"terms w·a of z{a} and z{b} (they add up to z − bias)",
              "x · gradient: the first-order share of each pixel that is inked"]

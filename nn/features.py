@@ -76,8 +76,8 @@ class WeightImages:
         rows_, cols_ = self.shape
         head = title or (f"What each neuron of layers.{self.layer} looks for: its {rows_ * cols_} "
                          f"incoming weights as a {rows_}x{cols_} image")
-        legend = (f"colour = the weight's sign: blue positive (ink there raises the neuron's z), red negative "
-                  f"(lowers it); one scale for all {n} neurons, full colour at "
+        legend = (f"colour = the weight's sign: blue positive (ink there raises the neuron's z), "
+                  f"red negative (lowers it); one scale for all {n} neurons, full colour at "
                   f"|weight| = {self.scale:.3g}")
         return draw_grid(rows, title=head, legend=legend,
                          notes=["under each: the neuron's bias b"])
@@ -142,7 +142,8 @@ class TopActivating:
             ])
         head = title or (f"The {self.k} examples that excite each neuron of layers.{self.layer} "
                          "most (largest weighted input z)")
-        return draw_grid(rows, title=head, legend="colour = ink, no sign: the example's pixels (white 0, black 1)",
+        ink = "colour = ink, no sign: the example's pixels (white 0, black 1)"
+        return draw_grid(rows, title=head, legend=ink,
                          notes=["under each: the neuron's activation a on that example (and "
                                 "its z where they differ: a neuron that is off)"],
                          side=48)

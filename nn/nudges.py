@@ -122,9 +122,8 @@ class BatchNudges:
                  f"{last[:-1]} weights −grad\n(row: output, col: input)\n±{wscale:.2g}"]
         head = title or (f"Nudges of {show} examples of a batch of {n}, and the batch's average "
                          "(what one SGD step uses)")
-        legend = ("colour = the direction one descent step moves it (nudge = −gradient): blue raise, "
-                  "red lower; "
-                  "each column on one scale (±, full colour)")
+        legend = ("colour = the direction one descent step moves it (nudge = −gradient): "
+                  "blue raise, red lower; each column on one scale (±, full colour)")
         notes = [f"loss: {self.loss}; a neuron's −dL/dz is also its bias's nudge",
                  f"last row: the average over all {n} examples (framed); the examples above "
                  "are the batch's first"]
