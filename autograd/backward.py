@@ -16,6 +16,7 @@ the wrong shape) is worked out afterwards, in :mod:`autograd.forensics`.
 from __future__ import annotations
 
 import gc
+import math
 import numbers
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -41,7 +42,6 @@ def _order(
     include_leaves: bool,
     leaves_found: list | None = None,
     saved: list | None = None,
-    saved_leaves: list | None = None,
     order: list | None = None,
 ) -> list[Value]:
     """Iterative DFS post-order: every node after all of its inputs.
@@ -52,13 +52,13 @@ def _order(
     in no particular order).  The order is appended to ``order`` if given (so a
     caller keeps what a walk stopped midway found), else to a new list.
 
-    With ``saved`` and ``saved_leaves`` lists (backward's pass), the walk also
-    zeroes every gradient it finds, appending its old value, bit for bit (a
-    ``-0.0`` too), to ``saved`` in step with the returned order, or to
-    ``saved_leaves`` in step with ``leaves_found``.  Each node is listed before
-    its old value and zeroed after it, so a pass stopped at any point restores
-    every gradient it changed by pairing the lists (see :func:`_restore`).
-    Zeroing in the walk spares a second pass over the nodes.
+    With a ``saved`` list (backward's pass), the walk also sets every gradient
+    it finds to ``+0.0``: one that is not ``+0.0`` already, bit for bit (a
+    ``-0.0`` is kept too), goes into ``saved`` as a ``(node, old)`` pair first.
+    A node is saved and zeroed before it is listed, so a pass stopped at any
+    point restores every gradient it changed: ``+0.0`` to every node listed,
+    then the saved pairs (see :func:`_restore`).  Zeroing in the walk spares a
+    second pass over the nodes.
 
     One plain stack, no per-node tuples or iterators: a node popped for the
     first time goes back on the stack under a ``None`` mark, with its unseen
@@ -77,10 +77,14 @@ def _order(
         node = pop()
         if node is None:  # the node under the mark has all its inputs in order
             node = pop()
-            append(node)
             if saved is not None:
-                saved.append(node._grad)
-                node._grad = 0.0
+                g = node._grad
+                # Only a gradient that is not +0.0 bit for bit (-0.0 is) is saved:
+                # a fresh graph's are all +0.0, so its pass saves nothing.
+                if g or math.copysign(1.0, g) < 0.0:
+                    saved.append((node, g))
+                    node._grad = 0.0
+            append(node)
             continue
         if node in seen:  # a second path's copy of a node already visited
             continue
@@ -90,10 +94,12 @@ def _order(
             if include_leaves:
                 append(node)
             elif leaves_found is not None:
+                if saved is not None:
+                    g = node._grad
+                    if g or math.copysign(1.0, g) < 0.0:
+                        saved.append((node, g))
+                        node._grad = 0.0
                 leaves_found.append(node)
-                if saved_leaves is not None:
-                    saved_leaves.append(node._grad)
-                    node._grad = 0.0
             continue
         push(node)
         push(None)
@@ -105,10 +111,12 @@ def _order(
                 # are most of its nodes.
                 add(p)
                 if leaves_found is not None:
+                    if saved is not None:
+                        g = p._grad
+                        if g or math.copysign(1.0, g) < 0.0:
+                            saved.append((p, g))
+                            p._grad = 0.0
                     leaves_found.append(p)
-                    if saved_leaves is not None:
-                        saved_leaves.append(p._grad)
-                        p._grad = 0.0
                 continue
             push(p)
     return order
@@ -175,12 +183,11 @@ def _run_backward(root: Value, seed: float) -> None:
     order: list = []
     saved: list = []
     leaves: list = []
-    saved_leaves: list = []
     node, g = root, seed
     try:
-        _order(root, False, leaves, saved, saved_leaves, order)
+        _order(root, False, leaves, saved, order)
         if not order:  # root is a leaf
-            old = saved_leaves[0]
+            old = saved[0][1] if saved else 0.0
             total = root._grad + old + seed
             if not is_finite(total):
                 raise forensics.leaf_overflow_error(root, total, old)
@@ -193,8 +200,7 @@ def _run_backward(root: Value, seed: float) -> None:
             # sent to this node.  Only on failure is the op that sent inf looked for.
             # (is_finite inlined: the one place a call per node was measured to cost.)
             if g - g != 0.0:
-                old_of = _old_grads(leaves, saved_leaves)
-                raise forensics.overflow_error(node, order, _GRAD, old_of)
+                raise forensics.overflow_error(node, order, _GRAD, _old_grads(saved))
             r = node._rule
             if not g and r.finite:
                 # Every gradient it would send is a zero, and adding a zero changes
@@ -202,20 +208,20 @@ def _run_backward(root: Value, seed: float) -> None:
                 # and most nodes behind a dead relu or a met margin get here.
                 continue
             r.send(node, g)  # the node's kind adds g * each local derivative to its parents
-        # A pass's total is never -0.0 (it sums from +0.0), so adding a zero old
-        # gradient changes no bit.
-        for n, old in zip(leaves, saved_leaves):
-            n._grad += old
+        # A pass's total is never -0.0 (it sums from +0.0), so a leaf whose old
+        # gradient was +0.0 (not saved) keeps it as it is.
+        for n, old in saved:
+            if n._rule is None:
+                n._grad += old
         # No op reads a leaf's total: sum them all in C, and look for the
         # culprit only if that sum is not a finite float.
         total = sum(map(_GRAD, leaves))
         if total.__class__ is not float or not is_finite(total):
             for n in leaves:
                 if not checks.is_finite_real(n._grad):
-                    old_of = _old_grads(leaves, saved_leaves)
-                    raise forensics.overflow_error(n, order, _GRAD, old_of)
+                    raise forensics.overflow_error(n, order, _GRAD, _old_grads(saved))
     except BaseException as e:
-        late = _restore(order, saved, leaves, saved_leaves)
+        late = _restore(order, leaves, saved)
         if late is not None:
             raise late from e
         why = forensics.explain(node, g, e)
@@ -224,29 +230,31 @@ def _run_backward(root: Value, seed: float) -> None:
         raise why from e
 
 
-def _old_grads(leaves: list, saved_leaves: list) -> Callable:
+def _old_grads(saved: list) -> Callable:
     """``old_of(leaf, default)``: a leaf's gradient from before the pass (for errors)."""
-    return dict(zip(leaves, saved_leaves)).get
+    return dict(saved).get
 
 
 _GRAD = attrgetter("_grad")
 
 
-def _restore(order: list, saved: list, leaves: list, saved_leaves: list) -> BaseException | None:
+def _restore(order: list, leaves: list, saved: list) -> BaseException | None:
     """Put back every gradient a pass that did not finish may have changed.
 
-    ``saved`` holds the old gradient of each node of ``order`` the walk zeroed, in
-    step with it, and ``saved_leaves`` those of ``leaves`` (a list may be one
-    node longer than its gradients: that node was not zeroed yet).  A second
+    Every node the walk listed in ``order`` or ``leaves`` had ``+0.0`` unless
+    ``saved`` holds its old gradient; a node is saved before it is listed, so
+    a walk stopped midway may have saved a node it did not list.  A second
     interrupt while restoring does not cut it short: it is finished first, and
     the interrupt is returned for the caller to raise.
     """
     late = None
     while True:
         try:
-            for n, old in zip(order, saved):
-                n._grad = old
-            for n, old in zip(leaves, saved_leaves):
+            for n in order:
+                n._grad = 0.0
+            for n in leaves:
+                n._grad = 0.0
+            for n, old in saved:
                 n._grad = old
             return late
         except BaseException as e:  # restoring is idempotent: start again
