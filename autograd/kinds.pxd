@@ -23,14 +23,13 @@ cdef class Binary(RuleKind):
     @cython.locals(a=Node, b=Node)
     cpdef send(self, Node node, double g)
 
-cdef class Linear(Binary):
-    cdef public double ca, cb
-    @cython.locals(a=Node, b=Node)
+cdef class Product(Binary):
+    cdef public object d
+    @cython.locals(a=Node, b=Node, da=cython.double, db=cython.double)
     cpdef send(self, Node node, double g)
 
-cdef class Product(Binary):
-    @cython.locals(a=Node, b=Node)
-    cpdef send(self, Node node, double g)
+cdef class Linear(Product):
+    pass
 
 cdef class Nary(RuleKind):
     @cython.locals(ps=tuple, p=Node)

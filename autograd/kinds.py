@@ -7,8 +7,8 @@ A :class:`~autograd.value.Value` made by an op has two parent slots, ``_a`` and
 kind           ``_a``                  ``_b``
 =============  ======================  ==========================================
 ``Unary``      the input               unused
-``Binary``     the left input          the right input (``Linear``: ``+`` and ``-``,
-                                       ``Product``: ``*``, declare their derivative as data)
+``Binary``     the left input          the right input (``Product``: ``*``, and
+                                       ``Linear``: ``+``, ``-``, call their rule's ``d``)
 ``Nary``       a tuple of the inputs   unused
 ``Bilinear``   a tuple, the 1st half   a tuple, the 2nd half (``dot``: weights, inputs)
 ``Closure``    a tuple of children     unused (micrograd's hand-built node)
@@ -311,80 +311,95 @@ class Binary(RuleKind):
         b._grad += gb if gb.__class__ is float else sent(gb, self.symbol)
 
 
-class Linear(Binary):
-    """A binary rule whose local derivatives are constants, declared as data:
-    ``Linear("-", operator.sub, (1.0, -1.0))`` (d/da = 1, d/db = -1).
+class Product(Binary):
+    """A binary rule whose local derivatives its rule states as one function,
+    ``d(a, b) -> (d out/d a, d out/d b)``, in :mod:`autograd.rules` beside its
+    forward: ``Product("*", operator.mul, d=lambda a, b: (b, a))``.
 
-    The vjp is made from the declaration (``g`` times each constant; ``g`` itself
-    for 1, ``-g`` for -1, so a recorded gradient graph has no ``* 1`` nodes), and
-    ``send`` runs the same declaration with no call: ``a.grad += g * ca``.  For a
-    float, ``g * 1.0`` is ``g`` and ``g * -1.0`` is ``-g`` exactly, so both give the
-    same bits.  Measured on microgpt's step, where ``+`` is 44% of the nodes: see
-    docs/design/compiled-build.md.
+    Both passes run that statement: backward's float step calls it on the inputs'
+    floats (``a.grad += g * da``), and the vjp (``grad(create_graph=True)``, the
+    trace, gradcheck) calls it on whatever it is given, Values included.
     """
 
-    __slots__ = ("ca", "cb")
+    __slots__ = ("d",)
 
     def __init__(
         self, symbol: str, forward: Callable[[float, float], float],
-        coefficients: tuple[float, float], law: str = "",
+        d: Callable[[Any, Any], tuple[Any, Any]], law: str = "",
     ) -> None:
-        what = f"Linear {symbol!r}"
-        cs = sequence(coefficients, what, "coefficients", "numbers")
-        if len(cs) != 2:
-            raise ValueError(
-                f"Linear {symbol!r}: coefficients must be two numbers, got {describe(coefficients)}"
-            )
-        ca, cb = (real(c, what, "a coefficient") for c in cs)
-        super().__init__(symbol, 2, forward, _linear_vjp(ca, cb), law=law, finite=True)
-        self.ca = ca
-        self.cb = cb
+        if not callable(d):
+            raise TypeError(f"{type(self).__name__} {symbol!r}: d must be callable, got {d!r}")
+        super().__init__(symbol, 2, forward, _LocalVjp(d), law=law, finite=True)
+        self.d = d
 
     def send(self, node: Any, g: float) -> None:
         a = node._a
         b = node._b
-        a._grad += g * self.ca
-        b._grad += g * self.cb
+        da, db = self.d(a._data, b._data)
+        a._grad += g * da
+        b._grad += g * db
 
 
-def _scaled(g: Any, c: float) -> Any:
-    """``g * c``, as ``g`` itself for 1 and ``-g`` for -1 (a Value: no extra node)."""
-    if c == 1.0:
-        return g
-    return -g if c == -1.0 else g * c
+class Linear(Product):
+    """A :class:`Product` whose local derivatives are constants (``+``, ``-``):
+    ``Linear("-", operator.sub, d=lambda a, b: (1.0, -1.0))``, or the constants
+    themselves, ``Linear("-", operator.sub, (1.0, -1.0))`` (checked finite).
 
-
-def _linear_vjp(ca: float, cb: float) -> Callable[..., tuple]:
-    def vjp(g: Any, out: Any, a: Any, b: Any) -> tuple:
-        return _scaled(g, ca), _scaled(g, cb)
-
-    return vjp
-
-
-class Product(Binary):
-    """``a * b``: each input's local derivative is the other input, declared by the
-    kind itself (the one-pair case of :class:`Bilinear`'s ``partners``).
-
-    The vjp is ``(g * b, g * a)``, for floats and Values alike, and ``send`` runs
-    the same products with no call.
+    Its vjp sends ``g`` itself for a derivative 1 and ``-g`` for -1, so a recorded
+    gradient graph has no ``* 1`` nodes; for a float, ``g * 1.0`` is ``g`` and
+    ``g * -1.0`` is ``-g`` exactly, so the float step gives the same bits.
     """
 
     __slots__ = ()
 
     def __init__(
-        self, symbol: str, forward: Callable[[float, float], float], law: str = ""
+        self, symbol: str, forward: Callable[[float, float], float],
+        coefficients: tuple[float, float] | None = None, law: str = "",
+        d: Callable[[Any, Any], tuple[Any, Any]] | None = None,
     ) -> None:
-        super().__init__(symbol, 2, forward, _product_vjp, law=law, finite=True)
+        if (coefficients is None) == (d is None):
+            raise TypeError(
+                f"Linear {symbol!r}: give either coefficients or d, got both or neither"
+            )
+        if d is None:
+            d = _constants(symbol, coefficients)
+        super().__init__(symbol, forward, d, law=law)
 
-    def send(self, node: Any, g: float) -> None:
-        a = node._a
-        b = node._b
-        a._grad += g * b._data
-        b._grad += g * a._data
+
+def _constants(symbol: str, coefficients: Any) -> Callable[[Any, Any], tuple[float, float]]:
+    what = f"Linear {symbol!r}"
+    cs = sequence(coefficients, what, "coefficients", "numbers")
+    if len(cs) != 2:
+        raise ValueError(f"{what}: coefficients must be two numbers, got {describe(coefficients)}")
+    ca, cb = (real(c, what, "a coefficient") for c in cs)
+    return lambda a, b: (ca, cb)
 
 
-def _product_vjp(g: Any, out: Any, a: Any, b: Any) -> tuple:
-    return g * b, g * a
+def _times(g: Any, d: Any) -> Any:
+    """``g * d``, as ``g`` itself for a float 1 and ``-g`` for -1 (a Value: no extra node)."""
+    if d.__class__ is float:
+        if d == 1.0:
+            return g
+        if d == -1.0:
+            return -g
+    return g * d
+
+
+class _LocalVjp:
+    """The vjp of a binary rule stated by its local derivatives ``d``: ``g`` times
+    each.  A class rather than a closure, so that its nodes pickle."""
+
+    __slots__ = ("d",)
+
+    def __init__(self, d: Callable[[Any, Any], tuple[Any, Any]]) -> None:
+        self.d = d
+
+    def __call__(self, g: Any, out: Any, a: Any, b: Any) -> tuple:
+        da, db = self.d(a, b)
+        return _times(g, da), _times(g, db)
+
+    def __reduce__(self) -> tuple:
+        return _LocalVjp, (self.d,)
 
 
 class Nary(RuleKind):

@@ -1,6 +1,6 @@
 """Derivative rules as data: each op is declared once, here.
 
-(tanh's derivative: search for ``TANH =``.  How a rule's nodes hold their
+(tanh's derivative: search for ``TANH =``; ``*``'s: ``MUL =``.  How a rule's nodes hold their
 parents and how backward runs a rule is :mod:`autograd.kinds`'.)
 
 A :class:`Rule` pairs a float ``forward`` with a ``vjp`` (vector-Jacobian product)
@@ -12,6 +12,10 @@ rule serves both.
 ``vjp(g, out, *args)`` receives the upstream gradient ``g``, the op's output
 ``out`` and its inputs, and returns one gradient per input.  N-ary rules
 (``arity == 0``) receive their inputs as a single sequence.
+
+``+``, ``-`` and ``*`` state their local derivatives as ``d(a, b)``, returning
+``(d out/da, d out/db)``: ``mul_d`` returns ``(b, a)``.  Backward's float step calls
+it on floats and adds ``g * da`` and ``g * db``; their vjp calls it too.
 
 A bilinear op (``dot``) takes its inputs in two halves and declares its
 derivative as ``partners(first, second)``: two sequences, of the inputs whose
@@ -84,10 +88,28 @@ def _pow_domain(a: float, b: float) -> str | None:
 
 # --- the table ---------------------------------------------------------------
 
-# +, - and *: their local derivatives are declared as data (see autograd.kinds).
-ADD = Linear("+", operator.add, (1.0, 1.0), law="add distributes")
-SUB = Linear("-", operator.sub, (1.0, -1.0), law="sub distributes, negated")
-MUL = Product("*", operator.mul, law="mul swaps")
+# +, - and *: ``d(a, b)`` gives (d out/da, d out/db), their local derivatives; backward's
+# float step and the vjp (create_graph, the trace, gradcheck) both call it.
+
+
+def add_d(a: Any, b: Any) -> tuple[float, float]:
+    """d(a + b)/da = 1, d(a + b)/db = 1."""
+    return 1.0, 1.0
+
+
+def sub_d(a: Any, b: Any) -> tuple[float, float]:
+    """d(a - b)/da = 1, d(a - b)/db = -1."""
+    return 1.0, -1.0
+
+
+def mul_d(a: Any, b: Any) -> tuple[Any, Any]:
+    """d(a * b)/da = b, d(a * b)/db = a."""
+    return b, a
+
+
+ADD = Linear("+", operator.add, d=add_d, law="add distributes")
+SUB = Linear("-", operator.sub, d=sub_d, law="sub distributes, negated")
+MUL = Product("*", operator.mul, d=mul_d, law="mul swaps")
 DIV = Rule(
     "/",
     2,

@@ -331,3 +331,90 @@ def test_the_network_checks_catch_a_forward_of_ones_own(tmp_path: Path) -> None:
         ("pkg.own", "forward"), ("pkg.own", "hidden"), ("pkg.own", "numbered")
     ]
     assert step_calls(known) == [("pkg.own", 7, "_forward")]
+
+
+# --- every built-in derivative is stated once, in rules.py, and both passes run it -----
+
+def _statement(rule):
+    """The function that states ``rule``'s derivative, and the name its kind reads it by:
+    ``d`` (local derivatives of ``+ - *``), ``partners`` (``dot``) or the ``vjp``."""
+    for name in ("d", "partners", "vjp"):
+        f = getattr(rule, name, None)
+        if f is not None:
+            return name, f
+    raise AssertionError(f"{rule!r} states no derivative")
+
+
+def _rebuilt(rule, name: str, f):
+    """The same kind as ``rule``, made through its public constructor with ``f`` as its
+    statement."""
+    from autograd.kinds import Rule
+
+    if name == "d":
+        return type(rule)(rule.symbol, rule.forward, d=f, law=rule.law)
+    return Rule(rule.symbol, rule.arity, rule.forward, None if name == "partners" else f,
+                domain=rule.domain, law=rule.law, kink=rule.kink,
+                partners=f if name == "partners" else None, finite=rule.finite)
+
+
+def _passes_that_call(rule, operands: tuple[float, ...]) -> set[str]:
+    """Which passes call ``rule``'s stated derivative: backward's float step and
+    ``grad(create_graph=True)``."""
+    from autograd import Value, apply, grad
+
+    name, f = _statement(rule)
+    calls = []
+
+    def counted(*args):
+        calls.append(args)
+        return f(*args)
+
+    spy = _rebuilt(rule, name, counted)
+    xs, expected = [Value(x) for x in operands], [Value(x) for x in operands]
+    apply(rule, *expected).backward()
+    apply(spy, *xs).backward()
+    assert [x.grad for x in xs] == [x.grad for x in expected]  # the same bits as the rule's
+    passes = {"float backward"} if calls else set()
+    calls.clear()
+    ys = [Value(x) for x in operands]
+    grad(apply(spy, *ys), ys, create_graph=True)
+    return passes | ({"create_graph"} if calls else set())
+
+
+BUILT_IN = {  # symbol: rules.py's name, operands away from any kink
+    "+": ("ADD", (1.5, -0.25)), "-": ("SUB", (1.5, -0.25)), "*": ("MUL", (1.5, -0.25)),
+    "/": ("DIV", (1.5, -0.25)), "dot": ("DOT", (1.5, -0.25, 0.75, 2.0)),
+    "tanh": ("TANH", (0.3,)), "relu": ("RELU", (0.3,)), "exp": ("EXP", (0.3,)),
+}
+
+
+@pytest.mark.parametrize("symbol", sorted(BUILT_IN))
+def test_each_built_in_derivative_is_stated_in_rules_py_and_runs_both_passes(symbol: str) -> None:
+    from autograd import rules
+
+    name, operands = BUILT_IN[symbol]
+    rule = getattr(rules, name)
+    assert rule.symbol == symbol
+    _, f = _statement(rule)
+    assert Path(f.__code__.co_filename).resolve() == ROOT / "autograd" / "rules.py", (
+        f"{symbol}: its derivative is defined in {f.__code__.co_filename}, not rules.py")
+    assert _passes_that_call(rule, operands) == {"float backward", "create_graph"}
+
+
+def test_a_derivative_written_outside_rules_py_or_a_send_that_skips_it_is_caught() -> None:
+    import operator
+
+    from autograd import rules
+    from autograd.kinds import Product
+
+    here = Product("*", operator.mul, d=lambda a, b: (b, a))
+    assert Path(_statement(here)[1].__code__.co_filename).resolve() != ROOT / "autograd/rules.py"
+
+    class HandWritten(Product):  # the old Product.send: the derivative written again
+        def send(self, node, g):  # type: ignore[no-untyped-def]
+            a, b = self.parents(node)
+            a.grad += g * b.data
+            b.grad += g * a.data
+
+    spy = HandWritten("*", operator.mul, d=rules.mul_d)
+    assert _passes_that_call(spy, (1.5, -0.25)) == {"create_graph"}
