@@ -7,7 +7,6 @@ Without torch the comparisons skip, except in CI (``CI`` set), where that is a f
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,20 +17,8 @@ from hypothesis import strategies as st
 from autograd import Value
 from autograd.functional import grad, hessian, hvp, jacobian, jvp, vjp
 from tests.strategies import OPS, Program, _Floats, _Values, programs
+from tests.torch_check import F, needs_torch, torch
 
-try:
-    import torch
-    import torch.nn.functional as F
-except ModuleNotFoundError:
-    if os.environ.get("CI"):  # in CI a skip would hide the comparisons: fail instead
-        raise ModuleNotFoundError(
-            "CI must install PyTorch (.ci/run does: torch==2.13.0+cpu)"
-        ) from None
-    torch = F = None
-
-needs_torch = pytest.mark.skipif(
-    torch is None, reason="PyTorch is not installed (pip install -e '.[torch]'); CI installs it"
-)
 CLOSE = {"rel": 1e-9, "abs": 1e-11}
 
 

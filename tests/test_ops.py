@@ -9,7 +9,6 @@ Without torch those skip, except in CI (``CI`` set), where a missing torch is a 
 from __future__ import annotations
 
 import math
-import os
 from typing import Any, Callable
 
 import pytest
@@ -23,20 +22,7 @@ from autograd import GradientError, Value, grad, gradcheck
 from autograd.trace import formula
 from tests.strategies import OPS, Program, programs
 from tests.test_properties import _swap_in, holds
-
-try:
-    import torch
-    import torch.nn.functional as F
-except ModuleNotFoundError:
-    if os.environ.get("CI"):  # in CI a skip would hide the comparisons: fail instead
-        raise ModuleNotFoundError(
-            "CI must install PyTorch (.ci/run does: torch==2.13.0+cpu)"
-        ) from None
-    torch = F = None
-
-needs_torch = pytest.mark.skipif(
-    torch is None, reason="PyTorch is not installed (pip install -e '.[torch]'); CI installs it"
-)
+from tests.torch_check import F, needs_torch, torch
 
 NEW_OPS = ["sin", "cos", "tan", "asin", "acos", "atan", "asinh", "acosh", "atanh", "exp2",
            "sign", "sinh", "cosh", "log1p", "expm1",

@@ -38,20 +38,8 @@ from nn import (
     torch_names,
     valuegrad_names,
 )
+from tests.torch_check import F, needs_torch, torch
 
-try:
-    import torch
-    import torch.nn.functional as F
-except ModuleNotFoundError:
-    if os.environ.get("CI"):  # in CI a skip would hide the bridge's tests: fail instead
-        raise ModuleNotFoundError(
-            "CI must install PyTorch (.ci/run does: torch==2.13.0+cpu)"
-        ) from None
-    torch = F = None
-
-needs_torch = pytest.mark.skipif(
-    torch is None, reason="PyTorch is not installed (pip install -e '.[torch]'); CI installs it"
-)
 RTOL = 1e-12
 ACTIVATIONS = list(nn.ACTIVATIONS)  # every activation valuegrad has, issue 22's included
 
